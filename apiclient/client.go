@@ -1,0 +1,644 @@
+// Package apiclient talks to the Connectors REST API of a SailPoint Identity
+// Security Cloud tenant: the 13 connector operations, OAuth2 client
+// credentials, one shared pace for every request, one retry policy, and typed
+// errors. It is safe for concurrent use by many workers.
+package apiclient
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/oauth2"
+	"golang.org/x/oauth2/clientcredentials"
+)
+
+// Defaults of Config.
+const (
+	DefaultRate         = 10.0 // requests per second: the gateway allows 100 per 10 s per client id
+	DefaultMaxAttempts  = 6
+	DefaultMaxWait      = 2 * time.Minute
+	DefaultMaxBodyBytes = 64 << 20 // far beyond any real connector document
+	DefaultUserAgent    = "connvault"
+)
+
+// Config configures a Client. BaseURL, ClientID and ClientSecret are required.
+type Config struct {
+	BaseURL      string        // https://TENANT.api.identitynow.com, no version suffix, trailing slash tolerated
+	APIVersion   string        // "v3" (default), "v2024", "v2025", "v2026"
+	ClientID     string        // OAuth2 client id (an API client or a personal access token)
+	ClientSecret string        // never logged, never part of an error
+	Rate         float64       // requests per second; 0 means DefaultRate; negative disables pacing
+	HTTPClient   *http.Client  // nil: a default one with dial, TLS and header timeouts but no overall timeout
+	MaxAttempts  int           // attempts per call; 0 means DefaultMaxAttempts
+	MaxWait      time.Duration // cap on total retry waiting per call; 0 means DefaultMaxWait
+	Logger       *slog.Logger  // debug log of every request, secrets redacted; nil: silent
+	UserAgent    string        // "" means DefaultUserAgent
+	MaxBodyBytes int64         // cap on one response body; 0 means DefaultMaxBodyBytes
+}
+
+// Stats are a client's running totals, for summaries and benchmarks.
+type Stats struct {
+	Requests      int64 // API requests sent, retries included, token requests excluded
+	Retries       int64 // requests repeated after a failure (including the one retry after a 401)
+	RateLimited   int64 // 429 answers
+	Reauths       int64 // token fetches forced by a 401
+	TokenRequests int64 // all token fetches
+	BytesIn       int64 // response body bytes read
+	BytesOut      int64 // request body bytes sent
+}
+
+// Client is a connection to one tenant. Create it with New.
+type Client struct {
+	base    string // scheme://host[/prefix] without trailing slash
+	version string
+	hc      *http.Client
+	oauth   clientcredentials.Config
+	secret  string
+	pacer   *pacer
+	log     *slog.Logger
+	ua      string
+
+	maxAttempts int
+	maxWait     time.Duration
+	maxBody     int64
+	// backoffBase and backoffMax shape the wait between attempts; tests set
+	// them tiny.
+	backoffBase, backoffMax time.Duration
+	// now is the clock for token expiry; tests move it forward.
+	now func() time.Time
+
+	tokSem    chan struct{} // one token fetch at a time; ctx-aware unlike a mutex
+	tok       *oauth2.Token
+	refreshAt time.Time
+	forced    bool // the next fetch is a re-authentication after a 401
+	// curTok mirrors tok for scrubbing, which must never wait for a fetch.
+	curTok atomic.Pointer[string]
+
+	requests, retries, rateLimited, reauths, tokens, bytesIn, bytesOut atomic.Int64
+}
+
+// New checks cfg and returns a client. It makes no request: credentials are
+// first used, and checked, by the first call.
+func New(cfg Config) (*Client, error) {
+	var missing []string
+	if strings.TrimSpace(cfg.BaseURL) == "" {
+		missing = append(missing, "base URL (SAIL_BASE_URL)")
+	}
+	if cfg.ClientID == "" {
+		missing = append(missing, "client id (SAIL_CLIENT_ID)")
+	}
+	if cfg.ClientSecret == "" {
+		missing = append(missing, "client secret (SAIL_CLIENT_SECRET)")
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("apiclient: missing %s", strings.Join(missing, ", "))
+	}
+	u, err := url.Parse(strings.TrimSpace(cfg.BaseURL))
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return nil, fmt.Errorf("apiclient: base URL %q is not of the form https://TENANT.api.identitynow.com", cfg.BaseURL)
+	}
+	base := strings.TrimRight(u.Scheme+"://"+u.Host+u.EscapedPath(), "/")
+	for _, v := range APIVersions {
+		if strings.HasSuffix(base, "/"+v) {
+			return nil, fmt.Errorf("apiclient: base URL %q must not include the API version; drop the /%s and set the API version instead", cfg.BaseURL, v)
+		}
+	}
+	version := cfg.APIVersion
+	if version == "" {
+		version = "v3"
+	}
+	if !slices.Contains(APIVersions, version) {
+		return nil, fmt.Errorf("apiclient: unsupported API version %q; use one of %s", cfg.APIVersion, strings.Join(APIVersions, ", "))
+	}
+	rps := cfg.Rate
+	if rps == 0 {
+		rps = DefaultRate
+	}
+	c := &Client{
+		base:        base,
+		version:     version,
+		secret:      cfg.ClientSecret,
+		pacer:       newPacer(rps),
+		log:         cfg.Logger,
+		ua:          cfg.UserAgent,
+		maxAttempts: cfg.MaxAttempts,
+		maxWait:     cfg.MaxWait,
+		maxBody:     cfg.MaxBodyBytes,
+		backoffBase: 500 * time.Millisecond,
+		backoffMax:  30 * time.Second,
+		now:         time.Now,
+		tokSem:      make(chan struct{}, 1),
+	}
+	if c.log == nil {
+		c.log = slog.New(slog.DiscardHandler)
+	}
+	if c.ua == "" {
+		c.ua = DefaultUserAgent
+	}
+	if c.maxAttempts <= 0 {
+		c.maxAttempts = DefaultMaxAttempts
+	}
+	if c.maxWait <= 0 {
+		c.maxWait = DefaultMaxWait
+	}
+	if c.maxBody <= 0 {
+		c.maxBody = DefaultMaxBodyBytes
+	}
+	c.hc = guardRedirects(cfg.HTTPClient)
+	c.oauth = clientcredentials.Config{
+		ClientID:     cfg.ClientID,
+		ClientSecret: cfg.ClientSecret,
+		TokenURL:     base + "/oauth/token",
+		// The docs show the credentials as form parameters; auto-detection
+		// would cost a failed request first.
+		AuthStyle: oauth2.AuthStyleInParams,
+	}
+	return c, nil
+}
+
+// BaseURL is the tenant URL without version, as normalised by New.
+func (c *Client) BaseURL() string { return c.base }
+
+// APIVersion is the version prefix every path goes under.
+func (c *Client) APIVersion() string { return c.version }
+
+// Stats returns the running totals. Safe to call while requests run.
+func (c *Client) Stats() Stats {
+	return Stats{
+		Requests:      c.requests.Load(),
+		Retries:       c.retries.Load(),
+		RateLimited:   c.rateLimited.Load(),
+		Reauths:       c.reauths.Load(),
+		TokenRequests: c.tokens.Load(),
+		BytesIn:       c.bytesIn.Load(),
+		BytesOut:      c.bytesOut.Load(),
+	}
+}
+
+// EffectiveRate is the pace in requests per second after any 429 slow-down
+// (0 when pacing is disabled).
+func (c *Client) EffectiveRate() float64 { return c.pacer.rate() }
+
+// defaultHTTPClient bounds every phase that can hang silently but sets no
+// overall timeout: a large document on a slow link must be allowed to finish,
+// and the caller's ctx decides when to give up.
+func defaultHTTPClient() *http.Client {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.DialContext = (&net.Dialer{Timeout: 15 * time.Second, KeepAlive: 30 * time.Second}).DialContext
+	t.TLSHandshakeTimeout = 15 * time.Second
+	t.ResponseHeaderTimeout = 90 * time.Second
+	t.ExpectContinueTimeout = time.Second
+	t.IdleConnTimeout = 90 * time.Second
+	t.MaxIdleConnsPerHost = 32
+	return &http.Client{Transport: t}
+}
+
+// guardRedirects returns a copy of hc (or a default client) that never carries
+// the Authorization header to another origin. Go drops it only when the host
+// name differs; a different port or a downgrade to http on the same name
+// would keep it.
+func guardRedirects(hc *http.Client) *http.Client {
+	if hc == nil {
+		hc = defaultHTTPClient()
+	}
+	cp := *hc
+	inner := hc.CheckRedirect
+	cp.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if len(via) > 0 {
+			first := via[0].URL
+			if req.URL.Scheme != first.Scheme || !strings.EqualFold(req.URL.Host, first.Host) {
+				req.Header.Del("Authorization")
+			}
+		}
+		if inner != nil {
+			return inner(req, via)
+		}
+		if len(via) >= 10 {
+			return errors.New("stopped after 10 redirects")
+		}
+		return nil
+	}
+	return &cp
+}
+
+// request describes one API call; it is rebuilt into a fresh *http.Request
+// for every attempt, so bodies are replayable.
+type request struct {
+	op, scriptName, name string
+	method               string
+	path                 string // escaped, below /{version}
+	query                url.Values
+	body                 []byte
+	contentType          string
+	accept               string
+	// create marks a request that must not be repeated blindly: an ambiguous
+	// failure is handed back to the caller as *ambiguousError.
+	create bool
+}
+
+// budget is what one call may still spend on retries; create shares it
+// between its attempts and lookups.
+type budget struct {
+	attempts int
+	waited   time.Duration
+}
+
+type ambiguousError struct{ err *Error }
+
+func (a *ambiguousError) Error() string { return a.err.Error() }
+func (a *ambiguousError) Unwrap() error { return a.err }
+
+// response is a completed answer with its body read.
+type response struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+func (c *Client) url(r *request) string {
+	u := c.base + "/" + c.version + r.path
+	if len(r.query) > 0 {
+		u += "?" + r.query.Encode()
+	}
+	return u
+}
+
+// do runs r with the retry policy and returns a 2xx answer or an *Error.
+func (c *Client) do(ctx context.Context, r *request, b *budget) (*response, error) {
+	reauthed := false
+	for {
+		b.attempts++
+		hr, body, tok, sent, err := c.attempt(ctx, r)
+		if err == nil && hr.StatusCode < 300 {
+			c.pacer.onSuccess(time.Now())
+			return &response{status: hr.StatusCode, header: hr.Header, body: body}, nil
+		}
+		if err == nil && hr.StatusCode == http.StatusUnauthorized && !reauthed {
+			// A token can die before its announced expiry (revoked, clock
+			// skew, server restart): fetch a new one and try once more.
+			reauthed = true
+			b.attempts--
+			c.retries.Add(1)
+			c.invalidate(tok)
+			c.log.DebugContext(ctx, "apiclient: 401, re-authenticating", "op", r.op, "scriptName", r.scriptName)
+			continue
+		}
+		apiErr := c.makeError(r, hr, body, err)
+		if b.attempts > 1 {
+			apiErr.Attempts = b.attempts
+		}
+		if !shouldRetry(ctx, hr, err) {
+			if ctx.Err() != nil && apiErr.Err == nil {
+				apiErr.Err = ctx.Err()
+			}
+			return nil, apiErr
+		}
+		now := time.Now()
+		var wait time.Duration
+		if hr != nil && hr.StatusCode == http.StatusTooManyRequests {
+			c.rateLimited.Add(1)
+			ra, ok := retryAfter(hr.Header, now)
+			if !ok {
+				ra = backoff(c.backoffBase, c.backoffMax, b.attempts)
+			}
+			c.pacer.on429(sent, now, ra)
+			// The shared pause is served by the pacer before the next send.
+			wait = max(c.pacer.pauseLeft(now), 0)
+		} else {
+			wait = backoff(c.backoffBase, c.backoffMax, b.attempts)
+			if hr != nil {
+				if ra, ok := retryAfter(hr.Header, now); ok {
+					wait = max(wait, ra)
+				}
+			}
+		}
+		if r.create && ambiguous(hr, err) {
+			return nil, &ambiguousError{apiErr}
+		}
+		if b.attempts >= c.maxAttempts {
+			return nil, apiErr
+		}
+		if b.waited+wait > c.maxWait {
+			apiErr.Hint = joinHint(apiErr.Hint, fmt.Sprintf("Gave up: waiting %s more would exceed the retry budget of %s", wait.Round(time.Millisecond), c.maxWait))
+			return nil, apiErr
+		}
+		b.waited += wait
+		c.retries.Add(1)
+		c.log.DebugContext(ctx, "apiclient: retrying", "op", r.op, "scriptName", r.scriptName, "attempt", b.attempts, "wait", wait, "error", apiErr.Error())
+		if hr == nil || hr.StatusCode != http.StatusTooManyRequests {
+			if err := sleep(ctx, wait); err != nil {
+				apiErr.Err = err
+				return nil, apiErr
+			}
+		}
+	}
+}
+
+func joinHint(a, b string) string {
+	if a == "" {
+		return b
+	}
+	return a + ". " + b
+}
+
+// attempt sends r once. hr is the answer (body already read into body) or,
+// for a failed token request, the token endpoint's answer. tok is the access
+// token used, for invalidation on 401.
+func (c *Client) attempt(ctx context.Context, r *request) (hr *http.Response, body []byte, tok string, sent time.Time, err error) {
+	t, err := c.token(ctx)
+	if err != nil {
+		var re *oauth2.RetrieveError
+		if errors.As(err, &re) {
+			hr = re.Response
+		}
+		return hr, nil, "", time.Now(), err
+	}
+	tok = t.AccessToken
+	if err := c.pacer.wait(ctx); err != nil {
+		return nil, nil, tok, time.Now(), err
+	}
+	var rd io.Reader
+	if r.body != nil {
+		rd = bytes.NewReader(r.body)
+	}
+	req, err := http.NewRequestWithContext(ctx, r.method, c.url(r), rd)
+	if err != nil {
+		return nil, nil, tok, time.Now(), err
+	}
+	req.Header.Set("Authorization", "Bearer "+tok)
+	req.Header.Set("User-Agent", c.ua)
+	if r.accept != "" {
+		req.Header.Set("Accept", r.accept)
+	}
+	if r.contentType != "" {
+		req.Header.Set("Content-Type", r.contentType)
+	}
+	sent = time.Now()
+	c.requests.Add(1)
+	c.bytesOut.Add(int64(len(r.body)))
+	hr, err = c.hc.Do(req)
+	if err != nil {
+		c.log.DebugContext(ctx, "apiclient: request failed", "method", r.method, "url", req.URL.String(), "headers", redactHeaders(req.Header), "error", c.scrub(err.Error()), "elapsed", time.Since(sent))
+		return nil, nil, tok, sent, err
+	}
+	defer hr.Body.Close()
+	limit := c.maxBody
+	if hr.StatusCode >= 300 {
+		limit = min(limit, maxErrorBody)
+	}
+	body, err = readCapped(hr.Body, limit, hr.StatusCode < 300)
+	c.bytesIn.Add(int64(len(body)))
+	c.log.DebugContext(ctx, "apiclient: request", "method", r.method, "url", req.URL.String(), "headers", redactHeaders(req.Header),
+		"status", hr.StatusCode, "bytesOut", len(r.body), "bytesIn", len(body), "elapsed", time.Since(sent), "retryAfter", hr.Header.Get("Retry-After"))
+	if err != nil {
+		return hr, body, tok, sent, err
+	}
+	return hr, body, tok, sent, nil
+}
+
+// readCapped reads at most limit bytes. When strict, a longer body is an
+// error (a body far larger than any real one is a fault, not data); error
+// bodies are silently truncated instead, since only their start is shown.
+func readCapped(rd io.Reader, limit int64, strict bool) ([]byte, error) {
+	body, err := io.ReadAll(io.LimitReader(rd, limit+1))
+	if err != nil {
+		return body, err
+	}
+	if int64(len(body)) > limit {
+		if strict {
+			return nil, fmt.Errorf("%w: more than %d bytes", errBodyTooLarge, limit)
+		}
+		body = body[:limit]
+	}
+	return body, nil
+}
+
+// makeError turns a failed attempt into an *Error.
+func (c *Client) makeError(r *request, hr *http.Response, body []byte, err error) *Error {
+	e := &Error{Op: r.op, ScriptName: r.scriptName, Name: r.name, Method: r.method, Path: "/" + c.version + r.path}
+	var tokErr *Error
+	if errors.As(err, &tokErr) && tokErr.Token {
+		e.Token = true
+		e.StatusCode = tokErr.StatusCode
+		e.DetailCode, e.TrackingID, e.Messages, e.Snippet = tokErr.DetailCode, tokErr.TrackingID, tokErr.Messages, tokErr.Snippet
+		e.Hint = tokErr.Hint
+		e.Err = tokErr.Err
+		return e
+	}
+	if hr != nil && (err == nil || hr.StatusCode >= 300) {
+		e.StatusCode = hr.StatusCode
+		decodeErrorBody(e, hr.Header.Get("Content-Type"), body)
+		e.Messages = c.scrubAll(e.Messages)
+		e.Snippet = c.scrub(e.Snippet)
+		e.Hint = authHint(hr.StatusCode, r.method)
+		if err != nil {
+			e.Err = err
+		}
+		return e
+	}
+	if err != nil {
+		if errors.Is(err, errBodyTooLarge) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+			e.Err = err
+		} else {
+			e.Err = &scrubbedError{msg: c.scrub(err.Error()), err: err}
+		}
+		if hr != nil {
+			e.Hint = fmt.Sprintf("The answer (HTTP %d) could not be read", hr.StatusCode)
+		}
+	}
+	return e
+}
+
+// scrubbedError keeps the cause for errors.Is/As while printing a message
+// from which secrets were removed.
+type scrubbedError struct {
+	msg string
+	err error
+}
+
+func (s *scrubbedError) Error() string { return s.msg }
+func (s *scrubbedError) Unwrap() error { return s.err }
+
+// token returns a valid access token, fetching one when none is cached or
+// the cached one is within its refresh margin.
+func (c *Client) token(ctx context.Context) (*oauth2.Token, error) {
+	select {
+	case c.tokSem <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	defer func() { <-c.tokSem }()
+	if c.tok != nil && c.now().Before(c.refreshAt) {
+		return c.tok, nil
+	}
+	// The token endpoint sits behind the same gateway; pacing it costs one
+	// slot every few minutes and keeps "every request is paced" true.
+	if err := c.pacer.wait(ctx); err != nil {
+		return nil, err
+	}
+	hc := c.tokenHTTPClient()
+	t, err := c.oauth.Token(context.WithValue(ctx, oauth2.HTTPClient, hc))
+	c.tokens.Add(1)
+	if err != nil {
+		return nil, c.tokenError(err)
+	}
+	if t.AccessToken == "" {
+		return nil, &Error{Op: "authenticate", Token: true, Err: errors.New("token endpoint answered without an access_token")}
+	}
+	forced := c.forced
+	if forced {
+		c.reauths.Add(1)
+		c.forced = false
+	}
+	now := c.now()
+	life := time.Duration(t.ExpiresIn) * time.Second
+	if life <= 0 && !t.Expiry.IsZero() {
+		life = time.Until(t.Expiry)
+	}
+	if life <= 0 {
+		// No lifetime announced: keep it until a 401 says otherwise.
+		c.refreshAt = now.Add(100 * 365 * 24 * time.Hour)
+	} else {
+		// Refresh a minute early (a fifth early for short-lived tokens) so
+		// a token never expires between the check and the server's.
+		c.refreshAt = now.Add(life - min(time.Minute, life/5))
+	}
+	c.tok = t
+	c.curTok.Store(&t.AccessToken)
+	c.log.DebugContext(ctx, "apiclient: token fetched", "expiresIn", t.ExpiresIn, "forced", forced)
+	return t, nil
+}
+
+func (c *Client) tokenHTTPClient() *http.Client {
+	cp := *c.hc
+	cp.Transport = &countingTransport{base: c.hc.Transport, in: &c.bytesIn}
+	return &cp
+}
+
+// countingTransport counts token response bytes into BytesIn.
+type countingTransport struct {
+	base http.RoundTripper
+	in   *atomic.Int64
+}
+
+func (t *countingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	base := t.base
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	resp, err := base.RoundTrip(req)
+	if err == nil && resp.Body != nil {
+		resp.Body = &countingBody{ReadCloser: resp.Body, n: t.in}
+	}
+	return resp, err
+}
+
+type countingBody struct {
+	io.ReadCloser
+	n *atomic.Int64
+}
+
+func (b *countingBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	b.n.Add(int64(n))
+	return n, err
+}
+
+// tokenError converts a token fetch failure. The oauth2 error text embeds the
+// response body, so the message is rebuilt from decoded parts instead.
+func (c *Client) tokenError(err error) error {
+	e := &Error{Op: "authenticate", Token: true}
+	var re *oauth2.RetrieveError
+	if errors.As(err, &re) {
+		if re.Response != nil {
+			e.StatusCode = re.Response.StatusCode
+			decodeErrorBody(e, re.Response.Header.Get("Content-Type"), re.Body)
+			if re.ErrorCode != "" && len(e.Messages) == 0 {
+				addMessage(e, re.ErrorCode+" "+re.ErrorDescription)
+			}
+		}
+		e.Messages = c.scrubAll(e.Messages)
+		e.Snippet = c.scrub(e.Snippet)
+		e.Hint = tokenHint(e.StatusCode)
+		e.Err = &scrubbedError{msg: "token endpoint refused the request", err: re}
+		return e
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		e.Err = err
+	} else {
+		e.Err = &scrubbedError{msg: c.scrub(err.Error()), err: err}
+	}
+	return e
+}
+
+// invalidate drops the cached token if it is still the one a 401 refused;
+// when several workers see the same 401, only the first forces a fetch.
+func (c *Client) invalidate(tok string) {
+	c.tokSem <- struct{}{}
+	defer func() { <-c.tokSem }()
+	if c.tok != nil && c.tok.AccessToken == tok {
+		c.tok = nil
+		c.forced = true
+	}
+}
+
+// scrub removes the client secret and the current token from s.
+func (c *Client) scrub(s string) string {
+	if s == "" {
+		return s
+	}
+	if c.secret != "" {
+		s = strings.ReplaceAll(s, c.secret, "REDACTED")
+	}
+	if t := c.currentToken(); t != "" {
+		s = strings.ReplaceAll(s, t, "REDACTED")
+	}
+	return s
+}
+
+func (c *Client) scrubAll(ss []string) []string {
+	for i := range ss {
+		ss[i] = c.scrub(ss[i])
+	}
+	return ss
+}
+
+func (c *Client) currentToken() string {
+	if p := c.curTok.Load(); p != nil {
+		return *p
+	}
+	return ""
+}
+
+var sensitiveHeaders = []string{"Authorization", "Proxy-Authorization", "Cookie", "Set-Cookie"}
+
+// redactHeaders renders headers for the debug log with credentials hidden.
+func redactHeaders(h http.Header) slog.Value {
+	attrs := make([]slog.Attr, 0, len(h))
+	keys := make([]string, 0, len(h))
+	for k := range h {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		v := strings.Join(h[k], ", ")
+		for _, s := range sensitiveHeaders {
+			if strings.EqualFold(k, s) {
+				v = "REDACTED"
+			}
+		}
+		attrs = append(attrs, slog.String(k, v))
+	}
+	return slog.GroupValue(attrs...)
+}

@@ -1,0 +1,134 @@
+package apiclient
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+const (
+	// rateMargin keeps the pace 1.5% under the configured rate: at 10/s that
+	// is 98.5 requests per 10 s, so up to ~50 ms of network jitter cannot push
+	// a fixed 10 s server window past 100.
+	rateMargin = 0.985
+	// cutFactor is the multiplicative decrease applied on a 429.
+	cutFactor = 0.7
+	// growPerSecond is the share of the target rate regained per second
+	// without a 429 after a cut: slow enough that a fixed 10 s window sees a
+	// rate close to the previous one, fast enough to recover within a minute
+	// once another tool sharing the client id goes away.
+	growPerSecond = 0.01
+	// floorShare is the lowest effective rate, as a share of the target.
+	floorShare = 0.05
+)
+
+// pacer is the one client-side limiter every request passes: smooth spacing
+// (burst 1) at the configured rate minus a safety margin, a pause shared by
+// all workers when the server answers 429, and a lowered effective rate after
+// each 429 that slowly climbs back. The methods with an explicit time are the
+// logic; wait applies them with the real clock, so tests can simulate hours
+// of traffic without sleeping.
+type pacer struct {
+	lim    *rate.Limiter // nil: pacing disabled, 429 pauses still honoured
+	target float64
+
+	mu         sync.Mutex
+	cur        float64
+	pauseUntil time.Time
+	lastCut    time.Time
+	growFrom   time.Time
+}
+
+// newPacer paces at rps requests per second; rps < 0 disables pacing.
+func newPacer(rps float64) *pacer {
+	if rps < 0 {
+		return &pacer{}
+	}
+	t := rps * rateMargin
+	return &pacer{lim: rate.NewLimiter(rate.Limit(t), 1), target: t, cur: t}
+}
+
+// pauseLeft is how long the shared 429 pause still runs at now.
+func (p *pacer) pauseLeft(now time.Time) time.Duration {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.pauseUntil.Sub(now)
+}
+
+// next says how long a request that is ready at now must wait. paused is true
+// when the wait is the shared pause: the caller must ask again afterwards
+// because the pause may have been extended meanwhile. Otherwise a slot has
+// been reserved and the caller sends after the delay.
+func (p *pacer) next(now time.Time) (d time.Duration, paused bool) {
+	if left := p.pauseLeft(now); left > 0 {
+		return left, true
+	}
+	if p.lim == nil {
+		return 0, false
+	}
+	return p.lim.ReserveN(now, 1).DelayFrom(now), false
+}
+
+// on429 records a 429 for a request sent at sent and answered at now with a
+// server-requested wait of ra. Every worker pauses until now+ra. The rate is
+// cut once per round: answers to requests sent before the last cut were
+// caused by the old rate and do not cut again, so a burst of 429s from
+// requests that were in flight together counts as one signal.
+func (p *pacer) on429(sent, now time.Time, ra time.Duration) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if until := now.Add(ra); until.After(p.pauseUntil) {
+		p.pauseUntil = until
+	}
+	if p.lim == nil || sent.Before(p.lastCut) {
+		return
+	}
+	p.cur = max(p.target*floorShare, p.cur*cutFactor)
+	p.lastCut = now
+	p.growFrom = p.pauseUntil
+	p.lim.SetLimitAt(now, rate.Limit(p.cur))
+}
+
+// onSuccess lets the effective rate climb back towards the target, linearly
+// in time since the last 429 pause ended.
+func (p *pacer) onSuccess(now time.Time) {
+	if p.lim == nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cur >= p.target || !now.After(p.growFrom) {
+		return
+	}
+	p.cur = min(p.target, p.cur+p.target*growPerSecond*now.Sub(p.growFrom).Seconds())
+	p.growFrom = now
+	p.lim.SetLimitAt(now, rate.Limit(p.cur))
+}
+
+// rate is the current effective rate in requests per second (0: unpaced).
+func (p *pacer) rate() float64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.cur
+}
+
+// wait blocks until the caller may send one request.
+func (p *pacer) wait(ctx context.Context) error {
+	for {
+		d, paused := p.next(time.Now())
+		if err := sleep(ctx, d); err != nil {
+			return err
+		}
+		if paused {
+			continue
+		}
+		// A 429 that arrived while this request waited for its slot applies
+		// to it too: it would only add to the storm.
+		if p.pauseLeft(time.Now()) > 0 {
+			continue
+		}
+		return nil
+	}
+}
