@@ -1,0 +1,688 @@
+// Package diff compares two snapshots of connectors (archive ↔ archive, or
+// archive ↔ a live tenant read into a snapshot) and renders the result as
+// text or as JSON (schema: docs/diff-format.md).
+//
+// A diff reads "A to B": it says what would have to change to make A into B.
+// A connector only in B is "added", one only in A is "removed". Restore reuses
+// Compare to plan its writes, which is why every Change names its detail
+// field, document or locale in a machine-usable way.
+package diff
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/aymanbagabas/go-udiff"
+	"github.com/aymanbagabas/go-udiff/lcs"
+
+	"github.com/connvault/connvault/apiclient"
+	"github.com/connvault/connvault/archive"
+)
+
+// VolatileFields are the detail fields Compare always ignores, because the
+// server sets them per tenant and they say nothing about the connector's
+// configuration:
+//   - scriptName: made by the server from the name at create time, so the same
+//     connector has different scriptNames in different tenants. When matching
+//     by scriptName it is the match key, so ignoring it there loses nothing; a
+//     rename through the mapping is shown in the connector's header instead.
+//   - s3Location: where this tenant stores the connector's uploaded files.
+//   - uploadedFiles: the names of those stored files, per tenant storage.
+var VolatileFields = []string{"scriptName", "s3Location", "uploadedFiles"}
+
+// documentFields are detail fields that carry a copy of a document compared on
+// its own (NOTES.md: sourceConfigXml and sourceConfig match GET source-config,
+// correlationConfigXml matches GET correlation-config, translationProperties
+// holds every locale's translations). Comparing them as detail fields too
+// would report one change twice.
+var documentFields = []string{"correlationConfigXml", "sourceConfig", "sourceConfigXml", "translationProperties"}
+
+// Match values for Options.Match.
+const (
+	MatchName       = "name"
+	MatchScriptName = "scriptName"
+)
+
+// Options says how Compare pairs and compares connectors.
+type Options struct {
+	// Match is MatchName (the default when empty: the detail's "name" field)
+	// or MatchScriptName (the archive folder key).
+	Match string
+	// Mapping pairs an A-side key with a different B-side key (renames);
+	// keys are names or scriptNames, as Match says. It must be one-to-one.
+	Mapping map[string]string
+	// Ignore lists extra top-level detail fields not to compare, on top of
+	// VolatileFields.
+	Ignore []string
+	// IgnoreWhitespace compares the XML documents line by line with each
+	// line's whitespace normalised (see normaliseLine); by default they are
+	// compared byte for byte.
+	IgnoreWhitespace bool
+}
+
+// Status is a connector's state in a diff.
+type Status string
+
+const (
+	StatusAdded     Status = "added"     // only in B
+	StatusRemoved   Status = "removed"   // only in A
+	StatusChanged   Status = "changed"   // in both, with at least one Change
+	StatusUnchanged Status = "unchanged" // in both, no Change
+)
+
+// Kind says what part of a connector a Change is about.
+type Kind string
+
+const (
+	KindDetail      Kind = "detail"      // a top-level field of the detail JSON
+	KindDocument    Kind = "document"    // one of the three XML documents
+	KindTranslation Kind = "translation" // one locale's translations
+)
+
+// Action says how an item differs between A and B.
+type Action string
+
+const (
+	ActionAdded    Action = "added"    // only in B
+	ActionRemoved  Action = "removed"  // only in A
+	ActionModified Action = "modified" // in both, different
+)
+
+// Change is one differing item of a connector.
+type Change struct {
+	Kind Kind
+	// Path names the item for people: the field name, the document name
+	// ("source-config") or "translations/<locale>".
+	Path string
+	// Exactly one of Field, Document and Locale is set, by Kind.
+	Field    string
+	Document apiclient.Document
+	Locale   string
+	Action   Action
+	// Old and New are, for detail changes only, the field's value on each
+	// side as compact JSON (keys sorted); nil on the side where it is absent.
+	Old, New json.RawMessage
+	// Diff is a unified line diff (three lines of context) from A's item to
+	// B's, labelled a/<scriptName>/<item> and b/<scriptName>/<item>, or
+	// /dev/null for a missing side. Without colour.
+	Diff string
+}
+
+// ConnectorDiff is one connector of either side, paired or not.
+type ConnectorDiff struct {
+	// Name is the match key: AKey when the connector is in A, else BKey.
+	Name string
+	// AKey and BKey are the match keys (names or scriptNames, as Options.Match
+	// says) on each side; empty for a missing side. They differ when the
+	// pair was made through the mapping.
+	AKey, BKey string
+	// AName and BName are the detail's "name" on each side.
+	AName, BName string
+	// A and B are the compared connectors; nil for a missing side.
+	A, B    *archive.Connector
+	Status  Status
+	Changes []Change
+}
+
+// Renamed reports whether the pair was matched through the mapping.
+func (c *ConnectorDiff) Renamed() bool {
+	return c.A != nil && c.B != nil && c.AKey != c.BKey
+}
+
+// UnmatchedMapping is a mapping entry that did not pair two connectors,
+// usually a typo or a mapping file meant for other archives.
+type UnmatchedMapping struct {
+	A, B   string
+	Reason string
+}
+
+// Result is the outcome of Compare. Connectors is sorted by Name (then AKey,
+// BKey), changes within a connector by kind (detail fields by name, then
+// source-config, source-template, correlation-config, then translations by
+// locale), so output is deterministic.
+type Result struct {
+	Match            string
+	IgnoreWhitespace bool
+	// Ignored is every detail field not compared, sorted: VolatileFields
+	// plus Options.Ignore.
+	Ignored           []string
+	Connectors        []ConnectorDiff
+	Summary           Summary
+	UnmatchedMappings []UnmatchedMapping
+}
+
+// Equal reports whether A and B hold the same connectors with the same
+// content, once volatile and ignored fields are set aside. Connectors paired
+// through the mapping count as the same connector.
+func (r *Result) Equal() bool {
+	s := r.Summary.Connectors
+	return s.Added == 0 && s.Removed == 0 && s.Changed == 0
+}
+
+// ConnectorCounts counts connectors by Status. Renamed counts the pairs made
+// through the mapping (whether changed or not).
+type ConnectorCounts struct {
+	Added, Removed, Changed, Unchanged, Renamed int
+}
+
+// ItemCounts counts the items of one kind (detail fields, one document kind,
+// translations) across every connector. Added and Removed include the items
+// of added and removed connectors; Unchanged counts items present and equal
+// on both sides of a pair.
+type ItemCounts struct {
+	Added, Removed, Modified, Unchanged int
+}
+
+// Summary is the table at the top of a diff.
+type Summary struct {
+	Connectors        ConnectorCounts
+	DetailFields      ItemCounts
+	SourceConfig      ItemCounts
+	SourceTemplate    ItemCounts
+	CorrelationConfig ItemCounts
+	Translations      ItemCounts
+}
+
+// documentOrder is the order documents are compared and reported in.
+var documentOrder = []apiclient.Document{apiclient.SourceConfig, apiclient.SourceTemplate, apiclient.CorrelationConfig}
+
+func (s *Summary) counts(c Change) *ItemCounts {
+	switch {
+	case c.Kind == KindDetail:
+		return &s.DetailFields
+	case c.Kind == KindTranslation:
+		return &s.Translations
+	case c.Document == apiclient.SourceConfig:
+		return &s.SourceConfig
+	case c.Document == apiclient.SourceTemplate:
+		return &s.SourceTemplate
+	default:
+		return &s.CorrelationConfig
+	}
+}
+
+func (ic *ItemCounts) add(a Action) {
+	switch a {
+	case ActionAdded:
+		ic.Added++
+	case ActionRemoved:
+		ic.Removed++
+	default:
+		ic.Modified++
+	}
+}
+
+// DetailFields decodes a connector's detail JSON into its top-level fields,
+// keeping fields connvault does not know. Numbers stay json.Number so that
+// values compare and print exactly as the server sent them. An empty or nil
+// detail has no fields.
+func DetailFields(detail []byte) (map[string]any, error) {
+	if len(bytes.TrimSpace(detail)) == 0 {
+		return map[string]any{}, nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(detail))
+	dec.UseNumber()
+	var m map[string]any
+	if err := dec.Decode(&m); err != nil {
+		return nil, fmt.Errorf("connector detail is not a JSON object: %w", err)
+	}
+	if m == nil {
+		return nil, errors.New("connector detail is JSON null, not an object")
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return nil, errors.New("connector detail has data after its JSON object")
+	}
+	return m, nil
+}
+
+// side is one snapshot, indexed by match key.
+type side struct {
+	label  string // "A" or "B"
+	byKey  map[string]*entry
+	sorted []string
+}
+
+type entry struct {
+	key    string
+	name   string
+	c      *archive.Connector
+	fields map[string]any
+	paired bool
+}
+
+func index(label string, s *archive.Snapshot, match string) (*side, error) {
+	sd := &side{label: label, byKey: map[string]*entry{}}
+	if s == nil {
+		return sd, nil
+	}
+	for i, c := range s.Connectors {
+		if c == nil {
+			return nil, fmt.Errorf("snapshot %s: connector %d is nil", label, i)
+		}
+		fields, err := DetailFields(c.Detail)
+		if err != nil {
+			return nil, fmt.Errorf("snapshot %s, connector %q: %w", label, c.ScriptName, err)
+		}
+		name, _ := fields["name"].(string)
+		e := &entry{name: name, c: c, fields: fields}
+		switch match {
+		case MatchName:
+			if name == "" {
+				return nil, fmt.Errorf("snapshot %s, connector %q: its detail has no name to match by; compare by scriptName instead", label, c.ScriptName)
+			}
+			e.key = name
+		default:
+			if c.ScriptName == "" {
+				return nil, fmt.Errorf("snapshot %s, connector %d: empty scriptName", label, i)
+			}
+			e.key = c.ScriptName
+		}
+		if prev, dup := sd.byKey[e.key]; dup {
+			if match == MatchName {
+				return nil, fmt.Errorf("snapshot %s has two connectors named %q (scriptNames %q and %q): names must be unique to match by name; compare by scriptName instead", label, e.key, prev.c.ScriptName, c.ScriptName)
+			}
+			return nil, fmt.Errorf("snapshot %s has two connectors with scriptName %q", label, e.key)
+		}
+		sd.byKey[e.key] = e
+		sd.sorted = append(sd.sorted, e.key)
+	}
+	sort.Strings(sd.sorted)
+	return sd, nil
+}
+
+// Compare pairs the connectors of a and b and lists what differs. Either
+// snapshot may be nil (no connectors). It fails, naming the connectors, when
+// a key is ambiguous on one side or the mapping would pair one connector
+// twice; otherwise it always gives a complete Result.
+func Compare(a, b *archive.Snapshot, opts Options) (*Result, error) {
+	match := opts.Match
+	switch match {
+	case "":
+		match = MatchName
+	case MatchName, MatchScriptName:
+	default:
+		return nil, fmt.Errorf("unknown match %q: want %q or %q", opts.Match, MatchName, MatchScriptName)
+	}
+	targets := map[string]string{}
+	for from, to := range opts.Mapping {
+		if from == "" || to == "" {
+			return nil, fmt.Errorf("mapping %q=%q has an empty side", from, to)
+		}
+		if prev, dup := targets[to]; dup {
+			x, y := min(prev, from), max(prev, from)
+			return nil, fmt.Errorf("mapping pairs both %q and %q with %q: a mapping must be one-to-one", x, y, to)
+		}
+		targets[to] = from
+	}
+	sa, err := index("A", a, match)
+	if err != nil {
+		return nil, err
+	}
+	sb, err := index("B", b, match)
+	if err != nil {
+		return nil, err
+	}
+
+	ignored := map[string]bool{}
+	for _, f := range VolatileFields {
+		ignored[f] = true
+	}
+	for _, f := range opts.Ignore {
+		ignored[f] = true
+	}
+	for _, f := range documentFields {
+		ignored[f] = true
+	}
+	res := &Result{Match: match, IgnoreWhitespace: opts.IgnoreWhitespace}
+	for f := range ignored {
+		if !slices.Contains(documentFields, f) {
+			res.Ignored = append(res.Ignored, f)
+		}
+	}
+	sort.Strings(res.Ignored)
+
+	for _, from := range sortedKeys(opts.Mapping) {
+		to := opts.Mapping[from]
+		switch {
+		case sa.byKey[from] == nil:
+			res.UnmatchedMappings = append(res.UnmatchedMappings, UnmatchedMapping{A: from, B: to, Reason: fmt.Sprintf("no connector %q in A", from)})
+		case sb.byKey[to] == nil:
+			res.UnmatchedMappings = append(res.UnmatchedMappings, UnmatchedMapping{A: from, B: to, Reason: fmt.Sprintf("no connector %q in B", to)})
+		}
+	}
+
+	c := comparer{ignored: ignored, ws: opts.IgnoreWhitespace}
+	claimedBy := map[string]string{}
+	for _, ak := range sa.sorted {
+		ea := sa.byKey[ak]
+		bk, mapped := opts.Mapping[ak]
+		if !mapped {
+			bk = ak
+		}
+		eb := sb.byKey[bk]
+		if eb == nil {
+			continue
+		}
+		if prev, dup := claimedBy[bk]; dup {
+			return nil, fmt.Errorf("connector %q of B would pair with both %q and %q of A: add a mapping entry for the one that is not a rename, or drop the entry that maps to %q", bk, prev, ak, bk)
+		}
+		claimedBy[bk] = ak
+		ea.paired, eb.paired = true, true
+		res.Connectors = append(res.Connectors, c.pair(ea, eb, &res.Summary))
+	}
+	for _, ak := range sa.sorted {
+		if ea := sa.byKey[ak]; !ea.paired {
+			res.Connectors = append(res.Connectors, c.pair(ea, nil, &res.Summary))
+		}
+	}
+	for _, bk := range sb.sorted {
+		if eb := sb.byKey[bk]; !eb.paired {
+			res.Connectors = append(res.Connectors, c.pair(nil, eb, &res.Summary))
+		}
+	}
+	sort.Slice(res.Connectors, func(i, j int) bool {
+		x, y := &res.Connectors[i], &res.Connectors[j]
+		if x.Name != y.Name {
+			return x.Name < y.Name
+		}
+		if x.AKey != y.AKey {
+			return x.AKey < y.AKey
+		}
+		return x.BKey < y.BKey
+	})
+	return res, nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+type comparer struct {
+	ignored map[string]bool
+	ws      bool
+}
+
+// pair compares one connector; ea or eb is nil for a connector on one side only.
+func (c comparer) pair(ea, eb *entry, sum *Summary) ConnectorDiff {
+	var d ConnectorDiff
+	var aScript, bScript string
+	var aFields, bFields map[string]any
+	var ac, bc archive.Connector
+	if ea != nil {
+		d.AKey, d.AName, d.A = ea.key, ea.name, ea.c
+		aScript, aFields, ac = ea.c.ScriptName, ea.fields, *ea.c
+		d.Name = ea.key
+	}
+	if eb != nil {
+		d.BKey, d.BName, d.B = eb.key, eb.name, eb.c
+		bScript, bFields, bc = eb.c.ScriptName, eb.fields, *eb.c
+		if d.Name == "" {
+			d.Name = eb.key
+		}
+	}
+	paired := ea != nil && eb != nil
+	unchanged := func(k Kind, doc apiclient.Document) {
+		if paired {
+			sum.counts(Change{Kind: k, Document: doc}).Unchanged++
+		}
+	}
+	labels := func(item string, aHas, bHas bool) (string, string) {
+		la, lb := "/dev/null", "/dev/null"
+		if aHas {
+			la = "a/" + aScript + "/" + item
+		}
+		if bHas {
+			lb = "b/" + bScript + "/" + item
+		}
+		return la, lb
+	}
+
+	// Detail fields.
+	for _, f := range unionKeys(aFields, bFields) {
+		if c.ignored[f] {
+			continue
+		}
+		av, aHas := aFields[f]
+		bv, bHas := bFields[f]
+		var aj, bj json.RawMessage
+		if aHas {
+			aj = compactJSON(av)
+		}
+		if bHas {
+			bj = compactJSON(bv)
+		}
+		if aHas && bHas && bytes.Equal(aj, bj) {
+			unchanged(KindDetail, "")
+			continue
+		}
+		la, lb := labels("detail/"+f, aHas, bHas)
+		ch := Change{Kind: KindDetail, Path: f, Field: f, Action: action(aHas, bHas), Old: aj, New: bj,
+			Diff: unified(la, lb, detailText(av, aHas), detailText(bv, bHas), false)}
+		d.Changes = append(d.Changes, ch)
+	}
+
+	// Documents.
+	for _, doc := range documentOrder {
+		ab, bb := document(ac, doc), document(bc, doc)
+		if ab == nil && bb == nil {
+			continue
+		}
+		if ab != nil && bb != nil && c.sameDocument(ab, bb) {
+			unchanged(KindDocument, doc)
+			continue
+		}
+		la, lb := labels(string(doc)+".xml", ab != nil, bb != nil)
+		d.Changes = append(d.Changes, Change{Kind: KindDocument, Path: string(doc), Document: doc,
+			Action: action(ab != nil, bb != nil), Diff: unified(la, lb, string(ab), string(bb), c.ws)})
+	}
+
+	// Translations.
+	for _, loc := range unionKeys(ac.Translations, bc.Translations) {
+		at, aHas := ac.Translations[loc]
+		bt, bHas := bc.Translations[loc]
+		if aHas && bHas && bytes.Equal(at, bt) {
+			unchanged(KindTranslation, "")
+			continue
+		}
+		la, lb := labels("translations/"+loc+".properties", aHas, bHas)
+		d.Changes = append(d.Changes, Change{Kind: KindTranslation, Path: "translations/" + loc, Locale: loc,
+			Action: action(aHas, bHas), Diff: unified(la, lb, string(at), string(bt), false)})
+	}
+
+	for _, ch := range d.Changes {
+		sum.counts(ch).add(ch.Action)
+	}
+	switch {
+	case eb == nil:
+		d.Status = StatusRemoved
+		sum.Connectors.Removed++
+	case ea == nil:
+		d.Status = StatusAdded
+		sum.Connectors.Added++
+	case len(d.Changes) > 0:
+		d.Status = StatusChanged
+		sum.Connectors.Changed++
+	default:
+		d.Status = StatusUnchanged
+		sum.Connectors.Unchanged++
+	}
+	if d.Renamed() {
+		sum.Connectors.Renamed++
+	}
+	return d
+}
+
+func action(aHas, bHas bool) Action {
+	switch {
+	case !aHas:
+		return ActionAdded
+	case !bHas:
+		return ActionRemoved
+	default:
+		return ActionModified
+	}
+}
+
+func document(c archive.Connector, d apiclient.Document) []byte {
+	switch d {
+	case apiclient.SourceConfig:
+		return c.SourceConfig
+	case apiclient.SourceTemplate:
+		return c.SourceTemplate
+	default:
+		return c.CorrelationConfig
+	}
+}
+
+func unionKeys[V any](a, b map[string]V) []string {
+	keys := make([]string, 0, len(a)+len(b))
+	for k := range a {
+		keys = append(keys, k)
+	}
+	for k := range b {
+		if _, ok := a[k]; !ok {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// compactJSON encodes a decoded value canonically: map keys sorted, numbers as
+// sent, and no HTML escaping so that XML in strings stays readable.
+func compactJSON(v any) json.RawMessage {
+	return encodeJSON(v, "")
+}
+
+func encodeJSON(v any, indent string) []byte {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if indent != "" {
+		enc.SetIndent("", indent)
+	}
+	// A value decoded from JSON always encodes again.
+	_ = enc.Encode(v)
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+}
+
+// detailText is what a detail field's diff compares: a string's own text
+// (applicationXml holds XML, whose JSON-escaped form would diff as one line),
+// anything else as indented JSON. Both end in a newline so that a diff does
+// not report a missing one.
+func detailText(v any, has bool) string {
+	if !has {
+		return ""
+	}
+	var s string
+	if str, ok := v.(string); ok {
+		s = str
+	} else {
+		s = string(encodeJSON(v, "  "))
+	}
+	if !strings.HasSuffix(s, "\n") {
+		s += "\n"
+	}
+	return s
+}
+
+// unified diffs two texts. With ws, lines are paired by their normalised form
+// (normaliseLine), so whitespace-only edits vanish, but the lines shown are
+// A's and B's own.
+func unified(la, lb, a, b string, ws bool) string {
+	var edits []udiff.Edit
+	if ws {
+		aLines, aOff := splitLines(a)
+		bLines, _ := splitLines(b)
+		na, nb := make([]string, len(aLines)), make([]string, len(bLines))
+		for i, l := range aLines {
+			na[i] = normaliseLine(l)
+		}
+		for i, l := range bLines {
+			nb[i] = normaliseLine(l)
+		}
+		for _, d := range lcs.DiffLines(na, nb) {
+			edits = append(edits, udiff.Edit{Start: aOff[d.Start], End: aOff[d.End], New: strings.Join(bLines[d.ReplStart:d.ReplEnd], "")})
+		}
+	} else {
+		edits = udiff.Lines(a, b)
+	}
+	out, err := udiff.ToUnified(la, lb, a, edits, udiff.DefaultContextLines)
+	if err != nil || out == "" {
+		// Edits computed from a itself are always consistent, and an empty
+		// diff only happens when one side is an empty document: show the
+		// headers so the change is still visible.
+		return "--- " + la + "\n+++ " + lb + "\n"
+	}
+	return out
+}
+
+// splitLines splits after each '\n', keeping it, and returns each line's
+// start offset plus the end offset (as go-udiff does internally).
+func splitLines(s string) ([]string, []int) {
+	var lines []string
+	offsets := []int{0}
+	for start := 0; start < len(s); {
+		i := strings.IndexByte(s[start:], '\n')
+		end := len(s)
+		if i >= 0 {
+			end = start + i + 1
+		}
+		lines = append(lines, s[start:end])
+		offsets = append(offsets, end)
+		start = end
+	}
+	return lines, offsets
+}
+
+// sameDocument compares two XML documents as text. Without IgnoreWhitespace
+// it is byte equality. With it, both are split into lines at '\n' and compared
+// line by line after normaliseLine; so CRLF versus LF, indentation, trailing
+// blanks, runs of blanks within a line and a missing final newline do not
+// count, while added or removed blank lines, re-wrapped lines and whitespace
+// added between two characters that had none still do.
+func (c comparer) sameDocument(a, b []byte) bool {
+	if bytes.Equal(a, b) {
+		return true
+	}
+	if !c.ws {
+		return false
+	}
+	al, _ := splitLines(string(a))
+	bl, _ := splitLines(string(b))
+	if len(al) != len(bl) {
+		return false
+	}
+	for i := range al {
+		if normaliseLine(al[i]) != normaliseLine(bl[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// normaliseLine trims a line's leading and trailing whitespace (space, tab,
+// CR, LF, vertical tab, form feed) and collapses each inner run of it to one
+// space.
+func normaliseLine(l string) string {
+	return strings.Join(strings.FieldsFunc(l, isSpace), " ")
+}
+
+func isSpace(r rune) bool {
+	switch r {
+	case ' ', '\t', '\r', '\n', '\v', '\f':
+		return true
+	}
+	return false
+}

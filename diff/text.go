@@ -1,0 +1,195 @@
+package diff
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// TextOptions shapes WriteText's output.
+type TextOptions struct {
+	// Color adds ANSI colours (git's: red removed, green added, cyan hunk
+	// headers, bold file headers). The caller decides, typically when
+	// stdout is a terminal.
+	Color bool
+	// Stat writes the summary table only.
+	Stat bool
+	// NameOnly writes one line per connector that differs (and per renamed
+	// connector): its status and name. Exclusive with Stat.
+	NameOnly bool
+}
+
+// inlineLimit is the longest compact JSON value a detail change prints inline
+// as "field: old -> new"; longer values print as a unified diff.
+const inlineLimit = 64
+
+const (
+	ansiReset  = "\x1b[0m"
+	ansiBold   = "\x1b[1m"
+	ansiRed    = "\x1b[31m"
+	ansiGreen  = "\x1b[32m"
+	ansiYellow = "\x1b[33m"
+	ansiCyan   = "\x1b[36m"
+)
+
+// WriteText writes r for people: the summary table, then one section per
+// connector that differs or was renamed, with its changes. See
+// docs/diff-format.md for the layout.
+func WriteText(w io.Writer, r *Result, o TextOptions) error {
+	if o.Stat && o.NameOnly {
+		return errors.New("diff: Stat and NameOnly cannot both be set: pick the table or the names")
+	}
+	bw := bufio.NewWriterSize(w, 64<<10)
+	t := textWriter{w: bw, color: o.Color}
+	switch {
+	case o.NameOnly:
+		t.names(r)
+	case o.Stat:
+		t.table(r)
+	default:
+		t.table(r)
+		t.connectors(r)
+	}
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("writing diff: %w", err)
+	}
+	return nil
+}
+
+// textWriter writes through a bufio.Writer, which keeps the first write
+// error and reports it at Flush.
+type textWriter struct {
+	w     *bufio.Writer
+	color bool
+}
+
+func (t textWriter) paint(code, s string) string {
+	if !t.color || code == "" || s == "" {
+		return s
+	}
+	return code + s + ansiReset
+}
+
+func (t textWriter) printf(format string, args ...any) {
+	fmt.Fprintf(t.w, format, args...)
+}
+
+func (t textWriter) status(s Status) string {
+	code := ansiYellow
+	switch s {
+	case StatusAdded:
+		code = ansiGreen
+	case StatusRemoved:
+		code = ansiRed
+	case StatusUnchanged:
+		code = ""
+	}
+	word := fmt.Sprintf("%-9s", s)
+	if code == "" {
+		return word
+	}
+	return t.paint(code, strings.TrimRight(word, " ")) + word[len(s):]
+}
+
+func (t textWriter) table(r *Result) {
+	s := r.Summary
+	t.printf("%-20s %7s %7s %7s %9s\n", "", "added", "removed", "changed", "unchanged")
+	t.printf("%-20s %7d %7d %7d %9d\n", "connectors", s.Connectors.Added, s.Connectors.Removed, s.Connectors.Changed, s.Connectors.Unchanged)
+	rows := []struct {
+		label string
+		c     ItemCounts
+	}{
+		{"detail fields", s.DetailFields},
+		{"source-config", s.SourceConfig},
+		{"source-template", s.SourceTemplate},
+		{"correlation-config", s.CorrelationConfig},
+		{"translations", s.Translations},
+	}
+	for _, row := range rows {
+		t.printf("%-20s %7d %7d %7d %9d\n", row.label, row.c.Added, row.c.Removed, row.c.Modified, row.c.Unchanged)
+	}
+	if n := s.Connectors.Renamed; n > 0 {
+		t.printf("%d connector(s) paired through the mapping\n", n)
+	}
+	for _, u := range r.UnmatchedMappings {
+		t.printf("mapping %s=%s not used: %s\n", u.A, u.B, u.Reason)
+	}
+}
+
+func (t textWriter) names(r *Result) {
+	for i := range r.Connectors {
+		c := &r.Connectors[i]
+		if c.Status == StatusUnchanged && !c.Renamed() {
+			continue
+		}
+		t.printf("%s %s\n", t.status(c.Status), displayName(c))
+	}
+}
+
+func displayName(c *ConnectorDiff) string {
+	if c.Renamed() {
+		return c.AKey + " -> " + c.BKey
+	}
+	return c.Name
+}
+
+func (t textWriter) connectors(r *Result) {
+	for i := range r.Connectors {
+		c := &r.Connectors[i]
+		if c.Status == StatusUnchanged && !c.Renamed() {
+			continue
+		}
+		var where []string
+		if c.A != nil {
+			where = append(where, "a/"+c.A.ScriptName)
+		}
+		if c.B != nil {
+			where = append(where, "b/"+c.B.ScriptName)
+		}
+		t.printf("\n%s %s (%s)\n", t.status(c.Status), t.paint(ansiBold, displayName(c)), strings.Join(where, ", "))
+		for _, ch := range c.Changes {
+			t.change(ch)
+		}
+	}
+}
+
+func (t textWriter) change(ch Change) {
+	if ch.Kind == KindDetail && len(ch.Old) <= inlineLimit && len(ch.New) <= inlineLimit {
+		t.printf("%s: %s -> %s\n", ch.Field, t.paint(ansiRed, jsonOrAbsent(ch.Old)), t.paint(ansiGreen, jsonOrAbsent(ch.New)))
+		return
+	}
+	if !t.color {
+		t.w.WriteString(ch.Diff)
+		return
+	}
+	// Each Diff is one file's: its first two lines are the ---/+++ headers,
+	// and only after them does a leading '-' or '+' mean a changed line.
+	for i, line := range strings.SplitAfter(ch.Diff, "\n") {
+		if line == "" {
+			continue
+		}
+		body := strings.TrimSuffix(line, "\n")
+		code := ""
+		switch {
+		case i < 2:
+			code = ansiBold
+		case strings.HasPrefix(line, "@@"):
+			code = ansiCyan
+		case strings.HasPrefix(line, "-"):
+			code = ansiRed
+		case strings.HasPrefix(line, "+"):
+			code = ansiGreen
+		}
+		t.w.WriteString(t.paint(code, body))
+		t.w.WriteString(line[len(body):])
+	}
+}
+
+func jsonOrAbsent(v []byte) string {
+	if v == nil {
+		return "(absent)"
+	}
+	return string(v)
+}
