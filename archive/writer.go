@@ -1,0 +1,406 @@
+package archive
+
+import (
+	"archive/tar"
+	"bufio"
+	"bytes"
+	"cmp"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/klauspost/compress/zstd"
+)
+
+// The encoder settings are part of what makes output byte-for-byte
+// reproducible (with the zstd version pinned in go.mod): a fixed level, one
+// encoder goroutine (concurrent blocks would make output depend on timing-free
+// but GOMAXPROCS-dependent job splitting), the frame checksum on.
+func newEncoder(w io.Writer) (*zstd.Encoder, error) {
+	return zstd.NewWriter(w,
+		zstd.WithEncoderLevel(zstd.SpeedDefault),
+		zstd.WithEncoderConcurrency(1),
+		zstd.WithEncoderCRC(true),
+		zstd.WithZeroFrames(true),
+	)
+}
+
+const (
+	fileMode = 0o644 // tar header mode of file entries
+	dirMode  = 0o755 // tar header mode of directory entries
+)
+
+// Writer writes one archive. Connectors are spooled to a temporary file beside
+// the destination as they are added, so memory holds only their entry list
+// (path, size, hash: about a hundred bytes per file), never their content. On
+// Close the manifest, which must come first, is written and the spooled
+// entries follow it in path order into a second temporary file that is then
+// fsynced and renamed over the destination.
+//
+// A Writer is not safe for concurrent use; to stop it from elsewhere, cancel
+// the context passed to Add or Close. Always `defer w.Abort()`.
+type Writer struct {
+	path string
+	dir  string
+	meta Meta
+
+	spool    *os.File
+	spoolBuf *bufio.Writer
+	spoolOff int64
+	files    []spooled
+	names    map[string]struct{}
+
+	tmpName string // the final temporary file, while Close writes it
+	size    int64
+	closed  bool // committed or aborted
+	err     error
+}
+
+type spooled struct {
+	path string
+	off  int64
+	size int64
+	sum  [sha256.Size]byte
+}
+
+// Create starts an archive that Close will write to path. The temporary files
+// live in path's directory (so the final rename is atomic) and are named
+// ".<base>.*.spool" and ".<base>.*.tmp". An existing file at path is replaced
+// only when Close succeeds.
+func Create(ctx context.Context, path string, meta Meta) (*Writer, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("create archive %s: %w", path, err)
+	}
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		return nil, fmt.Errorf("create archive %s: it is a directory; give a file name ending in .tar.zst", path)
+	}
+	dir, base := filepath.Dir(path), filepath.Base(path)
+	spool, err := os.CreateTemp(dir, "."+base+".*.spool")
+	if err != nil {
+		return nil, fmt.Errorf("create archive %s: %w", path, err)
+	}
+	meta.Skipped = slices.Clone(meta.Skipped)
+	return &Writer{
+		path:     path,
+		dir:      dir,
+		meta:     meta,
+		spool:    spool,
+		spoolBuf: bufio.NewWriterSize(spool, 256<<10),
+		names:    make(map[string]struct{}),
+	}, nil
+}
+
+// SetPartial marks the archive partial (some connectors failed and the export
+// went on) and records them. Call it before Close.
+func (w *Writer) SetPartial(skipped []Skipped) {
+	w.meta.Partial = true
+	w.meta.Skipped = append(w.meta.Skipped, skipped...)
+}
+
+// SetSkipped records connectors that were meant to be saved but were not
+// without making the archive partial (for example deleted between list and
+// fetch). Call it before Close.
+func (w *Writer) SetSkipped(skipped []Skipped) {
+	w.meta.Skipped = append(w.meta.Skipped, skipped...)
+}
+
+// Add spools one connector. A connector that cannot be archived (bad
+// scriptName or locale, no detail, already added) is refused with an error and
+// the writer stays usable; an I/O error or a cancelled context ends the
+// writer and removes its temporary files.
+func (w *Writer) Add(ctx context.Context, c *Connector) error {
+	if err := w.usable(); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return w.fail(fmt.Errorf("archive %s: %w", w.path, err))
+	}
+	if c == nil {
+		return fmt.Errorf("archive %s: nil connector", w.path)
+	}
+	if why := checkComponent(c.ScriptName); why != "" {
+		return newErr(w.path, "", ErrUnsafePath, fmt.Sprintf(
+			"connector scriptName %q cannot be a folder name: %s; this connector cannot be archived, please report it", c.ScriptName, why), nil)
+	}
+	if c.Detail == nil {
+		return fmt.Errorf("archive %s: connector %q has no detail; every archived connector needs its detail JSON", w.path, c.ScriptName)
+	}
+	for loc := range c.Translations {
+		if why := checkComponent(loc); why != "" {
+			return newErr(w.path, "", ErrUnsafePath, fmt.Sprintf(
+				"connector %q: locale %q cannot be a file name: %s", c.ScriptName, loc, why), nil)
+		}
+	}
+	if _, dup := w.names[c.ScriptName]; dup {
+		return newErr(w.path, "", ErrDuplicate, fmt.Sprintf(
+			"connector %q was already added; each scriptName is saved once per archive", c.ScriptName), nil)
+	}
+	for _, f := range connectorFiles(c) {
+		if _, err := w.spoolBuf.Write(f.data); err != nil {
+			return w.fail(fmt.Errorf("archive %s: spool connector %q: %w", w.path, c.ScriptName, err))
+		}
+		w.files = append(w.files, spooled{path: f.path, off: w.spoolOff, size: int64(len(f.data)), sum: sha256.Sum256(f.data)})
+		w.spoolOff += int64(len(f.data))
+	}
+	w.names[c.ScriptName] = struct{}{}
+	return nil
+}
+
+// Close writes the archive and commits it atomically at the destination:
+// temporary file fsynced, renamed, directory fsynced, mode 0600. On any error,
+// or if ctx is cancelled, nothing is left at the destination (an existing file
+// there is untouched) and the temporary files are removed.
+func (w *Writer) Close(ctx context.Context) (*Manifest, error) {
+	if err := w.usable(); err != nil {
+		return nil, err
+	}
+	m, err := w.commit(ctx)
+	if err != nil {
+		return nil, w.fail(err)
+	}
+	w.closed = true
+	return m, nil
+}
+
+// Size is the size in bytes of the committed archive (0 before Close).
+func (w *Writer) Size() int64 { return w.size }
+
+// Abort removes the temporary files and ends the writer. It is safe to call
+// more than once and after Close (then it does nothing).
+func (w *Writer) Abort() error {
+	if w.closed {
+		return nil
+	}
+	w.closed = true
+	if w.err == nil {
+		w.err = fmt.Errorf("archive %s: writer aborted", w.path)
+	}
+	return w.cleanup()
+}
+
+func (w *Writer) usable() error {
+	if w.err != nil {
+		return w.err
+	}
+	if w.closed {
+		return fmt.Errorf("archive %s: writer already closed", w.path)
+	}
+	return nil
+}
+
+// fail ends the writer: it keeps err for later calls and removes the
+// temporary files.
+func (w *Writer) fail(err error) error {
+	w.err = err
+	w.closed = true
+	if cerr := w.cleanup(); cerr != nil {
+		return errors.Join(err, cerr)
+	}
+	return err
+}
+
+func (w *Writer) cleanup() error {
+	var errs []error
+	if w.spool != nil {
+		w.spool.Close()
+		if err := os.Remove(w.spool.Name()); err != nil && !errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, fmt.Errorf("remove temporary file: %w", err))
+		}
+		w.spool = nil
+	}
+	if w.tmpName != "" {
+		if err := os.Remove(w.tmpName); err != nil && !errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, fmt.Errorf("remove temporary file: %w", err))
+		}
+		w.tmpName = ""
+	}
+	return errors.Join(errs...)
+}
+
+// headerTime is the mtime of every tar header: createdAt to the second, or
+// the epoch when it is unset or earlier.
+func headerTime(createdAt time.Time) time.Time {
+	if createdAt.IsZero() || createdAt.Unix() < 0 {
+		return time.Unix(0, 0).UTC()
+	}
+	return createdAt.UTC().Truncate(time.Second)
+}
+
+func (w *Writer) manifest() *Manifest {
+	slices.SortStableFunc(w.files, func(a, b spooled) int { return cmp.Compare(a.path, b.path) })
+	entries := make([]Entry, len(w.files))
+	for i, f := range w.files {
+		entries[i] = Entry{Path: f.path, Size: f.size, SHA256: hex.EncodeToString(f.sum[:])}
+	}
+	meta := w.meta
+	if !meta.CreatedAt.IsZero() {
+		meta.CreatedAt = meta.CreatedAt.UTC().Round(0)
+	}
+	slices.SortStableFunc(meta.Skipped, func(a, b Skipped) int {
+		return cmp.Or(cmp.Compare(a.ScriptName, b.ScriptName), cmp.Compare(a.Name, b.Name), cmp.Compare(a.Reason, b.Reason))
+	})
+	if len(meta.Skipped) == 0 {
+		meta.Skipped = nil
+	}
+	return &Manifest{
+		Format:         FormatName,
+		FormatVersion:  MaxVersion,
+		Meta:           meta,
+		ConnectorCount: len(w.names),
+		Entries:        entries,
+		ContentDigest:  ContentDigest(entries),
+	}
+}
+
+// encodeManifest is the manifest.json bytes: two-space indented JSON and a
+// newline, fields in struct order, so equal manifests give equal bytes.
+func encodeManifest(m *Manifest) ([]byte, error) {
+	b, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	return append(b, '\n'), nil
+}
+
+type countWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
+func (w *Writer) commit(ctx context.Context) (*Manifest, error) {
+	wrap := func(what string, err error) error { return fmt.Errorf("archive %s: %s: %w", w.path, what, err) }
+	if err := ctx.Err(); err != nil {
+		return nil, wrap("write", err)
+	}
+	if err := w.spoolBuf.Flush(); err != nil {
+		return nil, wrap("flush temporary file", err)
+	}
+	m := w.manifest()
+	mb, err := encodeManifest(m)
+	if err != nil {
+		return nil, wrap("encode manifest", err)
+	}
+	tmp, err := os.CreateTemp(w.dir, "."+filepath.Base(w.path)+".*.tmp")
+	if err != nil {
+		return nil, wrap("create temporary file", err)
+	}
+	w.tmpName = tmp.Name()
+	defer tmp.Close() // after the explicit Close below this only returns an ignored error
+
+	counter := &countWriter{w: tmp}
+	bw := bufio.NewWriterSize(counter, 256<<10)
+	zw, err := newEncoder(bw)
+	if err != nil {
+		return nil, wrap("start zstd", err)
+	}
+	tw := tar.NewWriter(zw)
+	mtime := headerTime(m.CreatedAt)
+	header := func(name string, size int64) *tar.Header {
+		h := &tar.Header{Name: name, Size: size, Mode: fileMode, ModTime: mtime, Typeflag: tar.TypeReg, Format: tar.FormatPAX}
+		if size < 0 {
+			h.Size, h.Mode, h.Typeflag = 0, dirMode, tar.TypeDir
+		}
+		return h
+	}
+	if err := tw.WriteHeader(header(manifestName, int64(len(mb)))); err != nil {
+		return nil, wrap("write manifest", err)
+	}
+	if _, err := tw.Write(mb); err != nil {
+		return nil, wrap("write manifest", err)
+	}
+
+	prev := ""
+	emitted := make(map[string]bool)
+	put := func(name string, size int64) error {
+		if name <= prev { // cannot happen: the spec's order is what readers check
+			return fmt.Errorf("entry %s out of order after %s", name, prev)
+		}
+		prev = name
+		return tw.WriteHeader(header(name, size))
+	}
+	h := sha256.New()
+	var sum [sha256.Size]byte
+	for _, f := range w.files {
+		if err := ctx.Err(); err != nil {
+			return nil, wrap("write", err)
+		}
+		for _, d := range parentDirs(f.path) {
+			if !emitted[d] {
+				emitted[d] = true
+				if err := put(d, -1); err != nil {
+					return nil, wrap("write "+d, err)
+				}
+			}
+		}
+		if err := put(f.path, f.size); err != nil {
+			return nil, wrap("write "+f.path, err)
+		}
+		h.Reset()
+		if _, err := io.Copy(io.MultiWriter(tw, h), io.NewSectionReader(w.spool, f.off, f.size)); err != nil {
+			return nil, wrap("write "+f.path, err)
+		}
+		if !bytes.Equal(h.Sum(sum[:0]), f.sum[:]) {
+			return nil, wrap("write "+f.path, errors.New("the temporary spool file changed on disk while being copied; check the disk and retry"))
+		}
+	}
+	if err := tw.Close(); err != nil {
+		return nil, wrap("finish tar", err)
+	}
+	if err := zw.Close(); err != nil {
+		return nil, wrap("finish zstd", err)
+	}
+	if err := bw.Flush(); err != nil {
+		return nil, wrap("write", err)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, wrap("write", err)
+	}
+	if err := tmp.Chmod(0o600); err != nil {
+		return nil, wrap("chmod", err)
+	}
+	if err := tmp.Sync(); err != nil {
+		return nil, wrap("fsync", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return nil, wrap("close", err)
+	}
+	if err := os.Rename(w.tmpName, w.path); err != nil {
+		return nil, wrap("rename into place", err)
+	}
+	w.tmpName = ""
+	w.size = counter.n
+	// The rename is durable only once the directory is synced. The archive is
+	// complete and in place either way, so a failure here is reported but the
+	// file is left: removing it would lose a good backup.
+	if err := syncDir(w.dir); err != nil {
+		w.cleanup()
+		return nil, wrap("fsync directory (the archive is written but may not survive a crash)", err)
+	}
+	if err := w.cleanup(); err != nil {
+		return nil, wrap("remove temporary file", err)
+	}
+	return m, nil
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
