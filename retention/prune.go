@@ -1,0 +1,170 @@
+package retention
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/connvault/connvault/dirlock"
+)
+
+// Scan lists the connvault archives directly in dir (not in subdirectories).
+// Anything whose name does not parse with ParseName, and anything that is not
+// a regular file, is ignored.
+func Scan(dir string) ([]Archive, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("reading archive directory %s: %w", dir, err)
+	}
+	var out []Archive
+	for _, e := range entries {
+		if !e.Type().IsRegular() {
+			continue
+		}
+		tenant, t, ok := ParseName(e.Name())
+		if !ok {
+			continue
+		}
+		out = append(out, Archive{Path: filepath.Join(dir, e.Name()), Tenant: tenant, Time: t})
+	}
+	return out, nil
+}
+
+// Result is what Prune did (or, in a dry run, would do). It marshals to the
+// JSON that `connvault prune --json` prints.
+type Result struct {
+	Dir     string         `json:"dir"`
+	DryRun  bool           `json:"dryRun"`
+	Policy  Policy         `json:"policy"`
+	Tenants []TenantResult `json:"tenants"`
+	Errors  []FileError    `json:"errors"`
+}
+
+// TenantResult lists one tenant's kept and removed archives, newest first.
+// In a dry run Remove lists what would be removed; otherwise it lists what
+// was to be removed, and any that could not be are also in Result.Errors.
+type TenantResult struct {
+	Tenant string  `json:"tenant"`
+	Keep   []Entry `json:"keep"`
+	Remove []Entry `json:"remove"`
+}
+
+// Entry is one archive in a Result.
+type Entry struct {
+	Path    string    `json:"path"`
+	Time    time.Time `json:"time"`
+	Reasons []string  `json:"reasons,omitempty"`
+}
+
+// FileError is a removal that failed.
+type FileError struct {
+	Path  string `json:"path"`
+	Error string `json:"error"`
+}
+
+// Option adjusts Prune.
+type Option func(*options)
+
+type options struct {
+	tenant string
+	wait   bool
+	log    *slog.Logger
+}
+
+// OnlyTenant limits Prune to the archives of one tenant; the others are
+// neither listed nor touched.
+func OnlyTenant(name string) Option { return func(o *options) { o.tenant = name } }
+
+// WaitForLock makes Prune wait for the directory lock held by another
+// connvault run (an export writing into dir) instead of failing at once.
+func WaitForLock(wait bool) Option { return func(o *options) { o.wait = wait } }
+
+// Logger sets where Prune logs what it removes and when it waits for the lock.
+// By default it logs nothing.
+func Logger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
+
+// Prune applies p to the archives in dir and removes those it does not keep,
+// unless dryRun. It holds dir's lock (see package dirlock) throughout, so it
+// never races an export writing into dir; without WaitForLock(true) it fails
+// at once with a *dirlock.LockedError if another run holds it.
+//
+// A removal that fails is recorded in Result.Errors and the others go on; the
+// Result is then returned together with an error that counts the failures.
+// An invalid policy (see Policy.Validate) is refused before anything is read.
+func Prune(ctx context.Context, dir string, p Policy, dryRun bool, opts ...Option) (*Result, error) {
+	o := options{log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	lock, err := acquire(ctx, dir, o)
+	if err != nil {
+		return nil, err
+	}
+	// The kernel drops the lock with the descriptor anyway, so a failed
+	// release has nothing left to clean up.
+	defer func() { _ = lock.Release() }()
+
+	archives, err := Scan(dir)
+	if err != nil {
+		return nil, err
+	}
+	if o.tenant != "" {
+		archives = slices.DeleteFunc(archives, func(a Archive) bool { return a.Tenant != o.tenant })
+	}
+
+	res := &Result{Dir: dir, DryRun: dryRun, Policy: p, Tenants: []TenantResult{}, Errors: []FileError{}}
+	var removeList []string
+	for _, d := range Plan(archives, p) {
+		if len(res.Tenants) == 0 || res.Tenants[len(res.Tenants)-1].Tenant != d.Tenant {
+			res.Tenants = append(res.Tenants, TenantResult{Tenant: d.Tenant, Keep: []Entry{}, Remove: []Entry{}})
+		}
+		tr := &res.Tenants[len(res.Tenants)-1]
+		if d.Keep {
+			tr.Keep = append(tr.Keep, Entry{Path: d.Path, Time: d.Time, Reasons: d.Reasons})
+		} else {
+			tr.Remove = append(tr.Remove, Entry{Path: d.Path, Time: d.Time})
+			removeList = append(removeList, d.Path)
+		}
+	}
+	if dryRun {
+		return res, nil
+	}
+	for i, path := range removeList {
+		if err := ctx.Err(); err != nil {
+			// Stop between files: every archive is either fully there or gone.
+			return res, fmt.Errorf("pruning %s interrupted after %d of %d removals: %w", dir, i, len(removeList), err)
+		}
+		if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+			o.log.Warn("could not remove archive", "path", path, "err", err)
+			res.Errors = append(res.Errors, FileError{Path: path, Error: err.Error()})
+			continue
+		}
+		o.log.Info("removed archive", "path", path)
+	}
+	if len(res.Errors) > 0 {
+		return res, fmt.Errorf("pruning %s: %d of %d archives could not be removed (first: %s: %s)",
+			dir, len(res.Errors), len(removeList), res.Errors[0].Path, res.Errors[0].Error)
+	}
+	return res, nil
+}
+
+// acquire takes dir's lock, logging once when it has to wait so an unattended
+// run that seems stuck says why.
+func acquire(ctx context.Context, dir string, o options) (*dirlock.Lock, error) {
+	lock, err := dirlock.Acquire(ctx, dir, false)
+	var locked *dirlock.LockedError
+	if err == nil || !o.wait || !errors.As(err, &locked) {
+		return lock, err
+	}
+	o.log.Info("waiting for the directory lock", "dir", dir, "holderPid", locked.PID, "since", locked.Since)
+	return dirlock.Acquire(ctx, dir, true)
+}
