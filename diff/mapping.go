@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -29,6 +30,7 @@ const maxMappingLine = 64 << 10
 // begin or end with whitespace. A line whose first non-blank character is '#'
 // is a comment (a '#' elsewhere is part of the name); blank lines are
 // ignored; CRLF line endings and a leading byte-order mark are accepted.
+// Names may not contain control characters (tabs included) or U+FEFF.
 // An empty name on either side, an OLD given twice, or a NEW given twice is an
 // error naming the line: a mapping must pair each connector with exactly one
 // other. Mapping a name to itself is allowed and means nothing.
@@ -135,5 +137,18 @@ func parsePair(s string) (string, string, error) {
 	if to == "" {
 		return "", "", errors.New("empty NEW name after '=': want OLD=NEW")
 	}
+	for _, n := range []string{from, to} {
+		if i := strings.IndexFunc(n, badNameRune); i >= 0 {
+			r, _ := utf8.DecodeRuneInString(n[i:])
+			return "", "", fmt.Errorf("name %q contains %U: connector names hold no control characters or byte-order marks", n, r)
+		}
+	}
 	return from, to, nil
+}
+
+// badNameRune rejects runes no connector name has. Besides catching binary
+// input early, it keeps the format unambiguous: a name that began with a
+// byte-order mark would read differently on a file's first line.
+func badNameRune(r rune) bool {
+	return unicode.IsControl(r) || r == '\uFEFF'
 }
