@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -502,10 +503,7 @@ func (c *Client) token(ctx context.Context) (*oauth2.Token, error) {
 		c.forced = false
 	}
 	now := c.now()
-	life := time.Duration(t.ExpiresIn) * time.Second
-	if life <= 0 && !t.Expiry.IsZero() {
-		life = time.Until(t.Expiry)
-	}
+	life := tokenLifetime(t)
 	if life <= 0 {
 		// No lifetime announced: keep it until a 401 says otherwise.
 		c.refreshAt = now.Add(100 * 365 * 24 * time.Hour)
@@ -516,8 +514,29 @@ func (c *Client) token(ctx context.Context) (*oauth2.Token, error) {
 	}
 	c.tok = t
 	c.curTok.Store(&t.AccessToken)
-	c.log.DebugContext(ctx, "apiclient: token fetched", "expiresIn", t.ExpiresIn, "forced", forced)
+	c.log.DebugContext(ctx, "apiclient: token fetched", "lifetime", life, "forced", forced)
 	return t, nil
+}
+
+// tokenLifetime reads expires_in. clientcredentials does not copy it into
+// Token.ExpiresIn, but keeps the raw answer; Expiry is the fallback.
+func tokenLifetime(t *oauth2.Token) time.Duration {
+	secs := t.ExpiresIn
+	switch v := t.Extra("expires_in").(type) {
+	case float64:
+		secs = int64(v)
+	case string:
+		if n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64); err == nil {
+			secs = n
+		}
+	}
+	if secs > 0 {
+		return time.Duration(secs) * time.Second
+	}
+	if !t.Expiry.IsZero() {
+		return time.Until(t.Expiry)
+	}
+	return 0
 }
 
 func (c *Client) tokenHTTPClient() *http.Client {
