@@ -1,0 +1,423 @@
+// Package export reads connectors from a tenant, in list order, into
+// archive.Connector values. The same pipeline feeds an archive (a backup) and
+// the live side of a diff, so both see a tenant the same way.
+package export
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"iter"
+	"log/slog"
+	"slices"
+	"sort"
+	"sync"
+	"sync/atomic"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/connvault/connvault/apiclient"
+	"github.com/connvault/connvault/archive"
+)
+
+// Tenant is what the pipeline needs of a tenant; *apiclient.Client has it.
+type Tenant interface {
+	AllConnectors(ctx context.Context, filters, locale string) iter.Seq2[apiclient.V3ConnectorDto, error]
+	GetConnector(ctx context.Context, scriptName, locale string) (*apiclient.ConnectorDetail, json.RawMessage, error)
+	GetDocument(ctx context.Context, scriptName string, doc apiclient.Document) ([]byte, error)
+	GetTranslation(ctx context.Context, scriptName, locale string) ([]byte, error)
+}
+
+// AllLocales, given as the only entry of Options.Locales, asks for every locale
+// the API knows instead of the ones each connector already has.
+const AllLocales = "all"
+
+// Options selects what to read and how hard to push.
+type Options struct {
+	// Filters is passed verbatim to the list call (the API's filter syntax).
+	Filters string
+	// ScriptNames are fetched by name on top of the list (or instead of it
+	// when ListDisabled): the list shows RELEASED connectors only.
+	ScriptNames []string
+	// ListDisabled skips the list call, so only ScriptNames are read.
+	ListDisabled bool
+	// Locales: nil means the locales in each connector's translationProperties;
+	// []string{AllLocales} means all 19; otherwise exactly these.
+	Locales []string
+	// Concurrency bounds the requests in flight at once (default 8).
+	Concurrency int
+	// KeepGoing records a failed connector and goes on instead of failing the run.
+	KeepGoing bool
+	Logger    *slog.Logger
+	// Progress, when set, is called after each connector is emitted or skipped,
+	// and once with the total as soon as the list is exhausted.
+	Progress func(p Progress)
+}
+
+// Progress is a snapshot of the pipeline's advance.
+type Progress struct {
+	Done  int // connectors emitted or skipped
+	Total int // -1 until the list is exhausted
+}
+
+// Failure is a connector that could not be read.
+type Failure struct {
+	ScriptName string `json:"scriptName"`
+	Name       string `json:"name,omitempty"`
+	Err        error  `json:"-"`
+	Message    string `json:"error"`
+}
+
+// Result tells what a run read.
+type Result struct {
+	Connectors int               `json:"connectors"`
+	Documents  int               `json:"documents"` // XML documents and translations
+	Bytes      int64             `json:"bytes"`     // uncompressed bytes of everything emitted
+	Skipped    []archive.Skipped `json:"skipped,omitempty"`
+	Failed     []Failure         `json:"failed,omitempty"`
+	Seen       map[string]string `json:"-"` // scriptName -> name of every connector emitted
+}
+
+// Partial reports whether some connectors failed and were left out.
+func (r *Result) Partial() bool { return len(r.Failed) > 0 }
+
+// item is one connector in list order.
+type item struct {
+	scriptName string
+	name       string
+	explicit   bool // named on the command line, not found through the list
+}
+
+type outcome struct {
+	conn    *archive.Connector
+	skipped *archive.Skipped
+	failure *Failure
+}
+
+// Run reads the selected connectors and calls emit for each, in list order
+// (then explicit scriptNames in the order given), from a single goroutine.
+// Memory is bounded by a window of in-flight connectors, not by the tenant's
+// size. A connector deleted between list and fetch (404 on its detail) is
+// skipped and recorded; any other failure stops the run unless KeepGoing.
+func Run(ctx context.Context, t Tenant, opts Options, emit func(*archive.Connector) error) (*Result, error) {
+	if opts.Concurrency <= 0 {
+		opts.Concurrency = 8
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	locales, err := normaliseLocales(opts.Locales)
+	if err != nil {
+		return nil, err
+	}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	// reqs bounds requests in flight across all connectors, so a connector
+	// whose translations fan out does not idle the rest of the pool.
+	reqs := make(chan struct{}, opts.Concurrency)
+	// The window holds connectors being fetched or waiting their turn to be
+	// written; twice the request slots keeps every slot busy while one slow
+	// connector holds up the head of the line.
+	window := 2 * opts.Concurrency
+	order := make(chan chan outcome, window)
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(window + 1) // +1: the producer itself
+	var total atomic.Int64
+	total.Store(-1)
+
+	g.Go(func() error {
+		defer close(order)
+		seen := map[string]bool{}
+		n := 0
+		enqueue := func(it item) error {
+			if seen[it.scriptName] {
+				return nil
+			}
+			seen[it.scriptName] = true
+			n++
+			ch := make(chan outcome, 1)
+			select {
+			case order <- ch:
+			case <-gctx.Done():
+				return gctx.Err()
+			}
+			g.Go(func() error {
+				ch <- fetchOne(gctx, t, it, locales, reqs, log)
+				return nil
+			})
+			return nil
+		}
+		if !opts.ListDisabled {
+			for dto, err := range t.AllConnectors(gctx, opts.Filters, "") {
+				if err != nil {
+					return fmt.Errorf("listing connectors: %w", err)
+				}
+				if dto.ScriptName == "" {
+					log.Warn("list returned a connector without scriptName; ignored", "name", dto.Name)
+					continue
+				}
+				if err := enqueue(item{scriptName: dto.ScriptName, name: dto.Name}); err != nil {
+					return err
+				}
+			}
+		}
+		for _, sn := range opts.ScriptNames {
+			if err := enqueue(item{scriptName: sn, explicit: true}); err != nil {
+				return err
+			}
+		}
+		total.Store(int64(n))
+		return nil
+	})
+
+	res := &Result{Seen: map[string]string{}}
+	done := 0
+	var writeErr error
+	for ch := range order {
+		var o outcome
+		select {
+		case o = <-ch:
+		case <-gctx.Done():
+			writeErr = gctx.Err()
+		}
+		if writeErr != nil {
+			break
+		}
+		switch {
+		case o.conn != nil:
+			if err := emit(o.conn); err != nil {
+				writeErr = fmt.Errorf("connector %s: %w", o.conn.ScriptName, err)
+				break
+			}
+			res.Connectors++
+			res.Seen[o.conn.ScriptName] = detailName(o.conn.Detail)
+			res.Documents += countDocs(o.conn)
+			res.Bytes += sizeOf(o.conn)
+		case o.skipped != nil:
+			log.Info("connector skipped", "scriptName", o.skipped.ScriptName, "reason", o.skipped.Reason)
+			res.Skipped = append(res.Skipped, *o.skipped)
+		case o.failure != nil:
+			if !opts.KeepGoing {
+				writeErr = o.failure.Err
+				break
+			}
+			log.Error("connector failed; going on (--keep-going)", "scriptName", o.failure.ScriptName, "error", o.failure.Message)
+			res.Failed = append(res.Failed, *o.failure)
+			res.Skipped = append(res.Skipped, archive.Skipped{ScriptName: o.failure.ScriptName, Name: o.failure.Name, Reason: "failed: " + o.failure.Message})
+		}
+		if writeErr != nil {
+			break
+		}
+		done++
+		if opts.Progress != nil {
+			opts.Progress(Progress{Done: done, Total: int(total.Load())})
+		}
+	}
+	if writeErr != nil {
+		cancel()
+		// Drain so the producer and fetchers can exit.
+		for range order {
+		}
+		// When the producer failed (a list error), the writer only saw the
+		// cancellation; report the cause instead.
+		if gerr := g.Wait(); gerr != nil && errors.Is(writeErr, context.Canceled) && !errors.Is(gerr, context.Canceled) {
+			return res, gerr
+		}
+		return res, writeErr
+	}
+	if err := g.Wait(); err != nil {
+		return res, err
+	}
+	if opts.Progress != nil {
+		opts.Progress(Progress{Done: done, Total: done})
+	}
+	return res, nil
+}
+
+func normaliseLocales(in []string) ([]string, error) {
+	if len(in) == 0 {
+		return nil, nil
+	}
+	if len(in) == 1 && in[0] == AllLocales {
+		return slices.Clone(apiclient.Locales), nil
+	}
+	out := make([]string, 0, len(in))
+	for _, l := range in {
+		if !slices.Contains(apiclient.Locales, l) {
+			return nil, fmt.Errorf("unknown locale %q: use one of %v, or %q", l, apiclient.Locales, AllLocales)
+		}
+		if !slices.Contains(out, l) {
+			out = append(out, l)
+		}
+	}
+	return out, nil
+}
+
+// fetchOne reads one connector: its detail first (it names the locales), then
+// the three documents and the translations concurrently. Every request holds
+// a slot of reqs while it runs.
+func fetchOne(ctx context.Context, t Tenant, it item, locales []string, reqs chan struct{}, log *slog.Logger) outcome {
+	acquire := func() bool {
+		select {
+		case reqs <- struct{}{}:
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
+	release := func() { <-reqs }
+
+	fail := func(err error) outcome {
+		return outcome{failure: &Failure{ScriptName: it.scriptName, Name: it.name, Err: fmt.Errorf("connector %s: %w", it.scriptName, err), Message: err.Error()}}
+	}
+	if !acquire() {
+		return fail(ctx.Err())
+	}
+	detail, raw, err := t.GetConnector(ctx, it.scriptName, "")
+	release()
+	if err != nil {
+		if apiclient.IsNotFound(err) {
+			reason := "deleted between list and fetch (404)"
+			if it.explicit {
+				reason = "not found (404)"
+			}
+			return outcome{skipped: &archive.Skipped{ScriptName: it.scriptName, Name: it.name, Reason: reason}}
+		}
+		return fail(fmt.Errorf("reading detail: %w", err))
+	}
+	canon, err := Canonical(raw)
+	if err != nil {
+		return fail(fmt.Errorf("detail is not valid JSON: %w", err))
+	}
+	c := &archive.Connector{ScriptName: it.scriptName, Detail: canon}
+	if it.name == "" {
+		it.name = detail.Name
+	}
+
+	want := locales
+	if want == nil {
+		want = make([]string, 0, len(detail.TranslationProperties))
+		for l := range detail.TranslationProperties {
+			want = append(want, l)
+		}
+		sort.Strings(want)
+	}
+
+	var mu sync.Mutex
+	g, gctx := errgroup.WithContext(ctx)
+	docs := map[apiclient.Document]*[]byte{
+		apiclient.SourceConfig:      &c.SourceConfig,
+		apiclient.SourceTemplate:    &c.SourceTemplate,
+		apiclient.CorrelationConfig: &c.CorrelationConfig,
+	}
+	for _, d := range apiclient.Documents {
+		g.Go(func() error {
+			if !acquire() {
+				return gctx.Err()
+			}
+			defer release()
+			b, err := t.GetDocument(gctx, it.scriptName, d)
+			if apiclient.IsNotFound(err) {
+				// A connector without, say, a correlation config answers 404:
+				// the document is absent, which the archive records by omission.
+				log.Debug("document absent", "scriptName", it.scriptName, "document", d)
+				return nil
+			}
+			if err != nil {
+				return fmt.Errorf("reading %s: %w", d, err)
+			}
+			if b == nil {
+				b = []byte{}
+			}
+			mu.Lock()
+			*docs[d] = b
+			mu.Unlock()
+			return nil
+		})
+	}
+	for _, l := range want {
+		g.Go(func() error {
+			if !acquire() {
+				return gctx.Err()
+			}
+			defer release()
+			b, err := t.GetTranslation(gctx, it.scriptName, l)
+			if apiclient.IsNotFound(err) {
+				return nil
+			}
+			if err != nil {
+				return fmt.Errorf("reading translations %s: %w", l, err)
+			}
+			if b == nil {
+				b = []byte{}
+			}
+			mu.Lock()
+			if c.Translations == nil {
+				c.Translations = map[string][]byte{}
+			}
+			c.Translations[l] = b
+			mu.Unlock()
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return fail(err)
+	}
+	return outcome{conn: c}
+}
+
+// Canonical re-encodes a JSON document with sorted object keys, two-space
+// indent, no HTML escaping and a trailing newline, so the same server content
+// always gives the same bytes (and the same archive digest). Numbers keep their
+// text.
+func Canonical(raw []byte) ([]byte, error) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, err
+	}
+	if dec.More() {
+		return nil, errors.New("trailing data after the JSON value")
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+func detailName(detail []byte) string {
+	var d struct {
+		Name string `json:"name"`
+	}
+	_ = json.Unmarshal(detail, &d)
+	return d.Name
+}
+
+func countDocs(c *archive.Connector) int {
+	n := len(c.Translations)
+	for _, d := range [][]byte{c.SourceConfig, c.SourceTemplate, c.CorrelationConfig} {
+		if d != nil {
+			n++
+		}
+	}
+	return n
+}
+
+func sizeOf(c *archive.Connector) int64 {
+	n := int64(len(c.Detail) + len(c.SourceConfig) + len(c.SourceTemplate) + len(c.CorrelationConfig))
+	for _, b := range c.Translations {
+		n += int64(len(b))
+	}
+	return n
+}
