@@ -1,0 +1,89 @@
+package main
+
+import (
+	"fmt"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/connvault/connvault/sandbox"
+)
+
+// sandboxCommand serves the built-in fake tenant until interrupted, so every
+// other command can be tried without a real tenant. Its credentials are not
+// secrets; printing them is the point.
+func sandboxCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "sandbox",
+		Usage: "serve a fake ISC tenant with realistic connectors on localhost",
+		Description: "Serves the in-memory sandbox tenant until Ctrl-C and prints SAIL_BASE_URL, SAIL_CLIENT_ID and\n" +
+			"SAIL_CLIENT_SECRET as shell exports; paste them into another shell to point connvault at it.\n" +
+			"Nothing is stored: the tenant starts afresh each time.",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "listen", Value: "127.0.0.1:0", Usage: "address to listen on (port 0 picks a free one)"},
+			&cli.DurationFlag{Name: "latency", Usage: "fixed delay added to every request"},
+			&cli.DurationFlag{Name: "jitter", Usage: "random extra delay, up to this much, on every request"},
+			&cli.IntFlag{Name: "rate-limit", Usage: "requests per 10 s per client id and API version before 429 (the real gateway allows 100); 0 is off"},
+			&cli.Float64Flag{Name: "error-rate", Usage: "share of requests answered 500 or 503, 0..1"},
+			&cli.Float64Flag{Name: "drop-rate", Usage: "share of connections closed without an answer, 0..1"},
+			&cli.DurationFlag{Name: "token-ttl", Value: 12 * time.Hour, Usage: "lifetime of issued access tokens"},
+			&cli.IntFlag{Name: "connectors", Usage: "add this many synthetic connectors"},
+			&cli.IntFlag{Name: "doc-size", Value: 20 << 10, Usage: "bytes per synthetic XML document"},
+			&cli.IntFlag{Name: "locales", Value: 3, Usage: "translation locales per synthetic connector (1-19)"},
+			&cli.BoolFlag{Name: "empty", Usage: "start without the seeded example connectors"},
+			&cli.Int64Flag{Name: "seed", Usage: "seed for fault injection and synthetic content, for reproducible runs"},
+		},
+		Action: runSandbox,
+	}
+}
+
+func runSandbox(c *cli.Context) error {
+	if c.NArg() > 0 {
+		return cli.Exit(fmt.Sprintf("sandbox takes no arguments, got %q", c.Args().First()), 2)
+	}
+	for _, name := range []string{"error-rate", "drop-rate"} {
+		if v := c.Float64(name); v < 0 || v > 1 {
+			return cli.Exit(fmt.Sprintf("--%s must be between 0 and 1, got %g", name, v), 2)
+		}
+	}
+	for _, name := range []string{"rate-limit", "connectors", "doc-size", "locales"} {
+		if c.Int(name) < 0 {
+			return cli.Exit(fmt.Sprintf("--%s must not be negative, got %d", name, c.Int(name)), 2)
+		}
+	}
+	if l := c.Int("locales"); l > 19 {
+		return cli.Exit(fmt.Sprintf("--locales must be at most 19 (the API has 19 locales), got %d", l), 2)
+	}
+	ctx, stop := signal.NotifyContext(c.Context, syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	srv, err := sandbox.Start(ctx, c.String("listen"), sandbox.Options{
+		Empty:     c.Bool("empty"),
+		Synthetic: c.Int("connectors"),
+		DocSize:   c.Int("doc-size"),
+		Locales:   c.Int("locales"),
+		Latency:   c.Duration("latency"),
+		Jitter:    c.Duration("jitter"),
+		RateLimit: c.Int("rate-limit"),
+		ErrorRate: c.Float64("error-rate"),
+		DropRate:  c.Float64("drop-rate"),
+		TokenTTL:  c.Duration("token-ttl"),
+		Seed:      c.Int64("seed"),
+	})
+	if err != nil {
+		return cli.Exit(fmt.Sprintf("%v", err), 1)
+	}
+	out := c.App.Writer
+	fmt.Fprintf(out, "export SAIL_BASE_URL=%s\n", srv.URL)
+	fmt.Fprintf(out, "export SAIL_CLIENT_ID=%s\n", srv.ClientID)
+	fmt.Fprintf(out, "export SAIL_CLIENT_SECRET=%s\n", srv.ClientSecret)
+	fmt.Fprintf(c.App.ErrWriter, "connvault: sandbox tenant with %d connectors serving on %s (API under /v3, /v2024, /v2025, /v2026); Ctrl-C stops it\n",
+		len(srv.Tenant.ScriptNames()), srv.URL)
+	<-ctx.Done()
+	if err := srv.Close(); err != nil {
+		return cli.Exit(fmt.Sprintf("%v", err), 1)
+	}
+	fmt.Fprintln(c.App.ErrWriter, "connvault: sandbox stopped")
+	return nil
+}
