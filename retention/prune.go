@@ -14,6 +14,10 @@ import (
 	"github.com/connvault/connvault/dirlock"
 )
 
+// removeFile is os.Remove; tests replace it to make a removal fail, which a
+// test running as root cannot provoke through permissions.
+var removeFile = os.Remove
+
 // Scan lists the connvault archives directly in dir (not in subdirectories).
 // Anything whose name does not parse with ParseName, and anything that is not
 // a regular file, is ignored.
@@ -143,7 +147,7 @@ func Prune(ctx context.Context, dir string, p Policy, dryRun bool, opts ...Optio
 			// Stop between files: every archive is either fully there or gone.
 			return res, fmt.Errorf("pruning %s interrupted after %d of %d removals: %w", dir, i, len(removeList), err)
 		}
-		if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		if err := removeFile(path); err != nil && !errors.Is(err, os.ErrNotExist) {
 			o.log.Warn("could not remove archive", "path", path, "err", err)
 			res.Errors = append(res.Errors, FileError{Path: path, Error: err.Error()})
 			continue
