@@ -255,8 +255,7 @@ func (s *scanner) readManifest() error {
 	if _, err := io.ReadFull(s.tr, raw); err != nil {
 		return s.tarErr(manifestName, err)
 	}
-	s.count = 1
-	s.prev = manifestName
+	s.count = 1 // the other entries follow in ascending order, s.prev starts empty
 
 	var probe struct {
 		Format        *string `json:"format"`
@@ -591,12 +590,21 @@ func Open(path string, opts ReadOptions) (*Reader, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open archive: %w", err)
 	}
-	s, err := newScanner(f, path, opts, nil)
+	r, err := newReader(f, path, opts)
 	if err != nil {
 		f.Close()
 		return nil, err
 	}
-	return &Reader{f: f, s: s}, nil
+	r.f = f
+	return r, nil
+}
+
+func newReader(rd io.Reader, name string, opts ReadOptions) (*Reader, error) {
+	s, err := newScanner(rd, name, opts, nil)
+	if err != nil {
+		return nil, err
+	}
+	return &Reader{s: s}, nil
 }
 
 // Manifest is the archive's manifest. Callers must not modify it.
@@ -675,6 +683,9 @@ func put(c *Connector, fe *fileEntry) {
 // Close releases the file and the decoder.
 func (r *Reader) Close() error {
 	r.s.zr.Close()
+	if r.f == nil {
+		return nil
+	}
 	if err := r.f.Close(); err != nil {
 		return fmt.Errorf("close archive %s: %w", r.s.name, err)
 	}
@@ -688,6 +699,10 @@ func ReadFile(path string, opts ReadOptions) (*Snapshot, error) {
 		return nil, err
 	}
 	defer r.Close()
+	return r.readAll()
+}
+
+func (r *Reader) readAll() (*Snapshot, error) {
 	snap := &Snapshot{Manifest: *r.Manifest()}
 	for {
 		c, err := r.Next()
@@ -722,6 +737,15 @@ func ReadManifest(path string) (*Manifest, error) {
 // unchecked. An empty result means the archive is intact. At most 1,000
 // problems are listed, then one that counts the rest.
 func Verify(path string, opts ReadOptions) []Problem {
+	f, err := os.Open(path)
+	if err != nil {
+		return []Problem{newErr(path, "", ErrNotArchive, fmt.Sprintf("cannot open the archive: %v", err), err)}
+	}
+	defer f.Close()
+	return verify(f, path, opts)
+}
+
+func verify(rd io.Reader, name string, opts ReadOptions) []Problem {
 	var problems []Problem
 	dropped := 0
 	collect := func(e *Error) {
@@ -731,35 +755,30 @@ func Verify(path string, opts ReadOptions) []Problem {
 			dropped++
 		}
 	}
-	f, err := os.Open(path)
+	s, err := newScanner(rd, name, opts, collect)
 	if err != nil {
-		return []Problem{newErr(path, "", ErrNotArchive, fmt.Sprintf("cannot open the archive: %v", err), err)}
-	}
-	defer f.Close()
-	s, err := newScanner(f, path, opts, collect)
-	if err != nil {
-		return append(problems, asError(path, err))
+		return append(problems, asError(name, err))
 	}
 	defer s.zr.Close()
 	for {
 		_, err := s.next()
 		if err == io.EOF {
 			if err := s.finish(); err != nil {
-				collect(asError(path, err))
+				collect(asError(name, err))
 			}
 			break
 		}
 		if err != nil {
-			fatal := asError(path, err)
+			fatal := asError(name, err)
 			collect(fatal)
 			if n := s.unchecked(); n > 0 {
-				collect(newErr(path, "", fatal.Kind, fmt.Sprintf("reading stopped early: %d entries listed in the manifest were not checked", n), nil))
+				collect(newErr(name, "", fatal.Kind, fmt.Sprintf("reading stopped early: %d entries listed in the manifest were not checked", n), nil))
 			}
 			break
 		}
 	}
 	if dropped > 0 {
-		problems = append(problems, newErr(path, "", ErrCorrupt, fmt.Sprintf("and %d more problems", dropped), nil))
+		problems = append(problems, newErr(name, "", ErrCorrupt, fmt.Sprintf("and %d more problems", dropped), nil))
 	}
 	return problems
 }
