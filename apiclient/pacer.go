@@ -13,13 +13,19 @@ const (
 	// is 98.5 requests per 10 s, so up to ~50 ms of network jitter cannot push
 	// a fixed 10 s server window past 100.
 	rateMargin = 0.985
-	// cutFactor is the multiplicative decrease applied on a 429.
-	cutFactor = 0.7
+	// cutFactor is the multiplicative decrease applied on a 429. Gentler
+	// than TCP's 0.5: the shared pause already stops the overshoot, so a deep
+	// cut only wastes the windows after it (TestOverconfiguredPaceConverges
+	// measured 0.7 to 0.85; 0.8 keeps both 429s and lost time low).
+	cutFactor = 0.8
 	// growPerSecond is the share of the target rate regained per second
 	// without a 429 after a cut: slow enough that a fixed 10 s window sees a
-	// rate close to the previous one, fast enough to recover within a minute
+	// rate close to the previous one, fast enough to recover within minutes
 	// once another tool sharing the client id goes away.
 	growPerSecond = 0.01
+	// nearCeiling is the share of the rate at the last 429 above which
+	// growth is ten times slower.
+	nearCeiling = 0.9
 	// floorShare is the lowest effective rate, as a share of the target.
 	floorShare = 0.05
 )
@@ -39,6 +45,10 @@ type pacer struct {
 	pauseUntil time.Time
 	lastCut    time.Time
 	growFrom   time.Time
+	// ceiling is the rate at the last cut: growth slows near it, since that
+	// is where the server pushed back. 0 once the rate got past it without
+	// a 429 (the other tool sharing the client id has probably left).
+	ceiling float64
 }
 
 // newPacer paces at rps requests per second; rps < 0 disables pacing.
@@ -85,6 +95,7 @@ func (p *pacer) on429(sent, now time.Time, ra time.Duration) {
 	if p.lim == nil || sent.Before(p.lastCut) {
 		return
 	}
+	p.ceiling = p.cur
 	p.cur = max(p.target*floorShare, p.cur*cutFactor)
 	p.lastCut = now
 	p.growFrom = p.pauseUntil
@@ -102,7 +113,14 @@ func (p *pacer) onSuccess(now time.Time) {
 	if p.cur >= p.target || !now.After(p.growFrom) {
 		return
 	}
-	p.cur = min(p.target, p.cur+p.target*growPerSecond*now.Sub(p.growFrom).Seconds())
+	step := p.target * growPerSecond
+	if p.ceiling > 0 && p.cur >= nearCeiling*p.ceiling {
+		step /= 10
+	}
+	p.cur = min(p.target, p.cur+step*now.Sub(p.growFrom).Seconds())
+	if p.ceiling > 0 && p.cur > p.ceiling {
+		p.ceiling = 0
+	}
 	p.growFrom = now
 	p.lim.SetLimitAt(now, rate.Limit(p.cur))
 }

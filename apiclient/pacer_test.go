@@ -1,0 +1,236 @@
+package apiclient
+
+import (
+	"container/heap"
+	"math/rand/v2"
+	"testing"
+	"time"
+)
+
+// fixedWindow is a gateway that admits limit requests per window, counted in
+// fixed windows starting at phase, and answers 429 with Retry-After in whole
+// seconds until the window ends.
+type fixedWindow struct {
+	window time.Duration
+	limit  int
+	phase  time.Time
+	idx    int64
+	count  int
+}
+
+func (s *fixedWindow) admit(at time.Time) (ok bool, retryAfter time.Duration) {
+	idx := int64(at.Sub(s.phase) / s.window)
+	if idx != s.idx {
+		s.idx, s.count = idx, 0
+	}
+	if s.count >= s.limit {
+		end := s.phase.Add(time.Duration(idx+1) * s.window)
+		secs := (end.Sub(at) + time.Second - 1) / time.Second
+		return false, secs * time.Second
+	}
+	s.count++
+	return true, 0
+}
+
+type simEvent struct {
+	at     time.Time
+	kind   int // 0 ready, 1 send, 2 answer
+	sent   time.Time
+	ok     bool
+	ra     time.Duration
+	worker int
+}
+
+type simQueue []simEvent
+
+func (q simQueue) Len() int           { return len(q) }
+func (q simQueue) Less(i, j int) bool { return q[i].at.Before(q[j].at) }
+func (q simQueue) Swap(i, j int)      { q[i], q[j] = q[j], q[i] }
+func (q *simQueue) Push(x any)        { *q = append(*q, x.(simEvent)) }
+func (q *simQueue) Pop() any {
+	old := *q
+	e := old[len(old)-1]
+	*q = old[:len(old)-1]
+	return e
+}
+
+type simResult struct {
+	elapsed  time.Duration
+	n429     int
+	arrivals []time.Time // when each request reached the server
+}
+
+// simulate runs total requests through p with the given number of workers,
+// in simulated time, against srv (nil: a server that admits everything). It
+// follows the same steps as pacer.wait and Client.do: wait for the pause,
+// take a slot, re-check the pause, send; on 429 record it and go again.
+func simulate(p *pacer, workers, total int, latency, jitter time.Duration, srv *fixedWindow, seed uint64) simResult {
+	rng := rand.New(rand.NewPCG(seed, seed))
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	q := &simQueue{}
+	issued, done := 0, 0
+	for w := 0; w < workers && issued < total; w++ {
+		heap.Push(q, simEvent{at: start, kind: 0, worker: w})
+		issued++
+	}
+	var res simResult
+	var last time.Time
+	for q.Len() > 0 {
+		e := heap.Pop(q).(simEvent)
+		last = e.at
+		switch e.kind {
+		case 0:
+			d, paused := p.next(e.at)
+			if paused {
+				heap.Push(q, simEvent{at: e.at.Add(d), kind: 0, worker: e.worker})
+			} else {
+				heap.Push(q, simEvent{at: e.at.Add(d), kind: 1, worker: e.worker})
+			}
+		case 1:
+			if p.pauseLeft(e.at) > 0 {
+				heap.Push(q, simEvent{at: e.at, kind: 0, worker: e.worker})
+				continue
+			}
+			var j time.Duration
+			if jitter > 0 {
+				j = time.Duration(rng.Int64N(int64(jitter)))
+			}
+			arrive := e.at.Add(latency/2 + j)
+			res.arrivals = append(res.arrivals, arrive)
+			ok, ra := true, time.Duration(0)
+			if srv != nil {
+				ok, ra = srv.admit(arrive)
+			}
+			heap.Push(q, simEvent{at: e.at.Add(latency + j), kind: 2, sent: e.at, ok: ok, ra: ra, worker: e.worker})
+		case 2:
+			if !e.ok {
+				res.n429++
+				p.on429(e.sent, e.at, e.ra)
+				heap.Push(q, simEvent{at: e.at, kind: 0, worker: e.worker})
+				continue
+			}
+			p.onSuccess(e.at)
+			done++
+			if issued < total {
+				issued++
+				heap.Push(q, simEvent{at: e.at, kind: 0, worker: e.worker})
+			}
+		}
+	}
+	res.elapsed = last.Sub(start)
+	return res
+}
+
+// maxInWindow is the largest number of arrivals in any window of length w.
+func maxInWindow(ts []time.Time, w time.Duration) int {
+	sorted := append([]time.Time(nil), ts...)
+	for i := 1; i < len(sorted); i++ { // insertion sort: nearly sorted already
+		for j := i; j > 0 && sorted[j].Before(sorted[j-1]); j-- {
+			sorted[j], sorted[j-1] = sorted[j-1], sorted[j]
+		}
+	}
+	best, lo := 0, 0
+	for hi := range sorted {
+		for sorted[hi].Sub(sorted[lo]) >= w {
+			lo++
+		}
+		best = max(best, hi-lo+1)
+	}
+	return best
+}
+
+func TestDefaultPaceNeverExceedsGatewayWindow(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		workers int
+		latency time.Duration
+		jitter  time.Duration
+	}{
+		{"1 worker", 1, 0, 0},
+		{"16 workers", 16, 80 * time.Millisecond, 0},
+		{"64 workers with 40ms jitter", 64, 300 * time.Millisecond, 40 * time.Millisecond},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := newPacer(DefaultRate)
+			res := simulate(p, tc.workers, 3000, tc.latency, tc.jitter, nil, 1)
+			if got := maxInWindow(res.arrivals, 10*time.Second); got > 100 {
+				t.Errorf("a 10 s window held %d requests, want at most 100", got)
+			}
+			// Against a real fixed-window gateway of that limit: not one 429.
+			srv := &fixedWindow{window: 10 * time.Second, limit: 100, phase: time.Date(2025, 12, 31, 23, 59, 57, 300e6, time.UTC)}
+			res = simulate(newPacer(DefaultRate), tc.workers, 3000, tc.latency, tc.jitter, srv, 2)
+			if res.n429 != 0 {
+				t.Errorf("%d 429s at the default pace", res.n429)
+			}
+			// And the margin costs no more than it should.
+			if floor := 300 * time.Second; res.elapsed > floor*104/100 {
+				t.Errorf("3000 requests took %v, more than 4%% over the %v floor", res.elapsed, floor)
+			}
+		})
+	}
+}
+
+func TestOverconfiguredPaceConverges(t *testing.T) {
+	// A client configured above the gateway's limit (a wrong setting, or a
+	// second tool on the same client id) must finish close to the limit
+	// without a 429 storm.
+	for _, over := range []float64{2, 4} {
+		for _, workers := range []int{4, 16, 64} {
+			srv := &fixedWindow{window: 10 * time.Second, limit: 100, phase: time.Date(2025, 12, 31, 23, 59, 55, 0, time.UTC)}
+			p := newPacer(over * DefaultRate)
+			const total = 6000
+			res := simulate(p, workers, total, 150*time.Millisecond, 20*time.Millisecond, srv, uint64(workers))
+			floor := time.Duration(total/100) * 10 * time.Second
+			eff := float64(floor) / float64(res.elapsed)
+			t.Logf("%.0fx, %d workers: %d requests in %v (floor %v, efficiency %.1f%%), %d 429s, final rate %.2f/s",
+				over, workers, total, res.elapsed.Round(time.Second), floor, 100*eff, res.n429, p.rate())
+			if eff < 0.9 {
+				t.Errorf("%.0fx, %d workers: efficiency %.1f%%, want at least 90%% of the gateway limit", over, workers, 100*eff)
+			}
+			if res.n429 > total/50 {
+				t.Errorf("%.0fx, %d workers: %d 429s for %d requests, want at most 2%%", over, workers, res.n429, total)
+			}
+		}
+	}
+}
+
+func TestPacerSharedPauseAndRecovery(t *testing.T) {
+	p := newPacer(10)
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	p.next(t0)
+	p.on429(t0, t0.Add(100*time.Millisecond), 2*time.Second)
+	if d, paused := p.next(t0.Add(time.Second)); !paused || d != 1100*time.Millisecond {
+		t.Errorf("during pause: next = %v, %v; want the rest of the pause", d, paused)
+	}
+	cut := p.rate()
+	if cut >= 9.85*0.99 {
+		t.Errorf("rate after a 429 = %v, want it lowered", cut)
+	}
+	// A second 429 for a request sent before the cut is the same signal.
+	p.on429(t0.Add(50*time.Millisecond), t0.Add(200*time.Millisecond), time.Second)
+	if p.rate() != cut {
+		t.Errorf("rate cut twice for one burst: %v -> %v", cut, p.rate())
+	}
+	// No growth during the pause, then a slow climb back to the target.
+	p.onSuccess(t0.Add(2 * time.Second))
+	if p.rate() != cut {
+		t.Errorf("rate grew during the pause: %v", p.rate())
+	}
+	p.onSuccess(t0.Add(12100 * time.Millisecond))
+	if r := p.rate(); r <= cut || r >= 9.85 {
+		t.Errorf("rate 10 s after the pause = %v, want between %v and the target", r, cut)
+	}
+	p.onSuccess(t0.Add(5 * time.Minute))
+	if r := p.rate(); r != 10*rateMargin {
+		t.Errorf("rate after 5 quiet minutes = %v, want the target %v", r, 10*rateMargin)
+	}
+	// Unpaced clients still honour the pause.
+	u := newPacer(-1)
+	u.on429(t0, t0, time.Second)
+	if _, paused := u.next(t0.Add(500 * time.Millisecond)); !paused {
+		t.Error("unpaced client ignored Retry-After")
+	}
+	if d, paused := u.next(t0.Add(2 * time.Second)); paused || d != 0 {
+		t.Errorf("unpaced client after the pause: %v, %v", d, paused)
+	}
+}
