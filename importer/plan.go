@@ -1,0 +1,437 @@
+// Package importer restores connectors from a snapshot into a tenant: it plans
+// what to write (NewPlan, from the archive and the target read into
+// snapshots), then applies the plan (Apply) through a single mutation choke
+// point, and reports per connector what happened (velero style).
+//
+// The plan reads "what to do to the target": it is diff.Compare(target,
+// archive), so a change the diff calls "added" is an item the archive has and
+// the target lacks (written), "modified" one that differs (written), and
+// "removed" one the target has and the archive lacks (kept: restore never
+// deletes, it reports a warning instead).
+//
+// Connectors are matched by name. A mapping pairs an archive name with a
+// different target name (a rename); a mapped connector absent from the target
+// is created under its target name.
+package importer
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/connvault/connvault/apiclient"
+	"github.com/connvault/connvault/archive"
+	"github.com/connvault/connvault/diff"
+)
+
+// Action is what the plan does with one archive connector.
+type Action string
+
+const (
+	ActionCreate    Action = "create"    // absent from the target: create it, then write its items
+	ActionUpdate    Action = "update"    // in the target and different: write the items that differ
+	ActionUnchanged Action = "unchanged" // in the target with nothing to write
+	ActionSkip      Action = "skip"      // not restored; Reason says why
+)
+
+// ItemKind says what one write of a connector touches.
+type ItemKind string
+
+const (
+	ItemDocument    ItemKind = "document"    // PUT of one XML document
+	ItemTranslation ItemKind = "translation" // PUT of one locale's translations
+	ItemField       ItemKind = "field"       // one patchable detail field, sent in the connector's PATCH
+)
+
+// Change says how an item relates to the target.
+type Change string
+
+const (
+	ChangeAdd    Change = "add"    // the target lacks it
+	ChangeModify Change = "modify" // the target has a different value
+)
+
+// Item is one thing the plan writes to a connector.
+type Item struct {
+	Kind ItemKind
+	// Path names the item for people: "source-config", "translations/fr",
+	// "connectorMetadata".
+	Path   string
+	Change Change
+	// Exactly one of Document, Locale and Field is set, by Kind.
+	Document apiclient.Document
+	Locale   string
+	Field    string
+
+	data  []byte // document or translation bytes, as in the archive
+	value any    // the field's value, as decoded from the archive's detail
+}
+
+// Connector is the plan for one archive connector.
+type Connector struct {
+	// Name is the connector's name in the archive; TargetName its name in the
+	// target (different only through the mapping).
+	Name, TargetName string
+	// ArchiveScriptName is its folder in the archive; TargetScriptName the
+	// scriptName of its match in the target, empty when it is to be created.
+	ArchiveScriptName, TargetScriptName string
+	Action                              Action
+	// Reason says why a connector is skipped.
+	Reason string
+	// Create is the POST body, for ActionCreate.
+	Create *apiclient.V3CreateConnectorDto
+	// Items are the writes after any create, in the order Apply sends them:
+	// documents (apiclient.Documents order), translations by locale, then
+	// the patchable fields (one PATCH).
+	Items []Item
+	// Warnings are differences restore leaves alone: fields the API cannot
+	// change, items the target has and the archive lacks.
+	Warnings []string
+}
+
+// Counts counts the plan's connectors by action.
+type Counts struct {
+	Create, Update, Unchanged, Skip int
+}
+
+// Plan is what a restore will do, connector by connector, sorted by name.
+type Plan struct {
+	Connectors []Connector
+	Counts     Counts
+	// Warnings concern the plan as a whole, such as mapping entries that
+	// matched nothing.
+	Warnings []string
+}
+
+// Writes counts the write requests the plan will send at most: one create
+// per created connector, one PUT per document and translation, one PATCH per
+// connector with fields to patch.
+func (p *Plan) Writes() int {
+	n := 0
+	for _, c := range p.Connectors {
+		if c.Action == ActionCreate {
+			n++
+		}
+		patch := false
+		for _, it := range c.Items {
+			if it.Kind == ItemField {
+				patch = true
+				continue
+			}
+			n++
+		}
+		if patch {
+			n++
+		}
+	}
+	return n
+}
+
+// Empty reports whether applying the plan would write nothing.
+func (p *Plan) Empty() bool { return p.Counts.Create == 0 && p.Counts.Update == 0 }
+
+// Options selects and pairs what NewPlan restores.
+type Options struct {
+	// Mapping pairs an archive connector name with the name of the target
+	// connector it is restored onto (the same direction as
+	// `connvault diff ARCHIVE tenant:`). It must be one-to-one.
+	Mapping map[string]string
+	// Only, when not empty, restores just the archive connectors with these
+	// names; the others are skipped. Every name must be in the archive.
+	Only []string
+}
+
+// patchable are the detail fields restore writes with PATCH. The other two
+// patchable fields, sourceConfigXml and correlationConfigXml, mirror the
+// source-config and correlation-config documents, which are written with PUT
+// (the sandbox shows a PUT updates them in the detail).
+var patchable = []string{"applicationXml", "connectorMetadata"}
+
+// CustomTypePrefix marks a custom connector: the server gives a connector
+// created without a type the type "custom " + name. Anything else is taken
+// for a built-in connector, which restore never creates.
+const CustomTypePrefix = "custom "
+
+// ErrNotInArchive is returned (wrapped) when Options.Only names a connector
+// the archive does not have.
+var ErrNotInArchive = errors.New("no such connector in the archive")
+
+// NewPlan compares the archive with the target (the tenant as it is now,
+// read into a snapshot) and decides, per archive connector, what to write.
+// Connectors only in the target are not part of the plan: restore never
+// deletes. It fails when a name is ambiguous on either side, the mapping is
+// not one-to-one, or Only names a connector the archive lacks.
+func NewPlan(arch, target *archive.Snapshot, opts Options) (*Plan, error) {
+	if arch == nil {
+		return nil, errors.New("restore plan: no archive")
+	}
+	// Compare reads A to B with the mapping from A keys to B keys; A is the
+	// target here, so the user's archive=target mapping is turned round.
+	inverse := make(map[string]string, len(opts.Mapping))
+	for from, to := range opts.Mapping {
+		if prev, dup := inverse[to]; dup {
+			x, y := min(prev, from), max(prev, from)
+			return nil, fmt.Errorf("mapping sends both %q and %q to target connector %q: a mapping must be one-to-one", x, y, to)
+		}
+		inverse[to] = from
+	}
+
+	names := map[string]bool{}
+	for _, c := range arch.Connectors {
+		if c == nil {
+			return nil, errors.New("archive holds a nil connector")
+		}
+		f, err := diff.DetailFields(c.Detail)
+		if err != nil {
+			return nil, fmt.Errorf("archive connector %q: %w", c.ScriptName, err)
+		}
+		if n, _ := f["name"].(string); n != "" {
+			names[n] = true
+		}
+	}
+	only := map[string]bool{}
+	for _, n := range opts.Only {
+		if !names[n] {
+			return nil, fmt.Errorf("--only %q: %w (names are matched exactly, as in the detail's \"name\")", n, ErrNotInArchive)
+		}
+		only[n] = true
+	}
+
+	selected := &archive.Snapshot{Manifest: arch.Manifest}
+	var skipped []Connector
+	for _, c := range arch.Connectors {
+		f, _ := diff.DetailFields(c.Detail)
+		n, _ := f["name"].(string)
+		if len(only) > 0 && !only[n] {
+			skipped = append(skipped, Connector{Name: n, TargetName: targetName(n, opts.Mapping), ArchiveScriptName: c.ScriptName,
+				Action: ActionSkip, Reason: "not selected (--only)"})
+			continue
+		}
+		selected.Connectors = append(selected.Connectors, c)
+	}
+
+	// Two archive connectors restored onto one target name would make the
+	// second create collide with the first (or with the paired one).
+	onto := map[string]string{}
+	for _, c := range selected.Connectors {
+		f, _ := diff.DetailFields(c.Detail)
+		n, _ := f["name"].(string)
+		t := targetName(n, opts.Mapping)
+		if prev, dup := onto[t]; dup && prev != n {
+			x, y := min(prev, n), max(prev, n)
+			return nil, fmt.Errorf("archive connectors %q and %q would both be restored onto target connector %q: fix the mapping", x, y, t)
+		}
+		onto[t] = n
+	}
+
+	res, err := diff.Compare(target, selected, diff.Options{Match: diff.MatchName, Mapping: inverse})
+	if err != nil {
+		return nil, fmt.Errorf("restore plan: %w", err)
+	}
+	p := &Plan{}
+	for _, u := range res.UnmatchedMappings {
+		// u.A is the target name, u.B the archive name. A target name the
+		// target lacks is not worth a warning: the connector is created
+		// under that name.
+		if !names[u.B] {
+			p.Warnings = append(p.Warnings, fmt.Sprintf("mapping %s=%s matched nothing: no connector %q in the archive", u.B, u.A, u.B))
+		}
+	}
+	for i := range res.Connectors {
+		d := &res.Connectors[i]
+		if d.B == nil {
+			continue // only in the target: restore never deletes
+		}
+		c, err := planOne(d, opts.Mapping)
+		if err != nil {
+			return nil, err
+		}
+		p.Connectors = append(p.Connectors, c)
+	}
+	p.Connectors = append(p.Connectors, skipped...)
+	sort.SliceStable(p.Connectors, func(i, j int) bool {
+		a, b := &p.Connectors[i], &p.Connectors[j]
+		if a.Name != b.Name {
+			return a.Name < b.Name
+		}
+		return a.ArchiveScriptName < b.ArchiveScriptName
+	})
+	for _, c := range p.Connectors {
+		switch c.Action {
+		case ActionCreate:
+			p.Counts.Create++
+		case ActionUpdate:
+			p.Counts.Update++
+		case ActionUnchanged:
+			p.Counts.Unchanged++
+		default:
+			p.Counts.Skip++
+		}
+	}
+	return p, nil
+}
+
+func targetName(name string, mapping map[string]string) string {
+	if t, ok := mapping[name]; ok {
+		return t
+	}
+	return name
+}
+
+// planOne plans one archive connector (d.B), paired with d.A when the target has it.
+func planOne(d *diff.ConnectorDiff, mapping map[string]string) (Connector, error) {
+	src := d.B
+	fields, err := diff.DetailFields(src.Detail)
+	if err != nil {
+		return Connector{}, fmt.Errorf("archive connector %q: %w", src.ScriptName, err)
+	}
+	c := Connector{Name: d.BName, TargetName: targetName(d.BName, mapping), ArchiveScriptName: src.ScriptName}
+	if d.A == nil {
+		return planCreate(c, src, fields), nil
+	}
+	c.TargetScriptName = d.A.ScriptName
+	c.TargetName = d.AName
+	for _, ch := range d.Changes {
+		switch ch.Kind {
+		case diff.KindDocument:
+			if ch.Action == diff.ActionRemoved {
+				c.Warnings = append(c.Warnings, fmt.Sprintf("%s: in the target but not in the archive; left as is (restore never deletes)", ch.Path))
+				continue
+			}
+			c.Items = append(c.Items, Item{Kind: ItemDocument, Path: ch.Path, Change: change(ch.Action), Document: ch.Document, data: document(src, ch.Document)})
+		case diff.KindTranslation:
+			if ch.Action == diff.ActionRemoved {
+				c.Warnings = append(c.Warnings, fmt.Sprintf("%s: in the target but not in the archive; left as is (restore never deletes)", ch.Path))
+				continue
+			}
+			c.Items = append(c.Items, Item{Kind: ItemTranslation, Path: ch.Path, Change: change(ch.Action), Locale: ch.Locale, data: src.Translations[ch.Locale]})
+		case diff.KindDetail:
+			v, has := fields[ch.Field]
+			switch {
+			case ch.Field == "name" && d.Renamed():
+				// The rename is what the mapping asked for.
+			case slices.Contains(patchable, ch.Field) && has && v != nil:
+				c.Items = append(c.Items, Item{Kind: ItemField, Path: ch.Field, Change: change(ch.Action), Field: ch.Field, value: v})
+			case slices.Contains(patchable, ch.Field):
+				c.Warnings = append(c.Warnings, fmt.Sprintf("%s: in the target but not in the archive; left as is (restore never deletes)", ch.Field))
+			default:
+				c.Warnings = append(c.Warnings, fmt.Sprintf("%s: cannot be changed through the API (target %s, archive %s)", ch.Field, shortJSON(ch.Old), shortJSON(ch.New)))
+			}
+		}
+	}
+	sortItems(c.Items)
+	c.Action = ActionUnchanged
+	if len(c.Items) > 0 {
+		c.Action = ActionUpdate
+	}
+	return c, nil
+}
+
+// planCreate plans a connector the target does not have.
+func planCreate(c Connector, src *archive.Connector, fields map[string]any) Connector {
+	typ, _ := fields["type"].(string)
+	if !strings.HasPrefix(typ, CustomTypePrefix) {
+		c.Action, c.Reason = ActionSkip, fmt.Sprintf("built-in connector (type %q) absent from the target; restore never creates built-in connectors", typ)
+		return c
+	}
+	className, _ := fields["className"].(string)
+	if strings.TrimSpace(className) == "" {
+		c.Action, c.Reason = ActionSkip, "the archive's detail has no className, which the API needs to create a connector"
+		return c
+	}
+	in := &apiclient.V3CreateConnectorDto{Name: c.TargetName, Type: typ, ClassName: className}
+	if dc, ok := fields["directConnect"].(bool); ok {
+		in.DirectConnect = &dc
+	}
+	switch st, _ := fields["status"].(string); st {
+	case apiclient.StatusDevelopment, apiclient.StatusDemo, apiclient.StatusReleased:
+		in.Status = st
+	case "":
+	default:
+		c.Warnings = append(c.Warnings, fmt.Sprintf("status: %s cannot be set through the API; the connector is created with the server's default", st))
+	}
+	c.Action, c.Create = ActionCreate, in
+	for _, doc := range apiclient.Documents {
+		if b := document(src, doc); b != nil {
+			c.Items = append(c.Items, Item{Kind: ItemDocument, Path: string(doc), Change: ChangeAdd, Document: doc, data: b})
+		}
+	}
+	for _, loc := range sortedKeys(src.Translations) {
+		c.Items = append(c.Items, Item{Kind: ItemTranslation, Path: "translations/" + loc, Change: ChangeAdd, Locale: loc, data: src.Translations[loc]})
+	}
+	for _, f := range patchable {
+		if v, ok := fields[f]; ok && v != nil {
+			c.Items = append(c.Items, Item{Kind: ItemField, Path: f, Change: ChangeAdd, Field: f, value: v})
+		}
+	}
+	return c
+}
+
+// sortItems puts items in apply order: documents as apiclient.Documents
+// lists them, translations by locale, fields by name.
+func sortItems(items []Item) {
+	rank := func(it Item) int {
+		switch it.Kind {
+		case ItemDocument:
+			return slices.Index(apiclient.Documents, it.Document)
+		case ItemTranslation:
+			return len(apiclient.Documents)
+		default:
+			return len(apiclient.Documents) + 1
+		}
+	}
+	sort.SliceStable(items, func(i, j int) bool {
+		ri, rj := rank(items[i]), rank(items[j])
+		if ri != rj {
+			return ri < rj
+		}
+		return items[i].Path < items[j].Path
+	})
+}
+
+func change(a diff.Action) Change {
+	if a == diff.ActionAdded {
+		return ChangeAdd
+	}
+	return ChangeModify
+}
+
+func document(c *archive.Connector, d apiclient.Document) []byte {
+	switch d {
+	case apiclient.SourceConfig:
+		return c.SourceConfig
+	case apiclient.SourceTemplate:
+		return c.SourceTemplate
+	case apiclient.CorrelationConfig:
+		return c.CorrelationConfig
+	}
+	return nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// shortJSON shows a detail value in a warning line: absent, or its compact
+// JSON cut to a readable length.
+func shortJSON(v json.RawMessage) string {
+	if v == nil {
+		return "absent"
+	}
+	s := string(v)
+	const limit = 60
+	if utf8.RuneCountInString(s) > limit {
+		r := []rune(s)
+		s = string(r[:limit]) + "…"
+	}
+	return s
+}
