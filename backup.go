@@ -1,0 +1,56 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/connvault/connvault/archive"
+	"github.com/connvault/connvault/dirlock"
+	"github.com/connvault/connvault/export"
+)
+
+// snapshotTenant exports the whole tenant t (its listed connectors plus the
+// extra scriptNames, which the list may hide) into a new archive in dir and
+// returns the archive's path. Restore takes one before it writes, so every
+// restore can be undone by restoring the snapshot.
+func snapshotTenant(ctx context.Context, s *session, t *tenant, dir string, extraScriptNames []string) (string, *archive.Manifest, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", nil, fmt.Errorf("creating the backup directory: %w", err)
+	}
+	lock, err := dirlock.Acquire(ctx, dir, true)
+	if err != nil {
+		return "", nil, err
+	}
+	defer lock.Release()
+	now := utcNow()
+	path := freeName(dir, t.name, now)
+	meta := archive.Meta{
+		ToolVersion: version,
+		CreatedAt:   now,
+		Source:      archive.Source{BaseURL: t.client.BaseURL(), APIVersion: t.client.APIVersion()},
+		Selection:   archive.Selection{ScriptNames: extraScriptNames},
+	}
+	w, err := archive.Create(ctx, path, meta)
+	if err != nil {
+		return "", nil, err
+	}
+	defer w.Abort()
+	res, err := export.Run(ctx, t.client, export.Options{
+		ScriptNames: extraScriptNames,
+		Concurrency: s.concurrency,
+		Logger:      s.log,
+	}, func(c *archive.Connector) error { return w.Add(ctx, c) })
+	if err != nil {
+		return "", nil, fmt.Errorf("snapshot of %s: %w", t.name, err)
+	}
+	// Explicit scriptNames that the target does not have are expected here
+	// (they are the archive's, probably from another tenant): not worth a
+	// warning, but recorded.
+	w.SetSkipped(res.Skipped)
+	m, err := w.Close(ctx)
+	if err != nil {
+		return "", nil, fmt.Errorf("snapshot of %s: %w", t.name, err)
+	}
+	return path, m, nil
+}

@@ -1,0 +1,165 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/connvault/connvault/archive"
+	"github.com/connvault/connvault/diff"
+)
+
+func diffCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "diff",
+		Usage:     "compare two archives, or an archive with the live tenant",
+		ArgsUsage: "A B   (each an archive file, or tenant: for the configured tenant)",
+		Description: "Shows what would change to turn A into B: connectors added, removed and changed, with unified\n" +
+			"diffs of the changed documents. Exit code: 0 same, 1 different, 2 error (like diff(1)).",
+		Flags: withGlobals(
+			&cli.StringFlag{Name: "match", Value: diff.MatchName, Usage: "pair connectors by name or scriptName"},
+			&cli.StringSliceFlag{Name: "map", Usage: "pair A's connector OLD with B's NEW (repeatable): `OLD=NEW`"},
+			&cli.StringFlag{Name: "map-file", Usage: "read OLD=NEW pairs from `FILE` (one per line, # comments)"},
+			&cli.StringSliceFlag{Name: "ignore", Usage: "also ignore this detail `FIELD` (repeatable)"},
+			&cli.BoolFlag{Name: "ignore-whitespace", Usage: "compare XML with whitespace runs normalised"},
+			&cli.StringFlag{Name: "format", Value: "text", Usage: "text or json"},
+			&cli.BoolFlag{Name: "stat", Usage: "print the summary table only"},
+			&cli.BoolFlag{Name: "name-only", Usage: "print only the names of the connectors that differ"},
+			&cli.StringFlag{Name: "color", Value: "auto", Usage: "auto (on a terminal), always or never"},
+		),
+		Action: func(c *cli.Context) error {
+			err := runDiff(c)
+			var q *quietError
+			if err == nil || errors.As(err, &q) || c.Context.Err() != nil {
+				return err
+			}
+			// diff(1) convention: trouble is 2, whatever the kind.
+			return &exitErr{code: 2, err: err}
+		},
+	}
+}
+
+// mappingFromFlags reads --map and --map-file (shared with restore).
+func mappingFromFlags(c *cli.Context) (map[string]string, error) {
+	m, err := diff.ParseMapFlags(c.StringSlice("map"))
+	if err != nil {
+		return nil, usageError(err)
+	}
+	if path := c.String("map-file"); path != "" {
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, usagef("--map-file: %w", err)
+		}
+		defer f.Close()
+		fm, err := diff.ParseMappingFile(f, path)
+		if err != nil {
+			return nil, usageError(err)
+		}
+		for k, v := range fm {
+			if old, ok := m[k]; ok && old != v {
+				return nil, usagef("connector %q is mapped to %q by --map and to %q by %s: keep one", k, old, v, path)
+			}
+			m[k] = v
+		}
+	}
+	return m, nil
+}
+
+func diffOptions(c *cli.Context) (diff.Options, error) {
+	match := c.String("match")
+	if match != diff.MatchName && match != diff.MatchScriptName {
+		return diff.Options{}, usagef("--match %q: use %s or %s", match, diff.MatchName, diff.MatchScriptName)
+	}
+	m, err := mappingFromFlags(c)
+	if err != nil {
+		return diff.Options{}, err
+	}
+	return diff.Options{Match: match, Mapping: m, Ignore: c.StringSlice("ignore"), IgnoreWhitespace: c.Bool("ignore-whitespace")}, nil
+}
+
+func runDiff(c *cli.Context) error {
+	if c.NArg() != 2 {
+		return usagef("diff needs two operands, A and B (archive files or %q), got %d", tenantOperand, c.NArg())
+	}
+	s, err := newSession(c)
+	if err != nil {
+		return err
+	}
+	opts, err := diffOptions(c)
+	if err != nil {
+		return err
+	}
+	format := c.String("format")
+	if format != "text" && format != "json" {
+		return usagef("--format %q: use text or json", format)
+	}
+	if c.Bool("stat") && c.Bool("name-only") {
+		return usagef("--stat and --name-only exclude each other")
+	}
+	var color bool
+	switch c.String("color") {
+	case "auto", "":
+		color = isTerminal(s.stdout)
+	case "always":
+		color = true
+	case "never":
+	default:
+		return usagef("--color %q: use auto, always or never", c.String("color"))
+	}
+
+	ctx := c.Context
+	a0, b0 := c.Args().Get(0), c.Args().Get(1)
+	// Read archives first: a live side then covers the archive's selection.
+	var a, b *archive.Snapshot
+	if !isTenantOperand(a0) {
+		if a, err = loadOperand(ctx, c, s, a0, nil); err != nil {
+			return err
+		}
+	}
+	if !isTenantOperand(b0) {
+		if b, err = loadOperand(ctx, c, s, b0, nil); err != nil {
+			return err
+		}
+	}
+	if a == nil {
+		if a, err = loadOperand(ctx, c, s, a0, selectionOf(b)); err != nil {
+			return err
+		}
+	}
+	if b == nil {
+		if b, err = loadOperand(ctx, c, s, b0, selectionOf(a)); err != nil {
+			return err
+		}
+	}
+
+	res, err := diff.Compare(a, b, opts)
+	if err != nil {
+		return err
+	}
+	for _, u := range res.UnmatchedMappings {
+		s.log.Warn(fmt.Sprintf("mapping %s=%s matched nothing: %s", u.A, u.B, u.Reason))
+	}
+	if format == "json" {
+		err = diff.WriteJSON(s.stdout, res)
+	} else {
+		err = diff.WriteText(s.stdout, res, diff.TextOptions{Color: color, Stat: c.Bool("stat"), NameOnly: c.Bool("name-only")})
+	}
+	if err != nil {
+		return err
+	}
+	if !res.Equal() {
+		return &quietError{code: 1}
+	}
+	return nil
+}
+
+// selectionOf is the selection a live read should use to match an archive.
+func selectionOf(s *archive.Snapshot) *archive.Selection {
+	if s == nil {
+		return nil
+	}
+	sel := s.Manifest.Selection
+	return &sel
+}

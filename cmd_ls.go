@@ -1,0 +1,145 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/connvault/connvault/archive"
+)
+
+func lsCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "ls",
+		Usage:     "show an archive's manifest and connectors",
+		ArgsUsage: "ARCHIVE",
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "json", Usage: "print the manifest and connector list as JSON"},
+		},
+		Action: runLs,
+	}
+}
+
+// lsConnector is one row of `ls`.
+type lsConnector struct {
+	ScriptName   string   `json:"scriptName"`
+	Name         string   `json:"name"`
+	Type         string   `json:"type"`
+	Status       string   `json:"status,omitempty"`
+	Documents    []string `json:"documents"`
+	Translations []string `json:"translations"`
+	Bytes        int64    `json:"bytes"`
+}
+
+func runLs(c *cli.Context) error {
+	if c.NArg() != 1 {
+		return usagef("ls needs exactly one archive file")
+	}
+	path := c.Args().First()
+	r, err := archive.Open(path, archive.ReadOptions{})
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	m := r.Manifest()
+	var rows []lsConnector
+	for {
+		conn, err := r.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		rows = append(rows, lsRow(conn))
+	}
+	out := c.App.Writer
+	if c.Bool("json") {
+		enc := json.NewEncoder(out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(struct {
+			Archive    string            `json:"archive"`
+			Manifest   *archive.Manifest `json:"manifest"`
+			Connectors []lsConnector     `json:"connectors"`
+		}{path, m, rows})
+	}
+	size := int64(0)
+	if fi, err := os.Stat(path); err == nil {
+		size = fi.Size()
+	}
+	fmt.Fprintf(out, "archive:     %s (%s)\n", path, humanBytes(size))
+	fmt.Fprintf(out, "format:      %s version %d, written by connvault %s\n", m.Format, m.FormatVersion, m.ToolVersion)
+	fmt.Fprintf(out, "created:     %s\n", m.CreatedAt.UTC().Format(time.RFC3339))
+	fmt.Fprintf(out, "source:      %s (API %s)\n", m.Source.BaseURL, m.Source.APIVersion)
+	if sel := describeSelection(m.Selection); sel != "" {
+		fmt.Fprintf(out, "selection:   %s\n", sel)
+	}
+	fmt.Fprintf(out, "connectors:  %d\n", m.ConnectorCount)
+	fmt.Fprintf(out, "digest:      %s\n", m.ContentDigest)
+	if m.Partial {
+		fmt.Fprintf(out, "PARTIAL:     some connectors failed during export\n")
+	}
+	for _, s := range m.Skipped {
+		fmt.Fprintf(out, "not saved:   %s (%s)\n", s.ScriptName, s.Reason)
+	}
+	fmt.Fprintln(out)
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "SCRIPT NAME\tNAME\tTYPE\tSTATUS\tDOCUMENTS\tTRANSLATIONS\tSIZE")
+	for _, r := range rows {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ScriptName, r.Name, r.Type, r.Status,
+			orDash(strings.Join(r.Documents, ",")), orDash(strings.Join(r.Translations, ",")), humanBytes(r.Bytes))
+	}
+	return tw.Flush()
+}
+
+func lsRow(c *archive.Connector) lsConnector {
+	var d struct {
+		Name, Type, Status string
+	}
+	_ = json.Unmarshal(c.Detail, &d)
+	row := lsConnector{ScriptName: c.ScriptName, Name: d.Name, Type: d.Type, Status: d.Status, Documents: []string{}, Translations: []string{}}
+	row.Bytes = int64(len(c.Detail))
+	for _, doc := range []struct {
+		name string
+		b    []byte
+	}{{"source-config", c.SourceConfig}, {"source-template", c.SourceTemplate}, {"correlation-config", c.CorrelationConfig}} {
+		if doc.b != nil {
+			row.Documents = append(row.Documents, doc.name)
+			row.Bytes += int64(len(doc.b))
+		}
+	}
+	for loc, b := range c.Translations {
+		row.Translations = append(row.Translations, loc)
+		row.Bytes += int64(len(b))
+	}
+	sortStrings(row.Translations)
+	return row
+}
+
+func describeSelection(s archive.Selection) string {
+	var parts []string
+	if s.Filters != "" {
+		parts = append(parts, "filters "+s.Filters)
+	}
+	if len(s.ScriptNames) > 0 {
+		parts = append(parts, "script names "+strings.Join(s.ScriptNames, ","))
+	}
+	if len(s.Locales) > 0 {
+		parts = append(parts, "locales "+strings.Join(s.Locales, ","))
+	}
+	return strings.Join(parts, "; ")
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

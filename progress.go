@@ -1,0 +1,60 @@
+package main
+
+import (
+	"sync"
+
+	"github.com/schollz/progressbar/v3"
+
+	"github.com/connvault/connvault/export"
+)
+
+// progress draws a bar on stderr when the session wants one, and does nothing
+// otherwise, so cron mail stays clean.
+type progress struct {
+	mu    sync.Mutex
+	bar   *progressbar.ProgressBar
+	s     *session
+	label string
+	total int
+}
+
+func newProgress(s *session, label string) *progress {
+	return &progress{s: s, label: label, total: -1}
+}
+
+func (p *progress) update(e export.Progress) {
+	if p == nil || !p.s.progress {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.bar == nil {
+		p.bar = progressbar.NewOptions(-1,
+			progressbar.OptionSetWriter(p.s.stderr),
+			progressbar.OptionSetDescription("connvault: "+p.label),
+			progressbar.OptionShowCount(),
+			progressbar.OptionSetItsString("connectors"),
+			progressbar.OptionShowIts(),
+			progressbar.OptionSetPredictTime(true),
+			progressbar.OptionThrottle(100_000_000),
+			progressbar.OptionClearOnFinish(),
+		)
+	}
+	if e.Total >= 0 && e.Total != p.total {
+		p.total = e.Total
+		p.bar.ChangeMax(e.Total)
+	}
+	_ = p.bar.Set(e.Done)
+}
+
+func (p *progress) finish() {
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.bar != nil {
+		_ = p.bar.Finish()
+		_ = p.bar.Clear()
+	}
+}

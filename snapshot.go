@@ -1,0 +1,72 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/connvault/connvault/archive"
+	"github.com/connvault/connvault/export"
+)
+
+// tenantOperand is how a command line names the live tenant instead of an
+// archive: `tenant:` (the tenant the flags configure).
+const tenantOperand = "tenant:"
+
+func isTenantOperand(arg string) bool { return strings.HasPrefix(arg, tenantOperand) }
+
+// loadOperand reads an archive path or, for `tenant:`, the live tenant into
+// memory. sel, when not nil, is the selection to read the tenant with (the
+// other side's, so both sides cover the same connectors).
+func loadOperand(ctx context.Context, c *cli.Context, s *session, arg string, sel *archive.Selection) (*archive.Snapshot, error) {
+	if !isTenantOperand(arg) {
+		if _, err := os.Stat(arg); err != nil {
+			return nil, fmt.Errorf("archive %s: %w (give an archive file or %q for the live tenant)", arg, err, tenantOperand)
+		}
+		snap, err := archive.ReadFile(arg, archive.ReadOptions{})
+		if err != nil {
+			return nil, err
+		}
+		return snap, nil
+	}
+	if name := strings.TrimPrefix(arg, tenantOperand); name != "" {
+		return nil, usagef("%q: named tenants are not supported yet; use %q with SAIL_* settings or --sandbox", arg, tenantOperand)
+	}
+	t, err := connect(ctx, c, s)
+	if err != nil {
+		return nil, err
+	}
+	defer t.close()
+	return readTenant(ctx, s, t, sel)
+}
+
+// readTenant reads a live tenant with the export pipeline, without an archive.
+func readTenant(ctx context.Context, s *session, t *tenant, sel *archive.Selection) (*archive.Snapshot, error) {
+	opts := export.Options{Concurrency: s.concurrency, Logger: s.log}
+	if sel != nil {
+		opts.Filters = sel.Filters
+		opts.ScriptNames = sel.ScriptNames
+		opts.Locales = sel.Locales
+	}
+	snap := &archive.Snapshot{}
+	snap.Manifest.Format = archive.FormatName
+	snap.Manifest.Source = archive.Source{BaseURL: t.client.BaseURL(), APIVersion: t.client.APIVersion()}
+	if sel != nil {
+		snap.Manifest.Selection = *sel
+	}
+	bar := newProgress(s, "reading "+t.name)
+	res, err := export.Run(ctx, t.client, opts, func(conn *archive.Connector) error {
+		snap.Connectors = append(snap.Connectors, conn)
+		return nil
+	})
+	bar.finish()
+	if err != nil {
+		return nil, fmt.Errorf("reading tenant %s: %w", t.name, err)
+	}
+	snap.Manifest.ConnectorCount = res.Connectors
+	snap.Manifest.Skipped = res.Skipped
+	return snap, nil
+}
