@@ -390,3 +390,33 @@ func (p *filterParser) parseComparison(field token) (filterExpr, error) {
 	}
 	return e, nil
 }
+
+// String forms print a parsed filter in the filter language with only the
+// parentheses its structure needs; the fuzz target checks that they parse
+// back to the same form.
+func (e andExpr) String() string {
+	return group(e.l, isOr(e.l)) + " and " + group(e.r, isOr(e.r) || isAnd(e.r))
+}
+func (e orExpr) String() string  { return group(e.l, false) + " or " + group(e.r, isOr(e.r)) }
+func (e notExpr) String() string { return "not " + group(e.e, isOr(e.e) || isAnd(e.e)) }
+
+func isOr(e filterExpr) bool  { _, ok := e.(orExpr); return ok }
+func isAnd(e filterExpr) bool { _, ok := e.(andExpr); return ok }
+
+func group(e filterExpr, paren bool) string {
+	if paren {
+		return "(" + fmt.Sprint(e) + ")"
+	}
+	return fmt.Sprint(e)
+}
+
+func (e cmpExpr) String() string {
+	q := make([]string, len(e.values))
+	for i, v := range e.values {
+		q[i] = `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(v) + `"`
+	}
+	if e.op == "ca" {
+		return e.field + " ca (" + strings.Join(q, ",") + ")"
+	}
+	return e.field + " " + e.op + " " + q[0]
+}

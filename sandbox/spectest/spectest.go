@@ -22,6 +22,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
+	"mime/multipart"
 	"net"
 	"net/http"
 	"path/filepath"
@@ -60,6 +62,7 @@ func SpecPath() string {
 func load() (routers.Router, error) {
 	loadOnce.Do(func() {
 		openapi3filter.RegisterBodyDecoder("application/xml", openapi3filter.PlainBodyDecoder)
+		openapi3filter.RegisterBodyDecoder("multipart/form-data", multipartDecoder)
 		loader := openapi3.NewLoader()
 		doc, err := loader.LoadFromFile(SpecPath())
 		if err != nil {
@@ -85,6 +88,38 @@ func load() (routers.Router, error) {
 }
 
 var apiVersions = []string{"/v3/", "/v2024/", "/v2025/", "/v2026/"}
+
+// multipartDecoder fills a gap in kin-openapi's multipart decoder, which
+// refuses every part when the schema declares neither properties nor
+// additionalProperties. PUT translations declares exactly that (a bare
+// `type: object`), and JSON Schema allows any member there, so each part is
+// then decoded as a string; other schemas go to the built-in decoder.
+func multipartDecoder(body io.Reader, h http.Header, schema *openapi3.SchemaRef, enc openapi3filter.EncodingFn) (any, error) {
+	s := schema.Value
+	if s == nil || len(s.Properties) > 0 || len(s.AllOf) > 0 || s.AdditionalProperties.Has != nil || s.AdditionalProperties.Schema != nil {
+		return openapi3filter.MultipartBodyDecoder(body, h, schema, enc)
+	}
+	_, params, err := mime.ParseMediaType(h.Get("Content-Type"))
+	if err != nil {
+		return nil, err
+	}
+	mr := multipart.NewReader(body, params["boundary"])
+	obj := map[string]any{}
+	for {
+		p, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			return obj, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		data, err := io.ReadAll(p)
+		if err != nil {
+			return nil, fmt.Errorf("part %s: %w", p.FormName(), err)
+		}
+		obj[p.FormName()] = string(data)
+	}
+}
 
 // Wrap returns h with every request and response checked against the spec;
 // failures are reported with tb.Errorf.
