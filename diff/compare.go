@@ -13,7 +13,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"slices"
 	"sort"
 	"strings"
@@ -223,22 +222,42 @@ func (ic *ItemCounts) add(a Action) {
 // values compare and print exactly as the server sent them. An empty or nil
 // detail has no fields.
 func DetailFields(detail []byte) (map[string]any, error) {
-	if len(bytes.TrimSpace(detail)) == 0 {
-		return map[string]any{}, nil
+	raw, err := rawFields(detail)
+	if err != nil {
+		return nil, err
 	}
-	dec := json.NewDecoder(bytes.NewReader(detail))
-	dec.UseNumber()
-	var m map[string]any
-	if err := dec.Decode(&m); err != nil {
-		return nil, fmt.Errorf("connector detail is not a JSON object: %w", err)
+	m := make(map[string]any, len(raw))
+	for k, v := range raw {
+		m[k] = decodeValue(v)
+	}
+	return m, nil
+}
+
+// rawFields splits a detail into its top-level fields without decoding them:
+// Compare only decodes the few values that differ byte-wise.
+func rawFields(detail []byte) (map[string]json.RawMessage, error) {
+	if len(bytes.TrimSpace(detail)) == 0 {
+		return map[string]json.RawMessage{}, nil
+	}
+	// Unmarshal rather than a Decoder: it rejects data after the object by
+	// itself and does not allocate a read buffer per detail.
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(detail, &m); err != nil {
+		return nil, fmt.Errorf("connector detail is not one JSON object: %w", err)
 	}
 	if m == nil {
 		return nil, errors.New("connector detail is JSON null, not an object")
 	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return nil, errors.New("connector detail has data after its JSON object")
-	}
 	return m, nil
+}
+
+// decodeValue decodes one field already validated by rawFields.
+func decodeValue(raw json.RawMessage) any {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var v any
+	_ = dec.Decode(&v) // rawFields checked it is valid JSON
+	return v
 }
 
 // side is one snapshot, indexed by match key.
@@ -252,7 +271,7 @@ type entry struct {
 	key    string
 	name   string
 	c      *archive.Connector
-	fields map[string]any
+	fields map[string]json.RawMessage
 	paired bool
 }
 
@@ -265,11 +284,14 @@ func index(label string, s *archive.Snapshot, match string) (*side, error) {
 		if c == nil {
 			return nil, fmt.Errorf("snapshot %s: connector %d is nil", label, i)
 		}
-		fields, err := DetailFields(c.Detail)
+		fields, err := rawFields(c.Detail)
 		if err != nil {
 			return nil, fmt.Errorf("snapshot %s, connector %q: %w", label, c.ScriptName, err)
 		}
-		name, _ := fields["name"].(string)
+		var name string
+		if raw, ok := fields["name"]; ok {
+			_ = json.Unmarshal(raw, &name) // a name that is not a string is no name
+		}
 		e := &entry{name: name, c: c, fields: fields}
 		switch match {
 		case MatchName:
@@ -417,7 +439,7 @@ type comparer struct {
 func (c comparer) pair(ea, eb *entry, sum *Summary) ConnectorDiff {
 	var d ConnectorDiff
 	var aScript, bScript string
-	var aFields, bFields map[string]any
+	var aFields, bFields map[string]json.RawMessage
 	var ac, bc archive.Connector
 	if ea != nil {
 		d.AKey, d.AName, d.A = ea.key, ea.name, ea.c
@@ -453,13 +475,22 @@ func (c comparer) pair(ea, eb *entry, sum *Summary) ConnectorDiff {
 		if c.ignored[f] {
 			continue
 		}
-		av, aHas := aFields[f]
-		bv, bHas := bFields[f]
+		ar, aHas := aFields[f]
+		br, bHas := bFields[f]
+		// Canonical details format equal values identically, so byte
+		// equality settles most fields without decoding them.
+		if aHas && bHas && bytes.Equal(ar, br) {
+			unchanged(KindDetail, "")
+			continue
+		}
+		var av, bv any
 		var aj, bj json.RawMessage
 		if aHas {
+			av = decodeValue(ar)
 			aj = compactJSON(av)
 		}
 		if bHas {
+			bv = decodeValue(br)
 			bj = compactJSON(bv)
 		}
 		if aHas && bHas && bytes.Equal(aj, bj) {
