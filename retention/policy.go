@@ -43,12 +43,16 @@ func (p Policy) Validate() error {
 	return nil
 }
 
-// String describes the policy, as in "keep 7 daily, 4 weekly archives".
+// String describes the policy, as in "keep 2 latest, 7 daily, 4 weekly archives".
 func (p Policy) String() string {
 	var parts []string
 	for _, r := range p.rules() {
 		if r.count > 0 {
-			parts = append(parts, fmt.Sprintf("%d %s", r.count, r.name))
+			name := r.name
+			if name == "last" {
+				name = "latest" // "keep 3 latest", as restic says
+			}
+			parts = append(parts, fmt.Sprintf("%d %s", r.count, name))
 		}
 	}
 	if len(parts) == 0 {

@@ -282,7 +282,7 @@ func TestPlanEmptyPolicyKeepsEverything(t *testing.T) {
 }
 
 func TestPolicyString(t *testing.T) {
-	if got, want := (Policy{Daily: 7, Weekly: 4, Monthly: 12}).String(), "keep 7 daily, 4 weekly, 12 monthly archives"; got != want {
+	if got, want := (Policy{Last: 2, Daily: 7, Weekly: 4, Monthly: 12}).String(), "keep 2 latest, 7 daily, 4 weekly, 12 monthly archives"; got != want {
 		t.Fatalf("String = %q, want %q", got, want)
 	}
 }
