@@ -206,9 +206,9 @@ func defaultHTTPClient() *http.Client {
 }
 
 // guardRedirects returns a copy of hc (or a default client) that never carries
-// the Authorization header to another origin. Go drops it only when the host
-// name differs; a different port or a downgrade to http on the same name
-// would keep it.
+// the Authorization header to another origin. Go drops it only when the
+// target is neither the same host name nor a subdomain of it: a different
+// port, a downgrade to http or a subdomain would still get the token.
 func guardRedirects(hc *http.Client) *http.Client {
 	if hc == nil {
 		hc = defaultHTTPClient()
@@ -246,6 +246,9 @@ type request struct {
 	// create marks a request that must not be repeated blindly: an ambiguous
 	// failure is handed back to the caller as *ambiguousError.
 	create bool
+	// once marks a request that is not idempotent and has no lookup to settle
+	// an ambiguous failure: it is then reported, not repeated.
+	once bool
 }
 
 // budget is what one call may still spend on retries; create shares it
@@ -291,7 +294,7 @@ func (c *Client) do(ctx context.Context, r *request, b *budget) (*response, erro
 			reauthed = true
 			b.attempts--
 			c.retries.Add(1)
-			c.invalidate(tok)
+			c.invalidate(ctx, tok)
 			c.log.DebugContext(ctx, "apiclient: 401, re-authenticating", "op", r.op, "scriptName", r.scriptName)
 			continue
 		}
@@ -326,6 +329,10 @@ func (c *Client) do(ctx context.Context, r *request, b *budget) (*response, erro
 		}
 		if r.create && ambiguous(hr, err) {
 			return nil, &ambiguousError{apiErr}
+		}
+		if r.once && ambiguous(hr, err) {
+			apiErr.Hint = joinHint(apiErr.Hint, "Not repeated: the request is not idempotent and may have been applied; check the connector before retrying")
+			return nil, apiErr
 		}
 		if b.attempts >= c.maxAttempts {
 			return nil, apiErr
@@ -603,8 +610,12 @@ func (c *Client) tokenError(err error) error {
 
 // invalidate drops the cached token if it is still the one a 401 refused;
 // when several workers see the same 401, only the first forces a fetch.
-func (c *Client) invalidate(tok string) {
-	c.tokSem <- struct{}{}
+func (c *Client) invalidate(ctx context.Context, tok string) {
+	select {
+	case c.tokSem <- struct{}{}:
+	case <-ctx.Done():
+		return
+	}
 	defer func() { <-c.tokSem }()
 	if c.tok != nil && c.tok.AccessToken == tok {
 		c.tok = nil
@@ -617,7 +628,9 @@ func (c *Client) scrub(s string) string {
 	if s == "" {
 		return s
 	}
-	if c.secret != "" {
+	// A very short secret would also match ordinary text; it cannot be
+	// recognised, only kept out of the places this package controls.
+	if len(c.secret) >= 4 {
 		s = strings.ReplaceAll(s, c.secret, "REDACTED")
 	}
 	if t := c.currentToken(); t != "" {

@@ -66,6 +66,12 @@ func TestNewValidates(t *testing.T) {
 	if got := c.EffectiveRate(); got < 9.8 || got > 9.9 {
 		t.Errorf("default effective rate = %v, want 10/s less the 1.5%% margin", got)
 	}
+	if c.hc.Timeout != 0 {
+		t.Error("default HTTP client has an overall timeout that would cut off a slow large download")
+	}
+	if tr := c.hc.Transport.(*http.Transport); tr.ResponseHeaderTimeout == 0 || tr.TLSHandshakeTimeout == 0 {
+		t.Error("default transport lacks header or TLS timeouts")
+	}
 	cfg := ok
 	cfg.Rate = -1
 	c, _ = New(cfg)
@@ -627,5 +633,32 @@ func TestStatsUnderConcurrency(t *testing.T) {
 	}
 	if failed.Load() != 0 {
 		t.Errorf("%d calls failed", failed.Load())
+	}
+}
+
+func TestPatchNotIdempotentIsNotRepeated(t *testing.T) {
+	for _, tc := range []struct {
+		ops       []JsonPatchOperation
+		wantCalls int
+	}{
+		{[]JsonPatchOperation{{Op: "replace", Path: "/sourceConfigXml", Value: "<x/>"}}, 2},
+		{[]JsonPatchOperation{{Op: "remove", Path: "/connectorMetadata/shortDesc"}}, 1},
+		{[]JsonPatchOperation{{Op: "add", Path: "/connectorMetadata/tags/-", Value: "x"}}, 1},
+	} {
+		f := newFake(t, func(w http.ResponseWriter, r *http.Request, n int) {
+			if n == 0 {
+				writeJSON(w, 502, `{}`)
+				return
+			}
+			writeJSON(w, 200, `{"name":"x"}`)
+		})
+		c := newTestClient(t, f, nil)
+		_, err := c.PatchConnector(context.Background(), "acme", tc.ops)
+		if got := len(f.requests()); got != tc.wantCalls {
+			t.Errorf("%s: %d requests, want %d", tc.ops[0].Op, got, tc.wantCalls)
+		}
+		if tc.wantCalls == 1 && (err == nil || !strings.Contains(err.Error(), "not idempotent")) {
+			t.Errorf("%s: err = %v, want it to say why it was not repeated", tc.ops[0].Op, err)
+		}
 	}
 }

@@ -260,7 +260,9 @@ func (c *Client) DeleteConnector(ctx context.Context, scriptName string) error {
 }
 
 // PatchConnector applies JSON-patch operations (application/json-patch+json)
-// and returns the updated detail. Only PatchableFields can be patched.
+// and returns the updated detail. Only PatchableFields can be patched. A
+// patch that is not idempotent (remove, move, copy, array append) is not
+// repeated after an ambiguous failure.
 func (c *Client) PatchConnector(ctx context.Context, scriptName string, ops []JsonPatchOperation) (*ConnectorDetail, error) {
 	if err := checkScriptName("patch connector", scriptName); err != nil {
 		return nil, err
@@ -273,7 +275,7 @@ func (c *Client) PatchConnector(ctx context.Context, scriptName string, ops []Js
 		return nil, fmt.Errorf("patch connector %q: encode operations: %w", scriptName, err)
 	}
 	r := &request{op: "patch connector", scriptName: scriptName, method: http.MethodPatch, path: connectorPath(scriptName),
-		body: body, contentType: "application/json-patch+json", accept: acceptJSON}
+		body: body, contentType: "application/json-patch+json", accept: acceptJSON, once: !idempotentPatch(ops)}
 	resp, err := c.do(ctx, r, &budget{})
 	if err != nil {
 		return nil, err
@@ -283,6 +285,25 @@ func (c *Client) PatchConnector(ctx context.Context, scriptName string, ops []Js
 		return nil, err
 	}
 	return &d, nil
+}
+
+// idempotentPatch reports whether applying ops twice equals applying them
+// once: replace and test always, add unless it appends to an array. Restore
+// patches with replace only; anything else is not repeated after an
+// ambiguous failure.
+func idempotentPatch(ops []JsonPatchOperation) bool {
+	for _, op := range ops {
+		switch op.Op {
+		case "replace", "test":
+		case "add":
+			if strings.HasSuffix(op.Path, "/-") {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // GetDocument fetches one XML document, byte for byte as served.

@@ -23,9 +23,10 @@ import (
 // operation as a generic server fault, not as an answer about the request, and
 // the gateway produces it for transient backend trouble just like 502-504.
 // Every request this client repeats is safe to repeat: GETs, PUTs of whole
-// documents, DELETE (a 404 on a repeat counts as done) and PATCH with replace
-// operations. The one request that is not, create, never reaches a blind
-// repeat: a 5xx there is ambiguous and settled by a lookup first.
+// documents, DELETE (a 404 on a repeat counts as done) and PATCH with
+// idempotent operations. Create never reaches a blind repeat (a 5xx there is
+// ambiguous and settled by a lookup first), and a non-idempotent PATCH is
+// reported instead of repeated.
 func shouldRetry(ctx context.Context, resp *http.Response, err error) bool {
 	if ctx.Err() != nil {
 		return false
