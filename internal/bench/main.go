@@ -1,0 +1,249 @@
+// Command bench measures `connvault export` against a sandbox tenant served by
+// a separate process, so the exporter's wall time and peak memory are its own.
+// It prints a Markdown table for docs/performance.md and exits 1 when a case
+// misses its target.
+//
+//	go run ./internal/bench            # all cases (about two minutes)
+//	go run ./internal/bench -cases a,b # some of them
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+)
+
+type benchCase struct {
+	id, title   string
+	connectors  int
+	docSize     int
+	locales     int
+	latency     time.Duration
+	serverLimit int     // requests per second the sandbox allows (0: none)
+	clientRate  float64 // --rate (0: pacing off)
+	concurrency int
+	maxRatio    float64 // wall / floor target (0: none)
+	maxRSSMB    float64 // peak RSS target (0: none)
+}
+
+var cases = []benchCase{
+	{id: "a", title: "25 ms latency, no server limit, concurrency 16, pacing off", connectors: 300, docSize: 20 << 10, locales: 3,
+		latency: 25 * time.Millisecond, concurrency: 16, maxRatio: 1.15},
+	{id: "b", title: "server limit 200/s, client pacing 200/s", connectors: 300, docSize: 20 << 10, locales: 3,
+		latency: 25 * time.Millisecond, serverLimit: 200, clientRate: 200, concurrency: 16, maxRatio: 1.05},
+	{id: "c", title: "server limit 200/s, client pacing 400/s", connectors: 300, docSize: 20 << 10, locales: 3,
+		latency: 25 * time.Millisecond, serverLimit: 200, clientRate: 400, concurrency: 16, maxRatio: 1.3},
+	{id: "d500", title: "500 connectors, 100 KB documents, pacing off", connectors: 500, docSize: 100 << 10, locales: 3,
+		concurrency: 16, maxRSSMB: 200},
+	{id: "d", title: "5,000 connectors, 100 KB documents, pacing off", connectors: 5000, docSize: 100 << 10, locales: 3,
+		concurrency: 16, maxRSSMB: 200},
+}
+
+type result struct {
+	c                       benchCase
+	wall, floor             time.Duration
+	requests, retries, r429 int64
+	rssMB, cpu              float64
+	archiveMB               float64
+	digest                  string
+	ok                      bool
+	why                     string
+}
+
+func main() {
+	only := flag.String("cases", "", "comma-separated case ids to run (default all: a,b,c,d500,d)")
+	flag.Parse()
+	if err := runAll(*only); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func runAll(only string) error {
+	tmp, err := os.MkdirTemp("", "connvault-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	bin := filepath.Join(tmp, "connvault")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	build.Stderr = os.Stderr
+	if err := build.Run(); err != nil {
+		return fmt.Errorf("building connvault: %w", err)
+	}
+	var results []result
+	failed := false
+	for _, c := range cases {
+		if only != "" && !contains(strings.Split(only, ","), c.id) {
+			continue
+		}
+		fmt.Fprintf(os.Stderr, "bench: case %s: %s ...\n", c.id, c.title)
+		r, err := runCase(bin, tmp, c)
+		if err != nil {
+			return fmt.Errorf("case %s: %w", c.id, err)
+		}
+		if !r.ok {
+			failed = true
+		}
+		results = append(results, r)
+		fmt.Fprintf(os.Stderr, "bench: case %s: wall %.2fs floor %.2fs ratio %.3f rss %.0f MB cpu %.2fs 429s %d %s\n",
+			c.id, r.wall.Seconds(), r.floor.Seconds(), ratio(r), r.rssMB, r.cpu, r.r429, r.why)
+	}
+	printTable(results)
+	if failed {
+		return errors.New("some cases missed their targets")
+	}
+	return nil
+}
+
+func ratio(r result) float64 {
+	if r.floor <= 0 {
+		return 0
+	}
+	return r.wall.Seconds() / r.floor.Seconds()
+}
+
+func runCase(bin, tmp string, c benchCase) (result, error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	args := []string{"sandbox", "--listen", "127.0.0.1:0", "--empty", "--connectors", fmt.Sprint(c.connectors),
+		"--doc-size", fmt.Sprint(c.docSize), "--locales", fmt.Sprint(c.locales), "--latency", c.latency.String(), "--seed", "1"}
+	if c.serverLimit > 0 {
+		args = append(args, "--rate-limit", fmt.Sprint(c.serverLimit*10))
+	}
+	sb := exec.CommandContext(ctx, bin, args...)
+	sb.Stderr = nil
+	out, err := sb.StdoutPipe()
+	if err != nil {
+		return result{}, err
+	}
+	if err := sb.Start(); err != nil {
+		return result{}, err
+	}
+	defer func() { _ = sb.Process.Kill(); _ = sb.Wait() }()
+	env := map[string]string{}
+	sc := bufio.NewScanner(out)
+	for len(env) < 3 && sc.Scan() {
+		line := strings.TrimPrefix(sc.Text(), "export ")
+		if k, v, ok := strings.Cut(line, "="); ok {
+			env[k] = v
+		}
+	}
+	if len(env) < 3 {
+		return result{}, errors.New("the sandbox did not print its settings")
+	}
+
+	archivePath := filepath.Join(tmp, "bench-"+c.id+".tar.zst")
+	exp := exec.CommandContext(ctx, bin, "export", "-o", archivePath, "--json", "--progress", "never", "--log-level", "warn",
+		"--rate", fmt.Sprint(c.clientRate), "--concurrency", fmt.Sprint(c.concurrency))
+	exp.Env = append(os.Environ(), "SAIL_BASE_URL="+env["SAIL_BASE_URL"], "SAIL_CLIENT_ID="+env["SAIL_CLIENT_ID"],
+		"SAIL_CLIENT_SECRET="+env["SAIL_CLIENT_SECRET"])
+	exp.Stderr = os.Stderr
+	start := time.Now()
+	stdout, err := exp.Output()
+	wall := time.Since(start)
+	if err != nil {
+		return result{}, fmt.Errorf("export: %w", err)
+	}
+	var sum struct {
+		Connectors    int    `json:"connectors"`
+		ArchiveSize   int64  `json:"archiveSize"`
+		ContentDigest string `json:"contentDigest"`
+		Requests      int64  `json:"requests"`
+		Retries       int64  `json:"retries"`
+		RateLimited   int64  `json:"rateLimited"`
+	}
+	if err := json.Unmarshal(stdout, &sum); err != nil {
+		return result{}, fmt.Errorf("export summary: %w", err)
+	}
+	_ = os.Remove(archivePath)
+	if sum.Connectors != c.connectors {
+		return result{}, fmt.Errorf("exported %d connectors, want %d", sum.Connectors, c.connectors)
+	}
+	r := result{c: c, wall: wall, requests: sum.Requests, retries: sum.Retries, r429: sum.RateLimited,
+		archiveMB: float64(sum.ArchiveSize) / (1 << 20), digest: sum.ContentDigest, ok: true}
+	if ru, ok := exp.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		r.rssMB = float64(ru.Maxrss) / 1024 // kilobytes on Linux
+		r.cpu = time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
+	}
+	// The floor counts the requests the export needs: what it sent, less
+	// the retries.
+	needed := float64(sum.Requests - sum.Retries)
+	var floor float64
+	if c.latency > 0 {
+		floor = needed * c.latency.Seconds() / float64(c.concurrency)
+	}
+	limit := math.Inf(1)
+	if c.serverLimit > 0 {
+		limit = float64(c.serverLimit)
+	}
+	if c.clientRate > 0 && c.clientRate < limit {
+		limit = c.clientRate
+	}
+	if !math.IsInf(limit, 1) {
+		floor = math.Max(floor, needed/limit)
+	}
+	r.floor = time.Duration(floor * float64(time.Second))
+	if c.maxRatio > 0 && ratio(r) > c.maxRatio {
+		r.ok, r.why = false, fmt.Sprintf("MISSED ratio %.3f > %.2f", ratio(r), c.maxRatio)
+	}
+	if c.id == "b" && r.r429 > 0 {
+		r.ok, r.why = false, fmt.Sprintf("MISSED: %d 429s at the server's own rate", r.r429)
+	}
+	if c.maxRSSMB > 0 && r.rssMB > c.maxRSSMB {
+		r.ok, r.why = false, fmt.Sprintf("MISSED peak RSS %.0f MB > %.0f MB", r.rssMB, c.maxRSSMB)
+	}
+	return r, nil
+}
+
+func printTable(rs []result) {
+	fmt.Println("| case | setup | connectors | requests | 429s | wall | floor | wall/floor | target | peak RSS (export) | archive | digest |")
+	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|---|")
+	for _, r := range rs {
+		target := "-"
+		switch {
+		case r.c.maxRatio > 0:
+			target = fmt.Sprintf("≤ %.2f", r.c.maxRatio)
+		case r.c.maxRSSMB > 0:
+			target = fmt.Sprintf("RSS ≤ %.0f MB", r.c.maxRSSMB)
+		}
+		rat := "-"
+		floor := "-"
+		if r.floor > 0 {
+			rat = fmt.Sprintf("%.3f", ratio(r))
+			floor = fmt.Sprintf("%.2f s", r.floor.Seconds())
+		}
+		status := ""
+		if !r.ok {
+			status = " ✗"
+		}
+		fmt.Printf("| %s | %s | %d | %d | %d | %.2f s | %s | %s%s | %s | %.0f MB | %.1f MB | %s |\n",
+			r.c.id, r.c.title, r.c.connectors, r.requests, r.r429, r.wall.Seconds(), floor, rat, status, target, r.rssMB, r.archiveMB, shortDigest(r.digest))
+	}
+}
+
+func shortDigest(d string) string {
+	if len(d) > 19 {
+		return d[:19]
+	}
+	return d
+}
+
+func contains(ss []string, s string) bool {
+	for _, x := range ss {
+		if strings.TrimSpace(x) == s {
+			return true
+		}
+	}
+	return false
+}
