@@ -95,8 +95,8 @@ func title(r *rand.Rand, n int) string {
 }
 
 // fill writes head, then elements from gen until the next one would not fit
-// before tail, then pads with a comment so the document is exactly size bytes
-// when size allows it.
+// before tail, then pads with a comment (or spaces) inside the root element so
+// the document is exactly size bytes when size allows it.
 func fill(size int, head, tail string, gen func(b *strings.Builder)) []byte {
 	var b strings.Builder
 	b.Grow(size)
@@ -114,6 +114,8 @@ func fill(size int, head, tail string, gen func(b *strings.Builder)) []byte {
 		b.WriteString("<!--")
 		b.WriteString(strings.Repeat(" ", pad-7))
 		b.WriteString("-->")
+	} else if pad > 0 {
+		b.WriteString(strings.Repeat(" ", pad))
 	}
 	b.WriteString(tail)
 	return []byte(b.String())
