@@ -319,9 +319,10 @@ func index(label string, s *archive.Snapshot, match string) (*side, error) {
 }
 
 // Compare pairs the connectors of a and b and lists what differs. Either
-// snapshot may be nil (no connectors). It fails, naming the connectors, when
-// a key is ambiguous on one side or the mapping would pair one connector
-// twice; otherwise it always gives a complete Result.
+// snapshot may be nil (no connectors). Pairs come first from the mapping,
+// then from equal keys among the connectors the mapping left alone. It fails,
+// naming the connectors, when a key is ambiguous on one side, a detail is not
+// a JSON object, or the mapping is not one-to-one.
 func Compare(a, b *archive.Snapshot, opts Options) (*Result, error) {
 	match := opts.Match
 	switch match {
@@ -380,21 +381,22 @@ func Compare(a, b *archive.Snapshot, opts Options) (*Result, error) {
 	}
 
 	c := comparer{ignored: ignored, ws: opts.IgnoreWhitespace}
-	claimedBy := map[string]string{}
-	for _, ak := range sa.sorted {
-		ea := sa.byKey[ak]
-		bk, mapped := opts.Mapping[ak]
-		if !mapped {
-			bk = ak
+	// The mapping is explicit, so it pairs first: a B connector it claims is
+	// not also paired by key with an A connector of the same key (that one
+	// is then removed), and an A connector it names pairs only with its
+	// target.
+	for _, from := range sortedKeys(opts.Mapping) {
+		ea, eb := sa.byKey[from], sb.byKey[opts.Mapping[from]]
+		if ea != nil && eb != nil {
+			ea.paired, eb.paired = true, true
+			res.Connectors = append(res.Connectors, c.pair(ea, eb, &res.Summary))
 		}
-		eb := sb.byKey[bk]
-		if eb == nil {
+	}
+	for _, ak := range sa.sorted {
+		ea, eb := sa.byKey[ak], sb.byKey[ak]
+		if _, mapped := opts.Mapping[ak]; mapped || ea.paired || eb == nil || eb.paired {
 			continue
 		}
-		if prev, dup := claimedBy[bk]; dup {
-			return nil, fmt.Errorf("connector %q of B would pair with both %q and %q of A: add a mapping entry for the one that is not a rename, or drop the entry that maps to %q", bk, prev, ak, bk)
-		}
-		claimedBy[bk] = ak
 		ea.paired, eb.paired = true, true
 		res.Connectors = append(res.Connectors, c.pair(ea, eb, &res.Summary))
 	}
