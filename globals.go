@@ -148,6 +148,11 @@ func connect(ctx context.Context, c *cli.Context, s *session) (*tenant, error) {
 	}
 	t := &tenant{close: func() {}}
 	if flagBool(c, "sandbox") {
+		if lookup(c, "rate") == c && !c.IsSet("rate") {
+			// The in-process sandbox has no gateway to protect: pacing it at
+			// the real limit would only make the demo slow.
+			cfg.Rate = -1
+		}
 		srv, err := sandbox.Start(ctx, "127.0.0.1:0", sandbox.Options{})
 		if err != nil {
 			return nil, fmt.Errorf("starting the sandbox tenant: %w", err)

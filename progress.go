@@ -1,10 +1,12 @@
 package main
 
 import (
+	"fmt"
 	"sync"
 
 	"github.com/schollz/progressbar/v3"
 
+	"github.com/connvault/connvault/apiclient"
 	"github.com/connvault/connvault/export"
 )
 
@@ -16,10 +18,23 @@ type progress struct {
 	s     *session
 	label string
 	total int
+	stats func() apiclient.Stats // requests and retries for the description; may be nil
 }
 
-func newProgress(s *session, label string) *progress {
-	return &progress{s: s, label: label, total: -1}
+// newProgress takes an optional stats source whose request counters are shown
+// beside the bar.
+func newProgress(s *session, label string, stats ...func() apiclient.Stats) *progress {
+	p := &progress{s: s, label: label, total: -1}
+	if len(stats) > 0 {
+		p.stats = stats[0]
+	}
+	return p
+}
+
+// withStats shows the client's request counters beside the bar.
+func (p *progress) withStats(stats func() apiclient.Stats) *progress {
+	p.stats = stats
+	return p
 }
 
 func (p *progress) update(e export.Progress) {
@@ -43,6 +58,10 @@ func (p *progress) update(e export.Progress) {
 	if e.Total >= 0 && e.Total != p.total {
 		p.total = e.Total
 		p.bar.ChangeMax(e.Total)
+	}
+	if p.stats != nil {
+		st := p.stats()
+		p.bar.Describe(fmt.Sprintf("connvault: %s (%d requests, %d retries, %d rate-limited)", p.label, st.Requests, st.Retries, st.RateLimited))
 	}
 	_ = p.bar.Set(e.Done)
 }
