@@ -662,3 +662,24 @@ func TestPatchNotIdempotentIsNotRepeated(t *testing.T) {
 		}
 	}
 }
+
+func TestCreateGivesUpWithOutcomeUnknown(t *testing.T) {
+	var posts atomic.Int32
+	f := newFake(t, func(w http.ResponseWriter, r *http.Request, n int) {
+		if r.Method == http.MethodPost {
+			posts.Add(1)
+			writeJSON(w, 503, `{"messages":[{"text":"down"}]}`)
+			return
+		}
+		writeJSON(w, 200, `[]`)
+	})
+	c := newTestClient(t, f, func(cfg *Config) { cfg.MaxAttempts = 3 })
+	_, err := c.CreateConnector(context.Background(), V3CreateConnectorDto{Name: "A", ClassName: "x"})
+	var e *Error
+	if !errors.Is(err, ErrCreateOutcomeUnknown) || !errors.As(err, &e) || e.StatusCode != 503 || e.Attempts != 3 {
+		t.Errorf("err = %v, want a 503 after 3 attempts marked outcome unknown", err)
+	}
+	if posts.Load() != 3 || len(f.requests()) != 6 {
+		t.Errorf("%d POSTs of %d requests, want 3 POSTs each followed by a lookup", posts.Load(), len(f.requests()))
+	}
+}

@@ -156,12 +156,13 @@ func (c *Client) CreateConnector(ctx context.Context, in V3CreateConnectorDto) (
 				c.log.InfoContext(ctx, "apiclient: create failed in transit but the connector exists; using it", "name", in.Name, "scriptName", found.ScriptName)
 				return *found, nil
 			}
+			notListed := "it is not in the list, but the list shows RELEASED connectors only"
 			if b.attempts >= c.maxAttempts {
-				return V3ConnectorDto{}, amb.err
+				return V3ConnectorDto{}, outcomeUnknown(amb.err, notListed)
 			}
 			wait := backoff(c.backoffBase, c.backoffMax, b.attempts)
 			if b.waited+wait > c.maxWait {
-				return V3ConnectorDto{}, amb.err
+				return V3ConnectorDto{}, outcomeUnknown(amb.err, notListed)
 			}
 			b.waited += wait
 			c.retries.Add(1)

@@ -26,7 +26,7 @@ type seen struct {
 // fakeTenant is a minimal token endpoint plus an API whose behaviour each
 // test supplies; it records every API request.
 type fakeTenant struct {
-	t   *testing.T
+	t   testing.TB
 	srv *httptest.Server
 
 	mu         sync.Mutex
@@ -37,7 +37,7 @@ type fakeTenant struct {
 	api        func(w http.ResponseWriter, r *http.Request, n int) // n: 0-based index among API requests
 }
 
-func newFake(t *testing.T, api func(w http.ResponseWriter, r *http.Request, n int)) *fakeTenant {
+func newFake(t testing.TB, api func(w http.ResponseWriter, r *http.Request, n int)) *fakeTenant {
 	t.Helper()
 	f := &fakeTenant{t: t, valid: map[string]bool{}, expiresIn: 3600, api: api}
 	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
@@ -130,7 +130,7 @@ func writeJSON(w http.ResponseWriter, status int, body string) {
 
 // dropConnection closes the connection without an answer, as a crashed
 // backend or a load balancer reset would.
-func dropConnection(t *testing.T, w http.ResponseWriter) {
+func dropConnection(t testing.TB, w http.ResponseWriter) {
 	hj, ok := w.(http.Hijacker)
 	if !ok {
 		t.Error("response writer cannot hijack")
