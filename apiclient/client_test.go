@@ -683,3 +683,52 @@ func TestCreateGivesUpWithOutcomeUnknown(t *testing.T) {
 		t.Errorf("%d POSTs of %d requests, want 3 POSTs each followed by a lookup", posts.Load(), len(f.requests()))
 	}
 }
+
+func TestConcurrent401sShareOneReauth(t *testing.T) {
+	f := newFake(t, func(w http.ResponseWriter, r *http.Request, n int) { writeJSON(w, 200, `{"name":"x"}`) })
+	c := newTestClient(t, f, nil)
+	ctx := context.Background()
+	if _, _, err := c.GetConnector(ctx, "warm", ""); err != nil {
+		t.Fatal(err)
+	}
+	f.revokeAll()
+	var wg sync.WaitGroup
+	var failed atomic.Int32
+	for i := range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, _, err := c.GetConnector(ctx, fmt.Sprint("c", i), ""); err != nil {
+				failed.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	if failed.Load() != 0 {
+		t.Errorf("%d calls failed across a token revocation", failed.Load())
+	}
+	if st := c.Stats(); st.TokenRequests != 2 || st.Reauths != 1 {
+		t.Errorf("stats = %+v, want one shared re-auth", st)
+	}
+}
+
+func TestTokenEndpointOutageIsRetried(t *testing.T) {
+	f := newFake(t, func(w http.ResponseWriter, r *http.Request, n int) { writeJSON(w, 200, `[]`) })
+	f.tokenFail = 2
+	c := newTestClient(t, f, nil)
+	if _, err := c.ListConnectors(context.Background(), ListQuery{}); err != nil {
+		t.Fatalf("list across a token-endpoint outage: %v", err)
+	}
+	if st := c.Stats(); st.Retries != 2 || st.TokenRequests != 3 || st.Requests != 1 {
+		t.Errorf("stats = %+v, want 2 retries, 3 token fetches, 1 API request", st)
+	}
+	f.mu.Lock()
+	f.tokenFail = 100
+	f.mu.Unlock()
+	c2 := newTestClient(t, f, func(cfg *Config) { cfg.MaxAttempts = 2 })
+	_, err := c2.ListConnectors(context.Background(), ListQuery{})
+	var e *Error
+	if !errors.As(err, &e) || !e.Token || e.StatusCode != 503 || !strings.Contains(err.Error(), "token service busy") {
+		t.Errorf("err = %v, want a token-endpoint 503 with its message", err)
+	}
+}

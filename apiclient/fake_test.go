@@ -34,6 +34,7 @@ type fakeTenant struct {
 	tokenCalls int
 	valid      map[string]bool
 	expiresIn  int
+	tokenFail  int // answer this many token requests with 503 first
 	api        func(w http.ResponseWriter, r *http.Request, n int) // n: 0-based index among API requests
 }
 
@@ -77,6 +78,13 @@ func (f *fakeTenant) token(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f.mu.Lock()
+	if f.tokenFail > 0 {
+		f.tokenFail--
+		f.mu.Unlock()
+		w.Header().Set("Retry-After", "0")
+		writeJSON(w, http.StatusServiceUnavailable, `{"detailCode":"503","messages":[{"text":"token service busy"}]}`)
+		return
+	}
 	f.tokenCalls++
 	tok := fmt.Sprintf("TOKEN-%d-abcdefghijkl", f.tokenCalls)
 	f.valid[tok] = true
