@@ -34,7 +34,7 @@ type fakeTenant struct {
 	tokenCalls int
 	valid      map[string]bool
 	expiresIn  int
-	tokenFail  int // answer this many token requests with 503 first
+	tokenFail  int                                                 // answer this many token requests with 503 first
 	api        func(w http.ResponseWriter, r *http.Request, n int) // n: 0-based index among API requests
 }
 
