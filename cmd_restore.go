@@ -148,7 +148,7 @@ func runRestore(c *cli.Context) error {
 		}
 	}
 
-	bar := newProgress(s, "restoring "+t.name)
+	bar := newProgress(s, "restoring "+t.name, t.client.Stats)
 	rep := importer.Apply(ctx, t.client, plan, importer.ApplyOptions{
 		Concurrency: s.concurrency,
 		Logger:      s.log,

@@ -208,6 +208,9 @@ func applyOne(ctx context.Context, m *mutator, c *Connector, log *slog.Logger) R
 	items := c.Items
 	if c.Action == ActionCreate {
 		a, err := m.do(ctx, mutation{op: "create", create: *c.Create})
+		if errors.Is(err, apiclient.ErrCreateOutcomeUnknown) {
+			a.created, err = adopt(ctx, m.t, c, err, log)
+		}
 		if err != nil {
 			r.Outcome = OutcomeFailed
 			r.Failures = append(r.Failures, failure("create", err))
@@ -278,6 +281,20 @@ func applyOne(ctx context.Context, m *mutator, c *Connector, log *slog.Logger) R
 		r.Outcome = OutcomeUpdated
 	}
 	return r
+}
+
+// adopt settles a create whose earlier attempt was lost in transit and which
+// the list could not confirm (a DEVELOPMENT or DEMO connector is never
+// listed): if the archive's scriptName now names a connector with the name
+// being created, that attempt did create it and restore goes on with it.
+// Otherwise the original error stands; a re-run will see the connector.
+func adopt(ctx context.Context, t Tenant, c *Connector, cause error, log *slog.Logger) (apiclient.V3ConnectorDto, error) {
+	d, _, err := t.GetConnector(ctx, c.ArchiveScriptName, "")
+	if err != nil || d.Name != c.Create.Name {
+		return apiclient.V3ConnectorDto{}, cause
+	}
+	log.Info("an earlier create attempt went through; using the connector it made", "connector", c.Create.Name, "scriptName", c.ArchiveScriptName)
+	return apiclient.V3ConnectorDto{Name: d.Name, Type: d.Type, ScriptName: c.ArchiveScriptName, DirectConnect: d.DirectConnect, Status: d.Status}, nil
 }
 
 // settleCreatedFields drops the field items a new connector already has

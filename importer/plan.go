@@ -151,6 +151,21 @@ type Options struct {
 // (the sandbox shows a PUT updates them in the detail).
 var patchable = []string{"applicationXml", "connectorMetadata"}
 
+// sourceConfigDerived are detail fields the server derives from the stored
+// source-config (NOTES.md; the sandbox does so): a difference in them may
+// vanish once the source-config is written.
+var sourceConfigDerived = []string{"fileUpload", "sourceConfigFrom"}
+
+// writes reports whether the changes write document doc to the target.
+func writes(changes []diff.Change, doc apiclient.Document) bool {
+	for _, ch := range changes {
+		if ch.Kind == diff.KindDocument && ch.Document == doc && ch.Action != diff.ActionRemoved {
+			return true
+		}
+	}
+	return false
+}
+
 // CustomTypePrefix marks a custom connector: the server gives a connector
 // created without a type the type "custom " + name. Anything else is taken
 // for a built-in connector, which restore never creates.
@@ -319,7 +334,11 @@ func planOne(d *diff.ConnectorDiff, mapping map[string]string) (Connector, error
 			case slices.Contains(patchable, ch.Field):
 				c.Warnings = append(c.Warnings, fmt.Sprintf("%s: in the target but not in the archive; left as is (restore never deletes)", ch.Field))
 			default:
-				c.Warnings = append(c.Warnings, fmt.Sprintf("%s: cannot be changed through the API (target %s, archive %s)", ch.Field, shortJSON(ch.Old), shortJSON(ch.New)))
+				w := fmt.Sprintf("%s: cannot be changed through the API (target %s, archive %s)", ch.Field, shortJSON(ch.Old), shortJSON(ch.New))
+				if slices.Contains(sourceConfigDerived, ch.Field) && writes(d.Changes, apiclient.SourceConfig) {
+					w += "; the server may derive it from the source-config being written"
+				}
+				c.Warnings = append(c.Warnings, w)
 			}
 		}
 	}
