@@ -66,7 +66,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 			restoreCommand(),
 			lsCommand(),
 			verifyCommand(),
-			// pruneCommand(),
+			pruneCommand(),
 			sandboxCommand(),
 		},
 		// Usage errors are returned, not printed with a stack of help.
