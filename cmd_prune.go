@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -72,8 +73,15 @@ func pruneUsage(format string, args ...any) error {
 	return cli.Exit("prune: "+fmt.Sprintf(format, args...)+"; see 'connvault prune --help'", 2)
 }
 
+// errPruneHelp reports --help written after DIR, which urfave/cli did not see.
+var errPruneHelp = errors.New("help requested")
+
 func runPrune(c *cli.Context) error {
 	dir, err := prunePositional(c)
+	if errors.Is(err, errPruneHelp) {
+		cli.HelpPrinter(c.App.Writer, cli.CommandHelpTemplate, c.Command)
+		return nil
+	}
 	if err != nil {
 		return err
 	}
@@ -146,6 +154,9 @@ func prunePositional(c *cli.Context) (string, error) {
 		f := pruneFlag(c.Command, name)
 		if f == nil {
 			return "", pruneUsage("flag provided but not defined: %s", a)
+		}
+		if slices.Contains(f.Names(), "help") {
+			return "", errPruneHelp
 		}
 		if _, isBool := f.(*cli.BoolFlag); isBool {
 			if !hasVal {

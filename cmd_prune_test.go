@@ -5,9 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -197,5 +199,71 @@ func TestPruneCommandMissingDir(t *testing.T) {
 	_, stderr, code := runPruneCLI(t, missing, "--keep-last", "1")
 	if code != 1 || !strings.Contains(stderr, missing) || !strings.Contains(stderr, "no such file") && !strings.Contains(stderr, "cannot find") {
 		t.Fatalf("exit %d stderr %q; want exit 1 naming the missing dir", code, stderr)
+	}
+}
+
+func TestPruneCommandHelpAfterDir(t *testing.T) {
+	dir := pruneTestDir(t)
+	stdout, _, code := runPruneCLI(t, dir, "--keep-last", "1", "--help")
+	if code != 0 || !strings.Contains(stdout, "--keep-daily N") {
+		t.Fatalf("exit %d stdout %q; want the command help", code, stdout)
+	}
+	if n := countArchives(t, dir); n["acme"] != 8 || n["globex"] != 8 {
+		t.Fatalf("--help removed archives: %v", n)
+	}
+}
+
+// signalWriter collects what is written and closes seen once it contains want.
+type signalWriter struct {
+	mu   sync.Mutex
+	buf  strings.Builder
+	want string
+	seen chan struct{}
+}
+
+func (w *signalWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf.Write(p)
+	if strings.Contains(w.buf.String(), w.want) {
+		select {
+		case <-w.seen:
+		default:
+			close(w.seen)
+		}
+	}
+	return len(p), nil
+}
+
+func TestPruneCommandWaitsForLock(t *testing.T) {
+	dir := pruneTestDir(t)
+	held, err := dirlock.Acquire(context.Background(), dir, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stderr := &signalWriter{want: "waiting for it", seen: make(chan struct{})}
+	app := &cli.App{
+		Name:           "connvault",
+		Commands:       []*cli.Command{pruneCommand()},
+		Writer:         io.Discard,
+		ErrWriter:      stderr,
+		ExitErrHandler: func(*cli.Context, error) {},
+	}
+	done := make(chan error, 1)
+	go func() {
+		done <- app.RunContext(context.Background(), []string{"connvault", "prune", dir, "--keep-last", "1", "--wait"})
+	}()
+	<-stderr.seen
+	if n := countArchives(t, dir); n["acme"] != 8 {
+		t.Fatalf("prune removed archives while the lock was held: %v", n)
+	}
+	if err := held.Release(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("prune --wait: %v", err)
+	}
+	if n := countArchives(t, dir); n["acme"] != 1 || n["globex"] != 1 {
+		t.Fatalf("after the lock was released, archives left %v, want 1 each", n)
 	}
 }
