@@ -590,7 +590,7 @@ func TestVerifyGathersAll(t *testing.T) {
 	want := []string{
 		ErrMismatch.Error() + " connectors/acme-ldap/detail.json: the content's SHA-256 is a44c378b10fc948193d1c603ce197b7a1861bbd5de47aa588c91115262e008b0 " +
 			"but the manifest says 624f5687d419f77cebbb5dee169730b90a32b413fe42f3ce1952281de718fb69; the archive was altered: use another backup",
-		ErrMismatch.Error() + " connectors/acme-ldap/translations/en.properties: listed in the manifest but not in the archive; the archive was altered: use another backup",
+		ErrMismatch.Error() + " connectors/acme-ldap/translations/en.properties: listed in the manifest but not found where it belongs in the archive (entries are in path order); the archive was altered: use another backup",
 		ErrMismatch.Error() + " connectors/acme-ldap/translations/xx.properties: the entry is not listed in the manifest; the archive was altered: use another backup",
 		ErrMismatch.Error() + " connectors/hello/detail.json: the entry is 2 bytes but the manifest says 47; the archive was altered: use another backup",
 	}

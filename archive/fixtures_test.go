@@ -37,6 +37,7 @@ type rawEntry struct {
 // rawArchive is an archive taken apart so tests can break it in one precise
 // way and put it back together with the writer's own encoder settings.
 type rawArchive struct {
+	before      []rawEntry // entries before the manifest
 	manifest    *Manifest
 	rawManifest []byte // replaces the encoded manifest when set
 	entries     []rawEntry
@@ -138,6 +139,9 @@ func (r *rawArchive) encode(t testing.TB) []byte {
 		if err != nil {
 			t.Fatal(err)
 		}
+	}
+	for _, e := range r.before {
+		put(e)
 	}
 	put(rawEntry{name: manifestName, data: mb})
 	for _, e := range r.entries {
@@ -377,4 +381,110 @@ func untar(t testing.TB, b []byte) []byte {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// TestReadErrors covers the reader checks the fixtures do not, each with
+// the exact message after "<file>: ".
+func TestReadErrors(t *testing.T) {
+	raw := func(mutate func(r *rawArchive)) func(t testing.TB) []byte {
+		return func(t testing.TB) []byte {
+			r := baseRaw(t)
+			mutate(r)
+			return r.encode(t)
+		}
+	}
+	compress := func(t testing.TB, b []byte) []byte {
+		var buf bytes.Buffer
+		zw, err := newEncoder(&buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		zw.Write(b)
+		zw.Close()
+		return buf.Bytes()
+	}
+	for _, tc := range []struct {
+		name string
+		make func(t testing.TB) []byte
+		kind error
+		msg  string
+	}{
+		{"empty file", func(testing.TB) []byte { return nil }, ErrNotArchive,
+			"not a zstd-compressed file (it is empty); a connvault archive is a .tar.zst file written by connvault export"},
+		{"plain text", func(testing.TB) []byte { return []byte("hello world") }, ErrNotArchive,
+			"not a zstd-compressed file (it starts with 68 65 6c 6c, not the zstd magic number); a connvault archive is a .tar.zst file written by connvault export"},
+		{"empty tar", func(t testing.TB) []byte { return compress(t, nil) }, ErrNotArchive,
+			"the archive holds no entries, so no manifest.json: not a connvault archive"},
+		{"manifest not first", raw(func(r *rawArchive) {
+			r.before = []rawEntry{{name: "README", data: []byte("hi")}}
+		}), ErrNotArchive, `the first entry is "README", not manifest.json: not a connvault archive, or one repacked by another tool`},
+		{"other format", raw(func(r *rawArchive) { r.manifest.Format = "velero-backup" }), ErrNotArchive,
+			`manifest.json: the manifest's format is "velero-backup", not "connvault-archive": not a connvault archive`},
+		{"version 0", raw(func(r *rawArchive) { r.manifest.FormatVersion = 0 }), ErrUnsupportedVersion,
+			"manifest.json: archive format version 0 is older than this connvault reads (versions 1 to 1): read it with an older connvault release"},
+		{"manifest not json", raw(func(r *rawArchive) { r.rawManifest = []byte("{\"format\":") }), ErrCorrupt,
+			"manifest.json: manifest.json is not valid JSON (unexpected end of JSON input): the archive was damaged; use another backup"},
+		{"manifest trailing data", raw(func(r *rawArchive) {
+			b, _ := encodeManifest(r.manifest)
+			r.rawManifest = append(b, "{}"...)
+		}), ErrCorrupt, "manifest.json: manifest.json is not valid JSON (invalid character '{' after top-level value): the archive was damaged; use another backup"},
+		{"digest", raw(func(r *rawArchive) { r.manifest.ContentDigest = "sha256:00" }), ErrCorrupt,
+			`manifest.json: contentDigest is "sha256:00" but the entries give "` + fixtureDigest + `"; the manifest was altered`},
+		{"connector count", raw(func(r *rawArchive) { r.manifest.ConnectorCount = 3 }), ErrCorrupt,
+			"manifest.json: connectorCount is 3 but the entries hold 2 connectors; the manifest was altered"},
+		{"unsorted manifest", raw(func(r *rawArchive) {
+			slices.Reverse(r.manifest.Entries)
+			r.manifest.ContentDigest = ContentDigest(r.manifest.Entries)
+		}), ErrCorrupt, `manifest.json: entry 1 ("connectors/hello/detail.json"): the entries are not in ascending path order; the manifest was altered`},
+		{"unsafe manifest path", raw(func(r *rawArchive) {
+			r.manifest.Entries[0].Path = "/etc/passwd"
+		}), ErrUnsafePath, `manifest.json: entry 0 ("/etc/passwd"): unsafe path: it is an absolute path; connvault refuses archives that could write outside their folder`},
+		{"unknown entry kind", raw(func(r *rawArchive) {
+			r.manifest.Entries[0].Path = "connectors/acme-ldap/notes.txt"
+		}), ErrCorrupt, `manifest.json: entry 0 ("connectors/acme-ldap/notes.txt"): not a path of format version 1; the archive was altered or written by another tool`},
+		{"no detail", raw(func(r *rawArchive) {
+			r.manifest.Entries = slices.Delete(r.manifest.Entries, 4, 5)
+			r.manifest.ContentDigest = ContentDigest(r.manifest.Entries)
+		}), ErrCorrupt, `manifest.json: connector "hello" has entries but no detail.json; the manifest was altered`},
+		{"symlink", raw(func(r *rawArchive) {
+			r.insertAfter("connectors/acme-ldap/detail.json", rawEntry{name: "connectors/acme-ldap/link", typ: tar.TypeSymlink, link: "/etc/passwd"})
+		}), ErrUnsafePath, "connectors/acme-ldap/link: the entry is a symbolic link; connvault archives hold only regular files and directories"},
+		{"device", raw(func(r *rawArchive) {
+			r.insertAfter("connectors/acme-ldap/detail.json", rawEntry{name: "connectors/acme-ldap/dev", typ: tar.TypeChar})
+		}), ErrUnsafePath, "connectors/acme-ldap/dev: the entry is a device; connvault archives hold only regular files and directories"},
+		{"stray directory", raw(func(r *rawArchive) {
+			r.insertAfter("connectors/acme-ldap/detail.json", rawEntry{name: "connectors/acme-ldap/extra/"})
+		}), ErrMismatch, "connectors/acme-ldap/extra/: directory not implied by the manifest; the archive was altered: use another backup"},
+		{"out of order", raw(func(r *rawArchive) {
+			dir := r.entries[r.find("connectors/hello/")]
+			r.drop("connectors/hello/")
+			r.entries = append(r.entries, dir)
+		}), ErrCorrupt, `connectors/hello/: the entry is out of order (it comes after "connectors/hello/source-template.xml"); the archive was altered: use another backup`},
+		{"second manifest", raw(func(r *rawArchive) {
+			r.entries = append(r.entries, rawEntry{name: manifestName, data: []byte("{}")})
+		}), ErrDuplicate, "manifest.json: the entry appears twice; the archive was altered or not written by connvault: use another backup"},
+		{"missing entry", raw(func(r *rawArchive) { r.drop("connectors/acme-ldap/source-config.xml") }), ErrMismatch,
+			"connectors/acme-ldap/source-config.xml: listed in the manifest but not found where it belongs in the archive (entries are in path order); the archive was altered: use another backup"},
+		{"missing last entry", raw(func(r *rawArchive) { r.drop("connectors/hello/source-template.xml") }), ErrMismatch,
+			"connectors/hello/source-template.xml: listed in the manifest but not found where it belongs in the archive (entries are in path order); the archive was altered: use another backup"},
+		{"trailing garbage", func(t testing.TB) []byte {
+			r := baseRaw(t)
+			tarBytes := untar(t, r.encode(t))
+			return compress(t, append(tarBytes, "rm -rf /"...))
+		}, ErrCorrupt, "there is data after the end of the tar stream; the archive was altered: use another backup"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "bad.tar.zst")
+			if err := os.WriteFile(path, tc.make(t), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			_, err := ReadFile(path, ReadOptions{})
+			checkErr(t, "ReadFile", err, path, tc.kind, tc.msg)
+			ps := Verify(path, ReadOptions{})
+			if len(ps) == 0 {
+				t.Fatal("Verify found no problem")
+			}
+			checkErr(t, "Verify", ps[0], path, tc.kind, tc.msg)
+		})
+	}
 }

@@ -3,7 +3,6 @@ package archive
 import (
 	"archive/tar"
 	"bufio"
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -283,12 +282,8 @@ func (s *scanner) readManifest() error {
 			*probe.FormatVersion, MinVersion, MaxVersion), nil)
 	}
 	m := new(Manifest)
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	if err := dec.Decode(m); err != nil {
-		return s.err(manifestName, ErrCorrupt, fmt.Sprintf("manifest.json does not match format version %d (%v): the archive was damaged; use another backup", m.FormatVersion, err), err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return s.err(manifestName, ErrCorrupt, "manifest.json has data after its JSON object: the archive was damaged; use another backup", nil)
+	if err := json.Unmarshal(raw, m); err != nil {
+		return s.err(manifestName, ErrCorrupt, fmt.Sprintf("manifest.json does not match format version %d (%v): the archive was damaged; use another backup", *probe.FormatVersion, err), err)
 	}
 	s.m = m
 	return s.checkManifest()
@@ -305,7 +300,7 @@ func (s *scanner) checkManifest() error {
 	s.state = make([]uint8, len(m.Entries))
 	s.dirs = make(map[string]bool)
 	details := make(map[string]bool)
-	var total, expect int64
+	var total, expect int64 // content bytes, and tar overhead around them
 	for i, e := range m.Entries {
 		bad := func(kind error, msg string) error {
 			return s.problem(s.err(manifestName, kind, fmt.Sprintf("entry %d (%q): %s", i, e.Path, msg), nil))
@@ -361,8 +356,11 @@ func (s *scanner) checkManifest() error {
 				expect += entryOverhead(d)
 			}
 		}
-		total += max(e.Size, 0)
-		expect += entryOverhead(e.Path) + roundBlock(max(e.Size, 0))
+		// Clamped, so a manifest with absurd sizes (reported above) cannot
+		// raise the stream bound past the limits.
+		size := min(max(e.Size, 0), s.opts.MaxEntrySize)
+		total += size
+		expect += entryOverhead(e.Path) + roundBlock(size) - size
 	}
 	if total > s.opts.MaxTotalSize {
 		if err := s.problem(s.err(manifestName, ErrLimit, fmt.Sprintf("the entries add up to %d bytes, above the limit of %d (MaxTotalSize); raise it only if you trust this archive",
@@ -389,7 +387,7 @@ func (s *scanner) checkManifest() error {
 		}
 	}
 	// From here on the stream may hold only what the manifest lists.
-	s.lr.max = s.lr.n + expect + 2*blockSize + trailingSlack
+	s.lr.max = s.lr.n + min(total, s.opts.MaxTotalSize) + expect + 2*blockSize + trailingSlack
 	return nil
 }
 
@@ -500,7 +498,7 @@ func (s *scanner) entry(hdr *tar.Header) (*fileEntry, error) {
 }
 
 func (s *scanner) missingErr(path string) *Error {
-	return s.err(path, ErrMismatch, "listed in the manifest but not in the archive; the archive was altered: use another backup", nil)
+	return s.err(path, ErrMismatch, "listed in the manifest but not found where it belongs in the archive (entries are in path order); the archive was altered: use another backup", nil)
 }
 
 func typeName(t byte) string {
