@@ -52,7 +52,8 @@ type Result struct {
 
 // TenantResult lists one tenant's kept and removed archives, newest first.
 // In a dry run Remove lists what would be removed; otherwise it lists what
-// was to be removed, and any that could not be are also in Result.Errors.
+// was to be removed, and any that was not (a failed removal, or one not
+// reached when ctx was cancelled) is also in Result.Errors.
 type TenantResult struct {
 	Tenant string  `json:"tenant"`
 	Keep   []Entry `json:"keep"`
@@ -144,7 +145,11 @@ func Prune(ctx context.Context, dir string, p Policy, dryRun bool, opts ...Optio
 	}
 	for i, path := range removeList {
 		if err := ctx.Err(); err != nil {
-			// Stop between files: every archive is either fully there or gone.
+			// Stop between files, and list the ones not reached so Errors
+			// names every planned removal that did not happen.
+			for _, left := range removeList[i:] {
+				res.Errors = append(res.Errors, FileError{Path: left, Error: "interrupted"})
+			}
 			return res, fmt.Errorf("pruning %s interrupted after %d of %d removals: %w", dir, i, len(removeList), err)
 		}
 		if err := removeFile(path); err != nil && !errors.Is(err, os.ErrNotExist) {

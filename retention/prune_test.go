@@ -297,3 +297,42 @@ func TestPruneRespectsDirectoryLock(t *testing.T) {
 		t.Fatalf("removed %d archives, want 11", n)
 	}
 }
+
+func TestPruneInterrupted(t *testing.T) {
+	dir, _, _ := pruneDir(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	orig := removeFile
+	removed := 0
+	removeFile = func(path string) error {
+		removed++
+		if removed == 3 {
+			cancel() // as if Ctrl-C arrived during the third removal
+		}
+		return orig(path)
+	}
+	t.Cleanup(func() { removeFile = orig })
+
+	res, err := Prune(ctx, dir, Policy{Last: 1}, false, OnlyTenant("acme"))
+	if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "after 3 of 9 removals") {
+		t.Fatalf("err = %v, want context.Canceled after 3 of 9", err)
+	}
+	if len(res.Errors) != 6 || res.Errors[0].Error != "interrupted" {
+		t.Fatalf("errors %+v, want the 6 removals not reached", res.Errors)
+	}
+	left, err := Scan(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var acme int
+	for _, a := range left {
+		if a.Tenant == "acme" {
+			acme++
+			if !slices.ContainsFunc(res.Errors, func(e FileError) bool { return e.Path == a.Path }) && !strings.Contains(a.Path, "20261122") {
+				t.Errorf("%s is still there but not reported", a.Path)
+			}
+		}
+	}
+	if acme != 7 {
+		t.Fatalf("%d acme archives left, want 7 (the kept one and 6 not reached)", acme)
+	}
+}
