@@ -224,11 +224,9 @@ func applyOne(ctx context.Context, m *mutator, c *Connector, log *slog.Logger) R
 		}
 		r.Created, r.ScriptName = true, a.created.ScriptName
 		log.Info("connector created", "connector", c.TargetName, "scriptName", r.ScriptName)
-		items = settleCreatedFields(ctx, m.t, r.ScriptName, items, log)
 	}
 
-	var ops []apiclient.JsonPatchOperation
-	var fields []string
+	var fieldItems []Item
 	for _, it := range items {
 		if ctx.Err() != nil {
 			r.Failures = append(r.Failures, failure(it.Path, ctx.Err()))
@@ -241,12 +239,7 @@ func applyOne(ctx context.Context, m *mutator, c *Connector, log *slog.Logger) R
 		case ItemTranslation:
 			mu = mutation{op: "put translation", scriptName: r.ScriptName, locale: it.Locale, data: it.data}
 		case ItemField:
-			op := "replace"
-			if it.Change == ChangeAdd {
-				op = "add"
-			}
-			ops = append(ops, apiclient.JsonPatchOperation{Op: op, Path: "/" + it.Field, Value: it.value})
-			fields = append(fields, it.Path)
+			fieldItems = append(fieldItems, it)
 			continue
 		}
 		a, err := m.do(ctx, mu)
@@ -260,6 +253,22 @@ func applyOne(ctx context.Context, m *mutator, c *Connector, log *slog.Logger) R
 		} else {
 			r.Written = append(r.Written, it.Path)
 		}
+	}
+	if len(fieldItems) > 0 && (r.Created || len(r.Written)+len(r.Unchanged)+len(r.Failures) > 0) {
+		// The server fills fields on create, and a PUT may change a field
+		// too (applicationXml may follow the source-template): read them
+		// back so that only what still differs is patched.
+		fieldItems = settleFields(ctx, m.t, r.ScriptName, fieldItems, log)
+	}
+	var ops []apiclient.JsonPatchOperation
+	var fields []string
+	for _, it := range fieldItems {
+		op := "replace"
+		if it.Change == ChangeAdd {
+			op = "add"
+		}
+		ops = append(ops, apiclient.JsonPatchOperation{Op: op, Path: "/" + it.Field, Value: it.value})
+		fields = append(fields, it.Path)
 	}
 	if len(ops) > 0 && ctx.Err() == nil {
 		if _, err := m.do(ctx, mutation{op: "patch", scriptName: r.ScriptName, ops: ops}); err != nil {
@@ -297,19 +306,11 @@ func adopt(ctx context.Context, t Tenant, c *Connector, cause error, log *slog.L
 	return apiclient.V3ConnectorDto{Name: d.Name, Type: d.Type, ScriptName: c.ArchiveScriptName, DirectConnect: d.DirectConnect, Status: d.Status}, nil
 }
 
-// settleCreatedFields drops the field items a new connector already has
-// right: the server fills applicationXml and connectorMetadata on create, and
-// a create settled after a lost answer may have found a connector that is
-// further along. When the detail cannot be read, every field is patched (a
-// write too many is harmless; a missing one is not).
-func settleCreatedFields(ctx context.Context, t Tenant, scriptName string, items []Item, log *slog.Logger) []Item {
-	hasField := false
-	for _, it := range items {
-		hasField = hasField || it.Kind == ItemField
-	}
-	if !hasField {
-		return items
-	}
+// settleFields drops the field items the connector already has right, and
+// turns an add into a replace where the field now exists. When the detail
+// cannot be read, every field is patched (a write too many is harmless; a
+// missing one is not).
+func settleFields(ctx context.Context, t Tenant, scriptName string, items []Item, log *slog.Logger) []Item {
 	_, raw, err := t.GetConnector(ctx, scriptName, "")
 	if err != nil {
 		log.Debug("reading the new connector failed; patching every field", "scriptName", scriptName, "error", err)
@@ -321,13 +322,14 @@ func settleCreatedFields(ctx context.Context, t Tenant, scriptName string, items
 	}
 	out := items[:0:0]
 	for _, it := range items {
-		if it.Kind == ItemField {
-			if cur, ok := have[it.Field]; ok {
-				if sameJSON(cur, it.value) {
-					continue
-				}
-				it.Change = ChangeModify
-			}
+		cur, ok := have[it.Field]
+		switch {
+		case ok && sameJSON(cur, it.value):
+			continue
+		case ok:
+			it.Change = ChangeModify
+		default:
+			it.Change = ChangeAdd
 		}
 		out = append(out, it)
 	}
