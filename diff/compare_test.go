@@ -2,6 +2,7 @@ package diff
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -417,4 +418,49 @@ func TestWriteErrors(t *testing.T) {
 	if err := WriteText(&buf, r, TextOptions{Stat: true, NameOnly: true}); err == nil || buf.Len() != 0 {
 		t.Errorf("Stat+NameOnly: err = %v, wrote %d bytes", err, buf.Len())
 	}
+}
+
+// FuzzCompare feeds arbitrary details and documents (archive content is
+// outside input) through Compare and both writers: it must never panic, a
+// snapshot must equal itself, and any difference must show in the output.
+func FuzzCompare(f *testing.F) {
+	f.Add([]byte(`{"name":"n","connectorMetadata":{"a":1}}`), []byte(`{"name":"n","connectorMetadata":{"a":2}}`),
+		[]byte(sourceConfigV1), []byte(sourceConfigV2), true)
+	f.Add([]byte(`{"name":"n"}`), []byte(`{"name":"n","x":null}`), []byte(correlationXML), []byte(correlationReformatted), true)
+	f.Add([]byte(`{"name":"n"}`), []byte(`[]`), []byte("a\r\nb"), []byte("a\nb\n"), false)
+	f.Add([]byte(`{"name":"\u00e9","v":1e400}`), []byte(`{"name":"\u00e9","v":"\ud800"}`), []byte{0xff, '\n'}, []byte{}, false)
+	f.Fuzz(func(t *testing.T, da, db, xa, xb []byte, ws bool) {
+		a := snap(&archive.Connector{ScriptName: "c", Detail: da, SourceConfig: xa, Translations: map[string][]byte{"en": xb}})
+		b := snap(&archive.Connector{ScriptName: "c", Detail: db, SourceConfig: xb, Translations: map[string][]byte{"en": xa}})
+		for _, m := range []string{MatchName, MatchScriptName} {
+			opts := Options{Match: m, IgnoreWhitespace: ws}
+			if self, err := Compare(a, a, opts); err == nil && !self.Equal() {
+				t.Fatalf("a snapshot differs from itself: %+v", self.Connectors)
+			}
+			r, err := Compare(a, b, opts)
+			if err != nil {
+				continue
+			}
+			var text, js bytes.Buffer
+			if err := WriteText(&text, r, TextOptions{Color: ws}); err != nil {
+				t.Fatal(err)
+			}
+			if err := WriteJSON(&js, r); err != nil {
+				t.Fatal(err)
+			}
+			if !json.Valid(js.Bytes()) {
+				t.Fatalf("invalid JSON output:\n%s", js.Bytes())
+			}
+			for _, c := range r.Connectors {
+				for _, ch := range c.Changes {
+					if !bytes.Contains(text.Bytes(), []byte(ch.Path)) {
+						t.Fatalf("change %q is missing from the text output:\n%s", ch.Path, text.Bytes())
+					}
+				}
+			}
+			if !bytes.Equal(xa, xb) && r.Equal() && !ws && m == MatchScriptName {
+				t.Fatal("different translations reported equal")
+			}
+		}
+	})
 }
