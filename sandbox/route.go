@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"bytes"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -131,12 +132,20 @@ func route(r *http.Request) (routed, bool) {
 	return routed{op: opUnknown}, false
 }
 
-var trackingSeq atomic.Uint64
+var (
+	trackingSeq  atomic.Uint64
+	trackingSalt = func() string {
+		var b [16]byte
+		_, _ = rand.Read(b[:])
+		return string(b[:])
+	}()
+)
 
-// trackingID is unique per answer, like the real gateway's, and looks like one.
+// trackingID is unique per answer, across processes too, like the real
+// gateway's, and looks like one.
 func trackingID() string {
 	n := trackingSeq.Add(1)
-	sum := sha256.Sum256([]byte("sandbox-tracking-" + strconv.FormatUint(n, 10)))
+	sum := sha256.Sum256([]byte(trackingSalt + strconv.FormatUint(n, 10)))
 	return hex.EncodeToString(sum[:16])
 }
 
