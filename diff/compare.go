@@ -59,9 +59,10 @@ type Options struct {
 	// Ignore lists extra top-level detail fields not to compare, on top of
 	// VolatileFields.
 	Ignore []string
-	// IgnoreWhitespace compares the XML documents line by line with each
-	// line's whitespace normalised (see normaliseLine); by default they are
-	// compared byte for byte.
+	// IgnoreWhitespace compares the XML documents line by line, each line
+	// trimmed and its inner runs of whitespace collapsed to one space (the
+	// exact rule is in docs/diff-format.md); by default they are compared
+	// byte for byte. Translations are always compared byte for byte.
 	IgnoreWhitespace bool
 }
 
