@@ -11,7 +11,7 @@ type Connector struct {
 	// ScriptName keys the connector's folder in the archive.
 	ScriptName string
 	// Detail is the ConnectorDetail JSON (GET /connectors/{scriptName}),
-	// canonicalised (object keys sorted, two-space indent, trailing newline) so
+	// canonicalised (object keys sorted, compact, trailing newline) so
 	// that the same server content always gives the same bytes.
 	Detail []byte
 	// The three XML documents, raw.

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"iter"
 	"log/slog"
 	"slices"
@@ -25,7 +26,7 @@ import (
 // Tenant is what the pipeline needs of a tenant; *apiclient.Client has it.
 type Tenant interface {
 	AllConnectors(ctx context.Context, filters, locale string) iter.Seq2[apiclient.V3ConnectorDto, error]
-	GetConnector(ctx context.Context, scriptName, locale string) (*apiclient.ConnectorDetail, json.RawMessage, error)
+	GetConnectorRaw(ctx context.Context, scriptName, locale string) (json.RawMessage, error)
 	GetDocument(ctx context.Context, scriptName string, doc apiclient.Document) ([]byte, error)
 	GetTranslation(ctx context.Context, scriptName, locale string) ([]byte, error)
 }
@@ -92,6 +93,7 @@ type item struct {
 
 type outcome struct {
 	conn    *archive.Connector
+	name    string
 	skipped *archive.Skipped
 	failure *Failure
 }
@@ -196,7 +198,7 @@ func Run(ctx context.Context, t Tenant, opts Options, emit func(*archive.Connect
 				break
 			}
 			res.Connectors++
-			res.Seen[o.conn.ScriptName] = detailName(o.conn.Detail)
+			res.Seen[o.conn.ScriptName] = o.name
 			res.Documents += countDocs(o.conn)
 			res.Bytes += sizeOf(o.conn)
 		case o.skipped != nil:
@@ -279,7 +281,7 @@ func fetchOne(ctx context.Context, t Tenant, it item, locales []string, reqs cha
 	if !acquire() {
 		return fail(ctx.Err())
 	}
-	detail, raw, err := t.GetConnector(ctx, it.scriptName, "")
+	raw, err := t.GetConnectorRaw(ctx, it.scriptName, "")
 	release()
 	if err != nil {
 		if apiclient.IsNotFound(err) {
@@ -291,20 +293,25 @@ func fetchOne(ctx context.Context, t Tenant, it item, locales []string, reqs cha
 		}
 		return fail(fmt.Errorf("reading detail: %w", err))
 	}
-	canon, err := Canonical(raw)
+	canon, detail, err := canonicalDetail(raw)
 	if err != nil {
-		return fail(fmt.Errorf("detail is not valid JSON: %w", err))
+		return fail(fmt.Errorf("the server's detail answer: %w", err))
 	}
 	c := &archive.Connector{ScriptName: it.scriptName, Detail: canon}
-	if it.name == "" {
-		it.name = detail.Name
+	if name, ok := detail["name"].(string); ok && it.name == "" {
+		it.name = name
 	}
 
 	want := locales
 	if want == nil {
-		want = make([]string, 0, len(detail.TranslationProperties))
-		for l := range detail.TranslationProperties {
-			want = append(want, l)
+		tp, _ := detail["translationProperties"].(map[string]any)
+		want = make([]string, 0, len(tp))
+		for l := range tp {
+			if slices.Contains(apiclient.Locales, l) {
+				want = append(want, l)
+			} else {
+				log.Warn("detail lists translations for a locale the API does not know; not fetched", "scriptName", it.scriptName, "locale", l)
+			}
 		}
 		sort.Strings(want)
 	}
@@ -369,39 +376,51 @@ func fetchOne(ctx context.Context, t Tenant, it item, locales []string, reqs cha
 	if err := g.Wait(); err != nil {
 		return fail(err)
 	}
-	return outcome{conn: c}
+	return outcome{conn: c, name: it.name}
 }
 
-// Canonical re-encodes a JSON document with sorted object keys, two-space
-// indent, no HTML escaping and a trailing newline, so the same server content
-// always gives the same bytes (and the same archive digest). Numbers keep their
-// text.
+// Canonical re-encodes a JSON document with sorted object keys, no
+// insignificant whitespace, no HTML escaping and a trailing newline, so the
+// same server content always gives the same bytes (and the same archive
+// digest). Numbers keep their text. It is compact rather than indented: a
+// detail carries every document as a string, and indenting it would cost a
+// second pass for no reader's benefit.
 func Canonical(raw []byte) ([]byte, error) {
+	b, _, err := canonical(raw)
+	return b, err
+}
+
+func canonical(raw []byte) ([]byte, any, error) {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
 	var v any
 	if err := dec.Decode(&v); err != nil {
-		return nil, err
+		return nil, nil, fmt.Errorf("not valid JSON: %w", err)
 	}
-	if dec.More() {
-		return nil, errors.New("trailing data after the JSON value")
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, nil, errors.New("not valid JSON: trailing data after the value")
 	}
 	var buf bytes.Buffer
+	buf.Grow(len(raw) + len(raw)/16)
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
 	if err := enc.Encode(v); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return buf.Bytes(), nil
+	return buf.Bytes(), v, nil
 }
 
-func detailName(detail []byte) string {
-	var d struct {
-		Name string `json:"name"`
+// canonicalDetail is Canonical for a ConnectorDetail, which must be an object.
+func canonicalDetail(raw []byte) ([]byte, map[string]any, error) {
+	b, v, err := canonical(raw)
+	if err != nil {
+		return nil, nil, err
 	}
-	_ = json.Unmarshal(detail, &d)
-	return d.Name
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, nil, errors.New("not a JSON object")
+	}
+	return b, m, nil
 }
 
 func countDocs(c *archive.Connector) int {

@@ -64,21 +64,21 @@ func (f *fakeTenant) AllConnectors(ctx context.Context, filters, locale string) 
 
 func notFound() error { return &apiclient.Error{StatusCode: http.StatusNotFound} }
 
-func (f *fakeTenant) GetConnector(ctx context.Context, scriptName, locale string) (*apiclient.ConnectorDetail, json.RawMessage, error) {
+func (f *fakeTenant) GetConnectorRaw(ctx context.Context, scriptName, locale string) (json.RawMessage, error) {
 	defer f.enter()()
 	f.started.Add(1)
 	if err := f.fail[scriptName]; err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if f.gone[scriptName] {
-		return nil, nil, notFound()
+		return nil, notFound()
 	}
 	d := &apiclient.ConnectorDetail{Name: "Connector " + scriptName, ScriptName: scriptName, TranslationProperties: map[string]string{}}
 	for _, l := range f.locales {
 		d.TranslationProperties[l] = "k=" + l
 	}
 	raw, _ := json.Marshal(d)
-	return d, raw, ctx.Err()
+	return raw, ctx.Err()
 }
 
 func (f *fakeTenant) GetDocument(ctx context.Context, scriptName string, doc apiclient.Document) ([]byte, error) {
@@ -270,7 +270,7 @@ func TestRunCancel(t *testing.T) {
 
 func TestCanonical(t *testing.T) {
 	in := []byte(`{"b":1.50,"a":{"z":"<x>&","y":[true,null]}}`)
-	want := "{\n  \"a\": {\n    \"y\": [\n      true,\n      null\n    ],\n    \"z\": \"<x>&\"\n  },\n  \"b\": 1.50\n}\n"
+	want := `{"a":{"y":[true,null],"z":"<x>&"},"b":1.50}` + "\n"
 	got, err := Canonical(in)
 	if err != nil {
 		t.Fatal(err)
