@@ -166,7 +166,12 @@ func TestNewPlan(t *testing.T) {
 		{
 			name:    "two target connectors with one name",
 			target:  snap(conn("a", custom("HR", nil), nil, nil), conn("b", custom("HR", nil), nil, nil)),
-			wantErr: `two connectors named "HR"`,
+			wantErr: `the target has two connectors named "HR" (scriptNames "a" and "b")`,
+		},
+		{
+			name:    "a target connector without a name",
+			target:  snap(conn("a", map[string]any{"type": "x"}, nil, nil)),
+			wantErr: `the target, connector "a": its detail has no name`,
 		},
 	}
 	for _, tc := range tests {

@@ -195,18 +195,16 @@ func NewPlan(arch, target *archive.Snapshot, opts Options) (*Plan, error) {
 		inverse[to] = from
 	}
 
+	archNames, err := uniqueNames("the archive", arch)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := uniqueNames("the target", target); err != nil {
+		return nil, err
+	}
 	names := map[string]bool{}
-	for _, c := range arch.Connectors {
-		if c == nil {
-			return nil, errors.New("archive holds a nil connector")
-		}
-		f, err := diff.DetailFields(c.Detail)
-		if err != nil {
-			return nil, fmt.Errorf("archive connector %q: %w", c.ScriptName, err)
-		}
-		if n, _ := f["name"].(string); n != "" {
-			names[n] = true
-		}
+	for n := range archNames {
+		names[n] = true
 	}
 	only := map[string]bool{}
 	for _, n := range opts.Only {
@@ -288,6 +286,33 @@ func NewPlan(arch, target *archive.Snapshot, opts Options) (*Plan, error) {
 		}
 	}
 	return p, nil
+}
+
+// uniqueNames maps each connector's name to its scriptName, and fails, in
+// restore's terms, on what matching by name cannot handle.
+func uniqueNames(side string, s *archive.Snapshot) (map[string]string, error) {
+	out := map[string]string{}
+	if s == nil {
+		return out, nil
+	}
+	for _, c := range s.Connectors {
+		if c == nil {
+			return nil, fmt.Errorf("%s holds a nil connector", side)
+		}
+		f, err := diff.DetailFields(c.Detail)
+		if err != nil {
+			return nil, fmt.Errorf("%s, connector %q: %w", side, c.ScriptName, err)
+		}
+		n, _ := f["name"].(string)
+		if n == "" {
+			return nil, fmt.Errorf("%s, connector %q: its detail has no name, and restore matches connectors by name", side, c.ScriptName)
+		}
+		if prev, dup := out[n]; dup {
+			return nil, fmt.Errorf("%s has two connectors named %q (scriptNames %q and %q): restore matches connectors by name, so names must be unique", side, n, prev, c.ScriptName)
+		}
+		out[n] = c.ScriptName
+	}
+	return out, nil
 }
 
 func targetName(name string, mapping map[string]string) string {
