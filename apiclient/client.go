@@ -30,6 +30,7 @@ const (
 	DefaultMaxAttempts  = 6
 	DefaultMaxWait      = 2 * time.Minute
 	DefaultMaxBodyBytes = 64 << 20 // far beyond any real connector document
+	DefaultIdleTimeout  = 2 * time.Minute
 	DefaultUserAgent    = "connvault"
 )
 
@@ -46,6 +47,10 @@ type Config struct {
 	Logger       *slog.Logger  // debug log of every request, secrets redacted; nil: silent
 	UserAgent    string        // "" means DefaultUserAgent
 	MaxBodyBytes int64         // cap on one response body; 0 means DefaultMaxBodyBytes
+	// IdleTimeout is the longest a response body may pause before the
+	// attempt is abandoned as stalled (and retried like a dropped
+	// connection); 0 means DefaultIdleTimeout.
+	IdleTimeout time.Duration
 }
 
 // Stats are a client's running totals, for summaries and benchmarks.
@@ -73,6 +78,7 @@ type Client struct {
 	maxAttempts int
 	maxWait     time.Duration
 	maxBody     int64
+	idle        time.Duration
 	// backoffBase and backoffMax shape the wait between attempts; tests set
 	// them tiny.
 	backoffBase, backoffMax time.Duration
@@ -136,6 +142,7 @@ func New(cfg Config) (*Client, error) {
 		maxAttempts: cfg.MaxAttempts,
 		maxWait:     cfg.MaxWait,
 		maxBody:     cfg.MaxBodyBytes,
+		idle:        cfg.IdleTimeout,
 		backoffBase: 500 * time.Millisecond,
 		backoffMax:  30 * time.Second,
 		now:         time.Now,
@@ -155,6 +162,9 @@ func New(cfg Config) (*Client, error) {
 	}
 	if c.maxBody <= 0 {
 		c.maxBody = DefaultMaxBodyBytes
+	}
+	if c.idle <= 0 {
+		c.idle = DefaultIdleTimeout
 	}
 	c.hc = guardRedirects(cfg.HTTPClient)
 	c.oauth = clientcredentials.Config{
@@ -205,10 +215,11 @@ func defaultHTTPClient() *http.Client {
 	return &http.Client{Transport: t}
 }
 
-// guardRedirects returns a copy of hc (or a default client) that never carries
-// the Authorization header to another origin. Go drops it only when the
-// target is neither the same host name nor a subdomain of it: a different
-// port, a downgrade to http or a subdomain would still get the token.
+// guardRedirects returns a copy of hc (or a default client) that follows
+// redirects within the tenant's origin only. Go drops the Authorization
+// header only when the target is neither the same host name nor a subdomain
+// of it: a different port, a downgrade to http or a subdomain would still get
+// the token, so a redirect to any other origin is refused.
 func guardRedirects(hc *http.Client) *http.Client {
 	if hc == nil {
 		hc = defaultHTTPClient()
@@ -219,7 +230,13 @@ func guardRedirects(hc *http.Client) *http.Client {
 		if len(via) > 0 {
 			first := via[0].URL
 			if req.URL.Scheme != first.Scheme || !strings.EqualFold(req.URL.Host, first.Host) {
+				// The Connectors API never redirects elsewhere: following
+				// would hand the request (and, in Go's rules, possibly the
+				// token) to another server and take its answer for the
+				// tenant's.
 				req.Header.Del("Authorization")
+				return fmt.Errorf("%w (%s://%s): not followed, so the token and the request stay with the tenant; check SAIL_BASE_URL",
+					errCrossOriginRedirect, req.URL.Scheme, req.URL.Host)
 			}
 		}
 		if inner != nil {
@@ -380,7 +397,11 @@ func (c *Client) attempt(ctx context.Context, r *request) (hr *http.Response, bo
 	if r.body != nil {
 		rd = bytes.NewReader(r.body)
 	}
-	req, err := http.NewRequestWithContext(ctx, r.method, c.url(r), rd)
+	// The attempt's own context lets a stalled body be abandoned without
+	// cancelling the caller's ctx.
+	actx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	req, err := http.NewRequestWithContext(actx, r.method, c.url(r), rd)
 	if err != nil {
 		return nil, nil, tok, time.Now(), err
 	}
@@ -405,7 +426,12 @@ func (c *Client) attempt(ctx context.Context, r *request) (hr *http.Response, bo
 	if hr.StatusCode >= 300 {
 		limit = min(limit, maxErrorBody)
 	}
-	body, err = readCapped(hr.Body, limit, hr.StatusCode < 300)
+	guard := &stallGuard{rd: hr.Body, idle: c.idle, timer: time.AfterFunc(c.idle, func() { cancel(errStalled) })}
+	body, err = readCapped(guard, limit, hr.StatusCode < 300)
+	guard.timer.Stop()
+	if err != nil && errors.Is(context.Cause(actx), errStalled) && ctx.Err() == nil {
+		err = fmt.Errorf("%w: no data for %s after %d bytes", errStalled, c.idle, len(body))
+	}
 	c.bytesIn.Add(int64(len(body)))
 	c.log.DebugContext(ctx, "apiclient: request", "method", r.method, "url", req.URL.String(), "headers", redactHeaders(req.Header),
 		"status", hr.StatusCode, "bytesOut", len(r.body), "bytesIn", len(body), "elapsed", time.Since(sent), "retryAfter", hr.Header.Get("Retry-After"))
@@ -413,6 +439,30 @@ func (c *Client) attempt(ctx context.Context, r *request) (hr *http.Response, bo
 		return hr, body, tok, sent, err
 	}
 	return hr, body, tok, sent, nil
+}
+
+// errStalled marks a response body that stopped arriving: the client sets
+// no overall timeout (a large document on a slow link must be allowed to
+// finish), so a server or proxy that goes quiet mid-body is cut off by the
+// idle timeout instead.
+var errStalled = errors.New("the server stopped sending its answer")
+
+// errCrossOriginRedirect marks a refused redirect to another origin.
+var errCrossOriginRedirect = errors.New("the server redirected to another host")
+
+// stallGuard restarts the idle timer whenever body bytes arrive.
+type stallGuard struct {
+	rd    io.Reader
+	idle  time.Duration
+	timer *time.Timer
+}
+
+func (g *stallGuard) Read(p []byte) (int, error) {
+	n, err := g.rd.Read(p)
+	if n > 0 {
+		g.timer.Reset(g.idle)
+	}
+	return n, err
 }
 
 // readCapped reads at most limit bytes. When strict, a longer body is an
@@ -456,9 +506,14 @@ func (c *Client) makeError(r *request, hr *http.Response, body []byte, err error
 		return e
 	}
 	if err != nil {
-		if errors.Is(err, errBodyTooLarge) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		var ue *url.Error
+		switch {
+		case errors.Is(err, errCrossOriginRedirect) && errors.As(err, &ue):
+			// url.Error would repeat the redirect target's full URL.
+			e.Err = ue.Err
+		case errors.Is(err, errBodyTooLarge) || errors.Is(err, errStalled) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
 			e.Err = err
-		} else {
+		default:
 			e.Err = &scrubbedError{msg: c.scrub(err.Error()), err: err}
 		}
 		if hr != nil {

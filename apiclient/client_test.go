@@ -483,13 +483,13 @@ func TestCreateRetries429WithoutLookup(t *testing.T) {
 	}
 }
 
+// TestRedirectNeverCarriesToken: a redirect to any other origin is refused,
+// so the other server sees neither the token nor the request; one within the
+// tenant's origin is followed with the token.
 func TestRedirectNeverCarriesToken(t *testing.T) {
-	var otherAuth []string
-	var mu sync.Mutex
+	var otherHits atomic.Int32
 	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		mu.Lock()
-		otherAuth = append(otherAuth, r.Header.Get("Authorization"))
-		mu.Unlock()
+		otherHits.Add(1)
 		w.Header().Set("Content-Type", "application/xml")
 		io.WriteString(w, "<moved/>")
 	}))
@@ -517,8 +517,11 @@ func TestRedirectNeverCarriesToken(t *testing.T) {
 		})
 		c := newTestClient(t, f, nil)
 		b, err := c.GetDocument(context.Background(), "acme", SourceTemplate)
-		if err != nil || string(b) != "<moved/>" {
-			t.Fatalf("redirect to %s: %q, %v", target, b, err)
+		if !errors.Is(err, errCrossOriginRedirect) || b != nil || !strings.Contains(err.Error(), `"acme"`) || strings.Contains(err.Error(), "/elsewhere") {
+			t.Fatalf("redirect to %s: %q, %v; want a refused redirect naming the connector", target, b, err)
+		}
+		if n := len(f.requests()); n != 1 {
+			t.Errorf("redirect to %s: %d requests to the tenant, want 1 (a refused redirect is not retried)", target, n)
 		}
 		// A same-origin redirect still carries the token.
 		if b, err := c.GetDocument(context.Background(), "acme", SourceConfig); err != nil || string(b) != "<local/>" {
@@ -528,13 +531,42 @@ func TestRedirectNeverCarriesToken(t *testing.T) {
 			t.Error("same-origin redirect target not reached with the token")
 		}
 	}
-	if len(otherAuth) != 2 {
-		t.Fatalf("other host saw %d requests, want 2", len(otherAuth))
+	if n := otherHits.Load(); n != 0 {
+		t.Fatalf("other host saw %d requests, want none", n)
 	}
-	for _, a := range otherAuth {
-		if a != "" {
-			t.Errorf("other host received Authorization %q", a)
+}
+
+// TestStalledBodyAbandoned: a server that stops mid-body is cut off after
+// the idle timeout and retried; a slow but steady body is not.
+func TestStalledBodyAbandoned(t *testing.T) {
+	release := make(chan struct{})
+	defer close(release)
+	f := newFake(t, func(w http.ResponseWriter, r *http.Request, n int) {
+		w.Header().Set("Content-Type", "application/xml")
+		if strings.HasSuffix(r.URL.Path, "/source-template") {
+			// Steady: a byte every 20 ms, well past the idle timeout in total.
+			for i := 0; i < 10; i++ {
+				io.WriteString(w, "x")
+				w.(http.Flusher).Flush()
+				time.Sleep(20 * time.Millisecond)
+			}
+			return
 		}
+		io.WriteString(w, "<Application")
+		w.(http.Flusher).Flush()
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	})
+	c := newTestClient(t, f, func(cfg *Config) { cfg.IdleTimeout = 100 * time.Millisecond; cfg.MaxAttempts = 3 })
+	_, err := c.GetDocument(context.Background(), "acme", SourceConfig)
+	var e *Error
+	if !errors.Is(err, errStalled) || !errors.As(err, &e) || e.Attempts != 3 || !strings.Contains(err.Error(), `"acme"`) {
+		t.Fatalf("err = %v; want a stalled-body error after 3 attempts naming the connector", err)
+	}
+	if b, err := c.GetDocument(context.Background(), "acme", SourceTemplate); err != nil || len(b) != 10 {
+		t.Errorf("steady slow body: %q, %v", b, err)
 	}
 }
 

@@ -60,6 +60,9 @@ func retryableNetError(err error) bool {
 	if errors.As(err, &dns) {
 		return dns.IsTemporary || dns.IsTimeout
 	}
+	if errors.Is(err, errStalled) {
+		return true
+	}
 	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
 		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNREFUSED) ||
 		errors.Is(err, syscall.ECONNABORTED) || errors.Is(err, syscall.EPIPE) {
