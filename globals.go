@@ -184,6 +184,9 @@ func connect(ctx context.Context, c *cli.Context, s *session) (*tenant, error) {
 		}
 		t.name = retention.TenantFromBaseURL(cfg.BaseURL)
 	}
+	if tuneClient != nil {
+		tuneClient(&cfg)
+	}
 	client, err := apiclient.New(cfg)
 	if err != nil {
 		t.close()
@@ -192,6 +195,11 @@ func connect(ctx context.Context, c *cli.Context, s *session) (*tenant, error) {
 	t.client = client
 	return t, nil
 }
+
+// tuneClient, when set, adjusts every client's configuration: tests shorten
+// the idle timeout and the retries with it, so a hostile server is given up on
+// in milliseconds instead of minutes.
+var tuneClient func(*apiclient.Config)
 
 // clientSecret prefers --client-secret-file: a secret in a file stays out of
 // process listings and shell history.
