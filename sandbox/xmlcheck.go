@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
 	"strings"
 	"unicode/utf8"
 )
@@ -14,6 +15,9 @@ import (
 // decoder is used only to check; stored bytes are never re-serialised, since
 // encoding/xml loses namespace prefixes, CDATA sections and comments.
 func checkWellFormed(data []byte) error {
+	// A UTF-8 byte order mark is allowed before the document; the decoder
+	// would take it for text. The stored bytes keep it.
+	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
 	d := xml.NewDecoder(bytes.NewReader(data))
 	d.Strict = true
 	d.CharsetReader = charsetReader
@@ -35,8 +39,25 @@ func checkWellFormed(data []byte) error {
 				}
 			}
 			depth++
+			// encoding/xml does not reject repeated attributes; XML does.
+			seen := make(map[xml.Name]bool, len(tok.Attr))
+			for _, a := range tok.Attr {
+				if seen[a.Name] {
+					return fmt.Errorf("XML syntax error on line %d: attribute %s repeated in <%s>", lineOf(d, data), a.Name.Local, tok.Name.Local)
+				}
+				seen[a.Name] = true
+			}
 		case xml.EndElement:
 			depth--
+		case xml.Directive:
+			// Entities declared in an internal DTD subset are legal in the
+			// body; the decoder only knows the five predefined ones.
+			for _, m := range entityDecl.FindAllSubmatch(tok, -1) {
+				if d.Entity == nil {
+					d.Entity = map[string]string{}
+				}
+				d.Entity[string(m[1])] = ""
+			}
 		case xml.CharData:
 			if depth == 0 && len(bytes.TrimSpace(tok)) > 0 {
 				return fmt.Errorf("XML syntax error on line %d: text outside the root element", lineOf(d, data))
@@ -48,6 +69,8 @@ func checkWellFormed(data []byte) error {
 	}
 	return nil
 }
+
+var entityDecl = regexp.MustCompile(`<!ENTITY\s+([A-Za-z_:][-A-Za-z0-9._:]*)\s`)
 
 func lineOf(d *xml.Decoder, data []byte) int {
 	off := d.InputOffset()
