@@ -85,6 +85,10 @@ func runRestore(c *cli.Context) error {
 		return err
 	}
 
+	if arch.Manifest.Partial {
+		s.log.Warn("the archive is partial: connectors that failed at export are not in it and will not be restored", "skipped", len(arch.Manifest.Skipped))
+	}
+
 	ctx := c.Context
 	t, err := connect(ctx, c, s)
 	if err != nil {

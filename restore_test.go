@@ -254,13 +254,14 @@ func TestRestoreDryRunWritesNothing(t *testing.T) {
 // bypass lets a hook hand a request to the tenant itself.
 type bypass struct{ on atomic.Bool }
 
-// loseCreateAnswers makes the tenant carry out the first create of each name
-// in names and then drop the connection, so the client never hears back.
-func loseCreateAnswers(tn *sandbox.Tenant, names ...string) {
+// loseCreateAnswers returns a hook that makes the tenant carry out the first
+// create of each name in names and then drop the connection, so the client
+// never hears back.
+func loseCreateAnswers(tn *sandbox.Tenant, names ...string) func(http.ResponseWriter, *http.Request) bool {
 	var mu sync.Mutex
 	lost := map[string]bool{}
 	var inner bypass
-	tn.SetHook(func(w http.ResponseWriter, r *http.Request) bool {
+	return func(w http.ResponseWriter, r *http.Request) bool {
 		if inner.on.Load() || r.Method != http.MethodPost || !strings.HasSuffix(r.URL.Path, "/connectors") {
 			return false
 		}
@@ -285,7 +286,7 @@ func loseCreateAnswers(tn *sandbox.Tenant, names ...string) {
 			}
 		}
 		panic(http.ErrAbortHandler)
-	})
+	}
 }
 
 // readBody reads a request body and puts it back for the next reader.
@@ -341,23 +342,43 @@ func TestRestoreSurvivesFaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := sandbox.Start(context.Background(), "", sandbox.Options{Empty: true, ErrorRate: 0.15, DropRate: 0.05, Seed: 42})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	b := spectest.Start(t, sandbox.Options{Empty: true, ErrorRate: 0.15, DropRate: 0.05, Seed: 42})
 	// One RELEASED connector (found again by name after the lost answer) and
 	// one DEVELOPMENT one (the list cannot show it: the re-run finds it by
 	// scriptName).
-	loseCreateAnswers(b.Tenant, "Acme HR Feed", "Legacy Mainframe RACF Bridge")
+	lose := loseCreateAnswers(b.Tenant, "Acme HR Feed", "Legacy Mainframe RACF Bridge")
+	// During the first run one document is refused outright (no retry
+	// helps), so the re-run has something left to finish.
+	var refuse atomic.Bool
+	refuse.Store(true)
+	b.Tenant.SetHook(func(w http.ResponseWriter, r *http.Request) bool {
+		if refuse.Load() && r.Method == http.MethodPut && strings.HasSuffix(r.URL.Path, "/correlation-config") && strings.Contains(r.URL.Path, "/initech-ticketing/") {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusBadRequest)
+			_, _ = w.Write([]byte(`{"detailCode":"400.1 Bad Request Content","trackingId":"trk-busy","messages":[{"locale":"en-US","localeOrigin":"DEFAULT","text":"Connector is being updated"}]}`))
+			return true
+		}
+		return lose(w, r)
+	})
 
 	code1, rep1, stderr1 := restore(t, b, path, "--no-backup")
-	if code1 != 0 && code1 != exitPartial {
-		t.Fatalf("first restore: exit %d\n%s", code1, stderr1)
+	if code1 != exitPartial || rep1.Summary.Failed != 1 || !strings.Contains(stderr1, "trk-busy") {
+		t.Fatalf("first restore: exit %d, %+v, want 3 with the refused document reported\n%s", code1, rep1.Summary, stderr1)
 	}
+	refuse.Store(false)
 	code2, rep2, stderr2 := restore(t, b, path, "--no-backup")
 	if code2 != 0 {
 		t.Fatalf("re-run: exit %d (first run: exit %d, %+v)\n%s", code2, code1, rep1.Summary, stderr2)
+	}
+	// The re-run wrote exactly what was left.
+	for _, c := range rep2.Connectors {
+		want := []string(nil)
+		if c.Name == "Initech Ticketing" {
+			want = []string{"correlation-config"}
+		}
+		if !slices.Equal(c.Written, want) && !(len(c.Written) == 0 && want == nil) {
+			t.Errorf("re-run wrote %v to %s, want %v", c.Written, c.Name, want)
+		}
 	}
 	t.Logf("first run %+v, re-run %+v, faults %v", rep1.Summary, rep2.Summary, b.Tenant.Stats().FaultsByKind)
 	res, err := diff.Compare(want, tenantAsSnapshot(t, b.Tenant), diff.Options{})
