@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 
 	"golang.org/x/sync/errgroup"
@@ -205,7 +206,6 @@ func applyOne(ctx context.Context, m *mutator, c *Connector, log *slog.Logger) R
 		r.Failures = append(r.Failures, failure("start", err))
 		return r
 	}
-	items := c.Items
 	if c.Action == ActionCreate {
 		a, err := m.do(ctx, mutation{op: "create", create: *c.Create})
 		if errors.Is(err, apiclient.ErrCreateOutcomeUnknown) {
@@ -214,7 +214,7 @@ func applyOne(ctx context.Context, m *mutator, c *Connector, log *slog.Logger) R
 		if err != nil {
 			r.Outcome = OutcomeFailed
 			r.Failures = append(r.Failures, failure("create", err))
-			log.Error("create failed", "connector", c.TargetName, "error", err)
+			log.Debug("create failed", "connector", c.TargetName, "error", err)
 			return r
 		}
 		if a.created.ScriptName == "" {
@@ -223,11 +223,11 @@ func applyOne(ctx context.Context, m *mutator, c *Connector, log *slog.Logger) R
 			return r
 		}
 		r.Created, r.ScriptName = true, a.created.ScriptName
-		log.Info("connector created", "connector", c.TargetName, "scriptName", r.ScriptName)
+		log.Debug("connector created", "connector", c.TargetName, "scriptName", r.ScriptName)
 	}
 
 	var fieldItems []Item
-	for _, it := range items {
+	for _, it := range c.Items {
 		if ctx.Err() != nil {
 			r.Failures = append(r.Failures, failure(it.Path, ctx.Err()))
 			break
@@ -245,7 +245,7 @@ func applyOne(ctx context.Context, m *mutator, c *Connector, log *slog.Logger) R
 		a, err := m.do(ctx, mu)
 		if err != nil {
 			r.Failures = append(r.Failures, failure(it.Path, err))
-			log.Error("write failed", "connector", c.TargetName, "item", it.Path, "error", err)
+			log.Debug("write failed", "connector", c.TargetName, "item", it.Path, "error", err)
 			continue
 		}
 		if a.unchanged {
@@ -272,8 +272,8 @@ func applyOne(ctx context.Context, m *mutator, c *Connector, log *slog.Logger) R
 	}
 	if len(ops) > 0 && ctx.Err() == nil {
 		if _, err := m.do(ctx, mutation{op: "patch", scriptName: r.ScriptName, ops: ops}); err != nil {
-			r.Failures = append(r.Failures, failure("patch "+joinPaths(fields), err))
-			log.Error("patch failed", "connector", c.TargetName, "fields", joinPaths(fields), "error", err)
+			r.Failures = append(r.Failures, failure("patch "+strings.Join(fields, ", "), err))
+			log.Debug("patch failed", "connector", c.TargetName, "fields", strings.Join(fields, ", "), "error", err)
 		} else {
 			r.Written = append(r.Written, fields...)
 		}
@@ -355,17 +355,6 @@ func canonical(v any) ([]byte, error) {
 	enc.SetEscapeHTML(false)
 	err := enc.Encode(v)
 	return buf.Bytes(), err
-}
-
-func joinPaths(p []string) string {
-	var b bytes.Buffer
-	for i, s := range p {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString(s)
-	}
-	return b.String()
 }
 
 // failure records a failed write with the server's identifiers.
