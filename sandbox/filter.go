@@ -35,13 +35,13 @@ var knownOperators = map[string]bool{
 	"sw": true, "co": true, "ca": true, "in": true, "pr": true, "isnull": true,
 }
 
-// FilterError is a filter the list endpoint refuses (HTTP 400).
-type FilterError struct {
+// filterError is a filter the list endpoint refuses (HTTP 400).
+type filterError struct {
 	Pos int // byte offset in the filter text
 	Msg string
 }
 
-func (e *FilterError) Error() string {
+func (e *filterError) Error() string {
 	return fmt.Sprintf("invalid filter at offset %d: %s", e.Pos, e.Msg)
 }
 
@@ -156,11 +156,11 @@ func lexFilter(s string) ([]token, error) {
 				c := s[i]
 				if c == '\\' {
 					if i+1 >= len(s) {
-						return nil, &FilterError{i, "backslash at end of filter; write \\\\ for a literal backslash"}
+						return nil, &filterError{i, "backslash at end of filter; write \\\\ for a literal backslash"}
 					}
 					n := s[i+1]
 					if n != '\\' && n != '"' {
-						return nil, &FilterError{i, fmt.Sprintf("unknown escape \\%c; only \\\\ and \\\" are allowed in strings", n)}
+						return nil, &filterError{i, fmt.Sprintf("unknown escape \\%c; only \\\\ and \\\" are allowed in strings", n)}
 					}
 					b.WriteByte(n)
 					i += 2
@@ -175,7 +175,7 @@ func lexFilter(s string) ([]token, error) {
 				i++
 			}
 			if !closed {
-				return nil, &FilterError{start, "unterminated string; close it with \""}
+				return nil, &filterError{start, "unterminated string; close it with \""}
 			}
 			toks = append(toks, token{tokString, b.String(), start})
 		case isWordByte(c):
@@ -185,7 +185,7 @@ func lexFilter(s string) ([]token, error) {
 			}
 			toks = append(toks, token{tokWord, s[start:i], start})
 		default:
-			return nil, &FilterError{i, fmt.Sprintf("unexpected character %q", rune(c))}
+			return nil, &filterError{i, fmt.Sprintf("unexpected character %q", rune(c))}
 		}
 	}
 	toks = append(toks, token{tokEOF, "", len(s)})
@@ -205,7 +205,7 @@ type filterParser struct {
 // parseFilter compiles a filter; an empty or blank filter matches everything.
 func parseFilter(s string) (filterExpr, error) {
 	if len(s) > maxFilterLen {
-		return nil, &FilterError{maxFilterLen, fmt.Sprintf("filter longer than %d bytes", maxFilterLen)}
+		return nil, &filterError{maxFilterLen, fmt.Sprintf("filter longer than %d bytes", maxFilterLen)}
 	}
 	if strings.TrimSpace(s) == "" {
 		return nil, nil
@@ -220,7 +220,7 @@ func parseFilter(s string) (filterExpr, error) {
 		return nil, err
 	}
 	if t := p.peek(); t.kind != tokEOF {
-		return nil, &FilterError{t.pos, fmt.Sprintf("unexpected %q; join conditions with and/or", t.text)}
+		return nil, &filterError{t.pos, fmt.Sprintf("unexpected %q; join conditions with and/or", t.text)}
 	}
 	return e, nil
 }
@@ -242,7 +242,7 @@ func (p *filterParser) isKeyword(kw string) bool {
 func (p *filterParser) enter() error {
 	p.depth++
 	if p.depth > maxFilterDepth {
-		return &FilterError{p.peek().pos, fmt.Sprintf("filter nested deeper than %d levels", maxFilterDepth)}
+		return &filterError{p.peek().pos, fmt.Sprintf("filter nested deeper than %d levels", maxFilterDepth)}
 	}
 	return nil
 }
@@ -308,33 +308,33 @@ func (p *filterParser) parsePrimary() (filterExpr, error) {
 			return nil, err
 		}
 		if c := p.next(); c.kind != tokRParen {
-			return nil, &FilterError{c.pos, "missing closing parenthesis"}
+			return nil, &filterError{c.pos, "missing closing parenthesis"}
 		}
 		return e, nil
 	case tokWord:
 		return p.parseComparison(t)
 	case tokEOF:
-		return nil, &FilterError{t.pos, "filter ends where a condition was expected"}
+		return nil, &filterError{t.pos, "filter ends where a condition was expected"}
 	default:
-		return nil, &FilterError{t.pos, fmt.Sprintf("unexpected %q where a field name was expected", t.text)}
+		return nil, &filterError{t.pos, fmt.Sprintf("unexpected %q where a field name was expected", t.text)}
 	}
 }
 
 func (p *filterParser) parseComparison(field token) (filterExpr, error) {
 	ops, ok := filterFields[field.text]
 	if !ok {
-		return nil, &FilterError{field.pos, fmt.Sprintf("filtering on %q is not supported; supported fields: name, type, directConnect, category, features, labels", field.text)}
+		return nil, &filterError{field.pos, fmt.Sprintf("filtering on %q is not supported; supported fields: name, type, directConnect, category, features, labels", field.text)}
 	}
 	opTok := p.next()
 	if opTok.kind != tokWord {
-		return nil, &FilterError{opTok.pos, fmt.Sprintf("expected an operator after %s", field.text)}
+		return nil, &filterError{opTok.pos, fmt.Sprintf("expected an operator after %s", field.text)}
 	}
 	op := opTok.text
 	if !knownOperators[op] {
 		if knownOperators[strings.ToLower(op)] {
-			return nil, &FilterError{opTok.pos, fmt.Sprintf("operator %q must be lower-case", op)}
+			return nil, &filterError{opTok.pos, fmt.Sprintf("operator %q must be lower-case", op)}
 		}
-		return nil, &FilterError{opTok.pos, fmt.Sprintf("unknown operator %q", op)}
+		return nil, &filterError{opTok.pos, fmt.Sprintf("unknown operator %q", op)}
 	}
 	allowed := false
 	for _, o := range ops {
@@ -343,7 +343,7 @@ func (p *filterParser) parseComparison(field token) (filterExpr, error) {
 		}
 	}
 	if !allowed {
-		return nil, &FilterError{opTok.pos, fmt.Sprintf("operator %s is not supported on %s; use %s", op, field.text, strings.Join(ops, " or "))}
+		return nil, &filterError{opTok.pos, fmt.Sprintf("operator %s is not supported on %s; use %s", op, field.text, strings.Join(ops, " or "))}
 	}
 	e := cmpExpr{field: field.text, op: op}
 	v := p.next()
@@ -354,17 +354,17 @@ func (p *filterParser) parseComparison(field token) (filterExpr, error) {
 		// Bare literals are only meaningful for the boolean field (the spec's
 		// example quotes it, `directConnect eq "true"`, but both forms occur).
 		if field.text != "directConnect" {
-			return nil, &FilterError{v.pos, fmt.Sprintf("value %q for %s must be a double-quoted string", v.text, field.text)}
+			return nil, &filterError{v.pos, fmt.Sprintf("value %q for %s must be a double-quoted string", v.text, field.text)}
 		}
 		e.values = []string{strings.ToLower(v.text)}
 	case tokLParen:
 		if op != "ca" {
-			return nil, &FilterError{v.pos, fmt.Sprintf("a value list is only allowed with ca, not %s", op)}
+			return nil, &filterError{v.pos, fmt.Sprintf("a value list is only allowed with ca, not %s", op)}
 		}
 		for {
 			s := p.next()
 			if s.kind != tokString {
-				return nil, &FilterError{s.pos, "value lists hold double-quoted strings, like (\"A\",\"B\")"}
+				return nil, &filterError{s.pos, "value lists hold double-quoted strings, like (\"A\",\"B\")"}
 			}
 			e.values = append(e.values, strings.ToLower(s.text))
 			sep := p.next()
@@ -372,11 +372,11 @@ func (p *filterParser) parseComparison(field token) (filterExpr, error) {
 				break
 			}
 			if sep.kind != tokComma {
-				return nil, &FilterError{sep.pos, "expected , or ) in value list"}
+				return nil, &filterError{sep.pos, "expected , or ) in value list"}
 			}
 		}
 	default:
-		return nil, &FilterError{v.pos, fmt.Sprintf("expected a value after %s %s", field.text, op)}
+		return nil, &filterError{v.pos, fmt.Sprintf("expected a value after %s %s", field.text, op)}
 	}
 	if field.text == "directConnect" {
 		switch e.values[0] {
@@ -385,7 +385,7 @@ func (p *filterParser) parseComparison(field token) (filterExpr, error) {
 		case "false":
 			e.b = false
 		default:
-			return nil, &FilterError{v.pos, fmt.Sprintf("directConnect takes \"true\" or \"false\", not %q", v.text)}
+			return nil, &filterError{v.pos, fmt.Sprintf("directConnect takes \"true\" or \"false\", not %q", v.text)}
 		}
 	}
 	return e, nil

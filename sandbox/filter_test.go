@@ -96,9 +96,9 @@ func TestParseFilterErrors(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.filter, func(t *testing.T) {
 			_, err := parseFilter(tc.filter)
-			var fe *FilterError
+			var fe *filterError
 			if !errors.As(err, &fe) {
-				t.Fatalf("parseFilter(%q) = %v, want a FilterError", tc.filter, err)
+				t.Fatalf("parseFilter(%q) = %v, want a filterError", tc.filter, err)
 			}
 			if !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("parseFilter(%q) error %q, want it to mention %q", tc.filter, err, tc.want)
@@ -122,9 +122,9 @@ func FuzzParseFilter(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		e, err := parseFilter(s)
 		if err != nil {
-			var fe *FilterError
+			var fe *filterError
 			if !errors.As(err, &fe) {
-				t.Fatalf("parseFilter(%q) returned a non-FilterError: %v", s, err)
+				t.Fatalf("parseFilter(%q) returned a non-filterError: %v", s, err)
 			}
 			return
 		}
