@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -37,6 +38,7 @@ func restoreCommand() *cli.Command {
 			&cli.StringFlag{Name: "map-file", Usage: "read ARCHIVE_NAME=TARGET_NAME pairs from `FILE` (one per line, # comments)"},
 			&cli.StringFlag{Name: "backup-dir", Usage: "snapshot the target into `DIR` before writing (default: $XDG_STATE_HOME/connvault/pre-restore, else ~/.local/state/connvault/pre-restore)"},
 			&cli.BoolFlag{Name: "no-backup", Usage: "do not snapshot the target before writing"},
+			&cli.StringFlag{Name: "yes-protected", Usage: "allow writing to the protected tenant `NAME` (spelled out)"},
 		),
 		Action: runRestore,
 	}
@@ -96,83 +98,146 @@ func runRestore(c *cli.Context) error {
 	}
 	defer t.close()
 
-	// The list shows RELEASED connectors only: name the archive's own
-	// scriptNames too, so a DEVELOPMENT or DEMO connector of the same tenant
-	// is found (a 404 just means the target does not have it).
-	extra := make([]string, 0, len(arch.Connectors))
-	for _, conn := range arch.Connectors {
-		extra = append(extra, conn.ScriptName)
-	}
-	target, err := readTenant(ctx, s, t, &archive.Selection{ScriptNames: extra})
-	if err != nil {
-		return err
-	}
-	plan, err := importer.NewPlan(arch, target, importer.Options{Mapping: mapping, Only: c.StringSlice("only")})
-	if errors.Is(err, importer.ErrNotInArchive) {
-		return usageError(err)
-	}
-	if err != nil {
-		return err
-	}
-
 	info := importer.Info{Archive: path, Target: t.client.BaseURL(), DryRun: dryRun}
-	switch {
-	case jsonReport && !dryRun:
-		err = importer.WritePlanText(s.stderr, plan)
-	case format == "json" || jsonReport:
-		err = importer.WritePlanJSON(s.stdout, plan, info)
-	default:
-		err = importer.WritePlanText(s.stdout, plan)
+	job := &restoreJob{
+		s: s, target: t, arch: arch,
+		opts:   importer.Options{Mapping: mapping, Only: c.StringSlice("only")},
+		dryRun: dryRun, yes: yes, yesProtected: c.String("yes-protected"),
+		backupDir: backupDir, stdin: stdin, verb: "restore",
+		show: func(plan *importer.Plan, _ *archive.Snapshot) error {
+			switch {
+			case jsonReport && !dryRun:
+				return importer.WritePlanText(s.stderr, plan)
+			case format == "json" || jsonReport:
+				return importer.WritePlanJSON(s.stdout, plan, info)
+			default:
+				return importer.WritePlanText(s.stdout, plan)
+			}
+		},
 	}
-	if err != nil {
+	res, err := job.run(ctx)
+	if err != nil || dryRun {
 		return err
 	}
-	if dryRun {
-		return nil
-	}
-
-	if !plan.Empty() {
-		if !yes {
-			ok, err := confirm(stdin, s.stderr, fmt.Sprintf("Apply this plan to %s (%d writes)? [y/N] ", t.client.BaseURL(), plan.Writes()))
-			if err != nil {
-				return err
-			}
-			if !ok {
-				fmt.Fprintln(s.stderr, "connvault: restore cancelled; nothing was written")
-				return &quietError{code: exitError}
-			}
-		}
-		if backupDir != "" {
-			snap, m, err := snapshotTenant(ctx, s, t, backupDir, extra)
-			if err != nil {
-				return fmt.Errorf("pre-restore snapshot (nothing was written; fix the cause, or skip the snapshot with --no-backup): %w", err)
-			}
-			info.Backup = snap
-			s.log.Info("pre-restore snapshot written; restore it to undo this restore", "path", snap, "connectors", m.ConnectorCount)
-		}
-	}
-
-	bar := newProgress(s, "restoring "+t.name, t.client.Stats)
-	rep := importer.Apply(ctx, t.client, plan, importer.ApplyOptions{
-		Concurrency: s.concurrency,
-		Logger:      s.log,
-		Progress:    func(done, total int) { bar.update(export.Progress{Done: done, Total: total}) },
-	})
-	bar.finish()
-	if err := importer.WriteReportText(s.stderr, rep); err != nil {
-		return err
-	}
+	info.Backup = res.backup
 	if jsonReport {
-		if err := importer.WriteReportJSON(s.stdout, rep, plan.Warnings, info); err != nil {
+		if err := importer.WriteReportJSON(s.stdout, res.report, res.plan.Warnings, info); err != nil {
 			return err
 		}
 	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if rep.Failed() {
+	if res.report.Failed() {
 		fmt.Fprintln(s.stderr, "connvault: some connectors failed; fix the cause and run the same restore again: it writes only what is left")
 		return &quietError{code: exitPartial}
+	}
+	return nil
+}
+
+// restoreJob is one restore of an archive into a tenant, from reading the
+// target to the report: what restore and promote share, so both pass the
+// same guard, confirmation and pre-restore snapshot.
+type restoreJob struct {
+	s            *session
+	target       *tenant
+	arch         *archive.Snapshot
+	opts         importer.Options
+	dryRun, yes  bool
+	yesProtected string    // --yes-protected
+	backupDir    string    // snapshot the target here before writing; "" for none
+	stdin        io.Reader // where the confirmation is read
+	verb         string    // "restore" or "promote", for messages
+	// show prints the plan once it is made; target is the tenant as read.
+	show func(plan *importer.Plan, target *archive.Snapshot) error
+}
+
+// restoreResult is what a restoreJob did.
+type restoreResult struct {
+	plan   *importer.Plan
+	report *importer.Report // nil after a dry run
+	backup string           // the pre-restore snapshot's path, "" when none was taken
+	// scriptNames are the archive's, read from the target besides its list.
+	scriptNames []string
+}
+
+func (j *restoreJob) run(ctx context.Context) (*restoreResult, error) {
+	s, t := j.s, j.target
+	if !j.dryRun {
+		if err := checkWritable(t, j.yesProtected); err != nil {
+			return nil, err
+		}
+	}
+	// The list shows RELEASED connectors only: name the archive's own
+	// scriptNames too, so a DEVELOPMENT or DEMO connector of the same tenant
+	// is found (a 404 just means the target does not have it).
+	res := &restoreResult{scriptNames: make([]string, 0, len(j.arch.Connectors))}
+	for _, conn := range j.arch.Connectors {
+		res.scriptNames = append(res.scriptNames, conn.ScriptName)
+	}
+	target, err := readTenant(ctx, s, t, &archive.Selection{ScriptNames: res.scriptNames})
+	if err != nil {
+		return nil, err
+	}
+	res.plan, err = importer.NewPlan(j.arch, target, j.opts)
+	if errors.Is(err, importer.ErrNotInArchive) {
+		return nil, usageError(err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := j.show(res.plan, target); err != nil {
+		return nil, err
+	}
+	if j.dryRun {
+		return res, nil
+	}
+
+	if !res.plan.Empty() {
+		if !j.yes {
+			ok, err := confirm(j.stdin, s.stderr, fmt.Sprintf("Apply this plan to %s (%d writes)? [y/N] ", t.client.BaseURL(), res.plan.Writes()))
+			if err != nil {
+				return nil, err
+			}
+			if !ok {
+				fmt.Fprintf(s.stderr, "connvault: %s cancelled; nothing was written\n", j.verb)
+				return nil, &quietError{code: exitError}
+			}
+		}
+		if j.backupDir != "" {
+			snap, m, err := snapshotTenant(ctx, s, t, j.backupDir, res.scriptNames)
+			if err != nil {
+				return nil, fmt.Errorf("pre-%s snapshot (nothing was written; fix the cause, or skip the snapshot with --no-backup): %w", j.verb, err)
+			}
+			res.backup = snap
+			s.log.Info(fmt.Sprintf("pre-%s snapshot written; restore it to undo this %s", j.verb, j.verb), "path", snap, "connectors", m.ConnectorCount)
+		}
+	}
+
+	bar := newProgress(s, strings.TrimSuffix(j.verb, "e")+"ing "+t.name, t.client.Stats)
+	res.report = importer.Apply(ctx, t.client, res.plan, importer.ApplyOptions{
+		Concurrency: s.concurrency,
+		Logger:      s.log,
+		Progress:    func(done, total int) { bar.update(export.Progress{Done: done, Total: total}) },
+	})
+	bar.finish()
+	if err := importer.WriteReportText(s.stderr, res.report); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// checkWritable is the guard on every write to a tenant (restore and
+// promote pass it through restoreJob before the pre-restore snapshot and
+// any write): a protected tenant is written to only when --yes-protected
+// spells out its name, and --yes-protected naming another tenant than the
+// target is refused too, since it shows the user meant a different one.
+func checkWritable(t *tenant, yesProtected string) error {
+	switch {
+	case yesProtected != "" && yesProtected != t.name:
+		return usagef("--yes-protected %s does not name the target tenant %q: nothing was written; check which tenant you are writing to", yesProtected, t.name)
+	case t.protected && yesProtected == "":
+		return usagef("tenant %q is protected: writing to it needs --yes-protected %s spelled out; nothing was written", t.name, t.name)
 	}
 	return nil
 }
@@ -180,17 +245,24 @@ func runRestore(c *cli.Context) error {
 // defaultBackupDir is where pre-restore snapshots go: the flag, else the XDG
 // state directory, which is meant for exactly this kind of data.
 func defaultBackupDir(flag string) (string, error) {
+	return stateDir(flag, "pre-restore", "--backup-dir DIR, or --no-backup")
+}
+
+// stateDir is flag when set, else the folder sub of connvault's directory in
+// the XDG state directory (~/.local/state when $XDG_STATE_HOME is unset);
+// alternative says what to give instead when there is no home directory.
+func stateDir(flag, sub, alternative string) (string, error) {
 	if flag != "" {
 		return flag, nil
 	}
 	if d := os.Getenv("XDG_STATE_HOME"); d != "" && filepath.IsAbs(d) {
-		return filepath.Join(d, "connvault", "pre-restore"), nil
+		return filepath.Join(d, "connvault", sub), nil
 	}
 	home, err := os.UserHomeDir()
 	if err != nil {
-		return "", usagef("no home directory for the pre-restore snapshot (%v): give --backup-dir DIR, or --no-backup", err)
+		return "", usagef("no home directory for connvault's %s folder (%v): give %s", sub, err, alternative)
 	}
-	return filepath.Join(home, ".local", "state", "connvault", "pre-restore"), nil
+	return filepath.Join(home, ".local", "state", "connvault", sub), nil
 }
 
 // confirm asks a yes/no question on w and reads the answer from r; only an

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"slices"
@@ -18,6 +19,7 @@ import (
 	"github.com/connvault/connvault/apiclient"
 	"github.com/connvault/connvault/retention"
 	"github.com/connvault/connvault/sandbox"
+	"github.com/connvault/connvault/tenants"
 )
 
 // Global flags are accepted before or after the command name
@@ -30,6 +32,8 @@ func globalFlags() []cli.Flag {
 		&cli.StringFlag{Name: "client-id", EnvVars: []string{"SAIL_CLIENT_ID"}, Usage: "OAuth2 client id (API client or personal access token)"},
 		&cli.StringFlag{Name: "client-secret", EnvVars: []string{"SAIL_CLIENT_SECRET"}, Usage: "OAuth2 client secret (prefer the environment or --client-secret-file: flags show in process listings)"},
 		&cli.StringFlag{Name: "client-secret-file", EnvVars: []string{"SAIL_CLIENT_SECRET_FILE"}, Usage: "read the client secret from this `FILE`"},
+		&cli.StringFlag{Name: "tenant", EnvVars: []string{"CONNVAULT_TENANT"}, Usage: "use the named tenant `NAME` from the tenants file (see `connvault tenants`); SAIL_* settings win when set"},
+		&cli.StringFlag{Name: "config", EnvVars: []string{tenants.EnvConfig}, Usage: "the tenants `FILE` (default: tenants.json in connvault's folder of the user configuration directory)"},
 		&cli.StringFlag{Name: "api-version", EnvVars: []string{"SAIL_API_VERSION"}, Value: "v3", Usage: "API version prefix: v3, v2024, v2025 or v2026"},
 		&cli.Float64Flag{Name: "rate", EnvVars: []string{"CONNVAULT_RATE"}, Value: apiclient.DefaultRate, Usage: "requests per second for all requests together (the gateway allows 100 per 10 s per client id); 0 turns pacing off"},
 		&cli.IntFlag{Name: "concurrency", EnvVars: []string{"CONNVAULT_CONCURRENCY"}, Value: 8, Usage: "requests in flight at once"},
@@ -117,37 +121,54 @@ func newSession(c *cli.Context) (*session, error) {
 // tenant is a connected tenant and how to name it in file names and output.
 type tenant struct {
 	client *apiclient.Client
-	name   string // for file names: "acme", or "sandbox"
-	close  func()
+	name   string // for file names: "acme", "sandbox", or a named tenant's name
+	// protected is set for a named tenant marked protected: writes to it
+	// need --yes-protected NAME (see checkWritable).
+	protected bool
+	close     func()
 }
 
 // errNoTenant names every way to configure one: the most common first-run
 // mistake deserves the full answer.
 var errNoTenant = errors.New("no tenant configured: set SAIL_BASE_URL, SAIL_CLIENT_ID and SAIL_CLIENT_SECRET " +
-	"(or --client-secret-file), or add --sandbox to try connvault against a built-in fake tenant")
+	"(or --client-secret-file), or name a tenant from the tenants file with --tenant NAME (see `connvault tenants add`), " +
+	"or add --sandbox to try connvault against a built-in fake tenant")
 
-// connect opens the tenant the flags describe: the in-process sandbox under
-// --sandbox, otherwise the SAIL_* settings.
-func connect(ctx context.Context, c *cli.Context, s *session) (*tenant, error) {
+// clientConfig is the apiclient configuration the global flags give, without
+// a tenant's address or credentials.
+func clientConfig(c *cli.Context, s *session) (apiclient.Config, error) {
 	rate := flagFloat(c, "rate")
 	if rate < 0 {
-		return nil, usagef("--rate %v: use a positive number of requests per second, or 0 for no pacing", rate)
+		return apiclient.Config{}, usagef("--rate %v: use a positive number of requests per second, or 0 for no pacing", rate)
 	}
 	if rate == 0 {
 		rate = -1 // apiclient: negative disables pacing
 	}
-	version := flagString(c, "api-version")
-	if !slices.Contains(apiclient.APIVersions, version) {
-		return nil, usagef("--api-version %q: use one of %s", version, strings.Join(apiclient.APIVersions, ", "))
+	apiVersion := flagString(c, "api-version")
+	if !slices.Contains(apiclient.APIVersions, apiVersion) {
+		return apiclient.Config{}, usagef("--api-version %q: use one of %s", apiVersion, strings.Join(apiclient.APIVersions, ", "))
 	}
-	cfg := apiclient.Config{
-		APIVersion: version,
+	return apiclient.Config{
+		APIVersion: apiVersion,
 		Rate:       rate,
 		Logger:     s.log,
-		UserAgent:  "connvault/" + version,
+		UserAgent:  "connvault/" + version, // the tool's version, not the API's
+	}, nil
+}
+
+// connect opens the tenant the flags describe: the in-process sandbox under
+// --sandbox; else the SAIL_* settings when any is set (they win, as for the
+// sail CLI); else the named tenant of --tenant or $CONNVAULT_TENANT.
+func connect(ctx context.Context, c *cli.Context, s *session) (*tenant, error) {
+	cfg, err := clientConfig(c, s)
+	if err != nil {
+		return nil, err
 	}
 	t := &tenant{close: func() {}}
-	if flagBool(c, "sandbox") {
+	named := flagString(c, "tenant")
+	sail := flagString(c, "base-url") != "" || flagString(c, "client-id") != ""
+	switch {
+	case flagBool(c, "sandbox"):
 		if lookup(c, "rate") == c && !c.IsSet("rate") {
 			// The in-process sandbox has no gateway to protect: pacing it at
 			// the real limit would only make the demo slow.
@@ -161,7 +182,12 @@ func connect(ctx context.Context, c *cli.Context, s *session) (*tenant, error) {
 		cfg.BaseURL, cfg.ClientID, cfg.ClientSecret = srv.URL, srv.ClientID, srv.ClientSecret
 		t.name = "sandbox"
 		t.close = func() { _ = srv.Close() }
-	} else {
+	case named != "" && !sail:
+		return connectNamed(c, s, named)
+	default:
+		if named != "" {
+			s.log.Warn(fmt.Sprintf("SAIL_BASE_URL/SAIL_CLIENT_ID (or --base-url/--client-id) are set and win over --tenant %s: unset them to use the named tenant", named))
+		}
 		cfg.BaseURL = flagString(c, "base-url")
 		cfg.ClientID = flagString(c, "client-id")
 		secret, err := clientSecret(c)
@@ -194,6 +220,95 @@ func connect(ctx context.Context, c *cli.Context, s *session) (*tenant, error) {
 	}
 	t.client = client
 	return t, nil
+}
+
+// tenantsPath is the tenants file: --config, else $CONNVAULT_CONFIG (both
+// through the flag), else the default in the user configuration directory.
+func tenantsPath(c *cli.Context) (string, error) {
+	if p := flagString(c, "config"); p != "" {
+		return p, nil
+	}
+	p, err := tenants.DefaultPath()
+	if err != nil {
+		return "", usageError(err)
+	}
+	return p, nil
+}
+
+// loadTenants reads the tenants file; a missing file is an empty list.
+func loadTenants(c *cli.Context) (*tenants.Config, string, error) {
+	path, err := tenantsPath(c)
+	if err != nil {
+		return nil, "", err
+	}
+	cfg, err := tenants.Load(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return &tenants.Config{}, path, nil
+	}
+	if err != nil {
+		return nil, path, usageError(err)
+	}
+	return cfg, path, nil
+}
+
+// namedTenant finds name in the tenants file.
+func namedTenant(c *cli.Context, name string) (tenants.Tenant, error) {
+	if err := tenants.ValidName(name); err != nil {
+		return tenants.Tenant{}, usageError(err)
+	}
+	cfg, path, err := loadTenants(c)
+	if err != nil {
+		return tenants.Tenant{}, err
+	}
+	tn, ok := cfg.Get(name)
+	if !ok {
+		have := strings.Join(cfg.Names(), ", ")
+		if have == "" {
+			have = "none"
+		}
+		return tenants.Tenant{}, usagef("no tenant %q in %s (have: %s): add it with `connvault tenants add %s --base-url URL --client-id ID --client-secret-env VAR`",
+			name, path, have, name)
+	}
+	return tn, nil
+}
+
+// namedConfig is the apiclient configuration for a named tenant: its own API
+// version when it has one, else the --api-version setting.
+func namedConfig(c *cli.Context, s *session, tn tenants.Tenant) (apiclient.Config, error) {
+	cfg, err := clientConfig(c, s)
+	if err != nil {
+		return cfg, err
+	}
+	secret, err := tn.Secret(s.log)
+	if err != nil {
+		return cfg, usageError(err)
+	}
+	cfg.BaseURL, cfg.ClientID, cfg.ClientSecret = tn.BaseURL, tn.ClientID, secret
+	if tn.APIVersion != "" {
+		cfg.APIVersion = tn.APIVersion
+	}
+	return cfg, nil
+}
+
+// connectNamed opens the tenant called name in the tenants file. Its name
+// labels its archives.
+func connectNamed(c *cli.Context, s *session, name string) (*tenant, error) {
+	tn, err := namedTenant(c, name)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := namedConfig(c, s, tn)
+	if err != nil {
+		return nil, err
+	}
+	if tuneClient != nil {
+		tuneClient(&cfg)
+	}
+	client, err := apiclient.New(cfg)
+	if err != nil {
+		return nil, usagef("tenant %q: %w", name, err)
+	}
+	return &tenant{client: client, name: tn.Name, protected: tn.Protected, close: func() {}}, nil
 }
 
 // tuneClient, when set, adjusts every client's configuration: tests shorten

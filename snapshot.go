@@ -12,19 +12,20 @@ import (
 	"github.com/connvault/connvault/export"
 )
 
-// tenantOperand is how a command line names the live tenant instead of an
-// archive: `tenant:` (the tenant the flags configure).
+// tenantOperand is how a command line names a live tenant instead of an
+// archive: `tenant:` (the tenant the flags configure) or `tenant:NAME` (that
+// tenant of the tenants file, whatever the flags say).
 const tenantOperand = "tenant:"
 
 func isTenantOperand(arg string) bool { return strings.HasPrefix(arg, tenantOperand) }
 
-// loadOperand reads an archive path or, for `tenant:`, the live tenant into
+// loadOperand reads an archive path or, for `tenant:[NAME]`, the live tenant into
 // memory. sel, when not nil, is the selection to read the tenant with (the
 // other side's, so both sides cover the same connectors).
 func loadOperand(ctx context.Context, c *cli.Context, s *session, arg string, sel *archive.Selection) (*archive.Snapshot, error) {
 	if !isTenantOperand(arg) {
 		if _, err := os.Stat(arg); err != nil {
-			return nil, fmt.Errorf("archive %s: %w (give an archive file or %q for the live tenant)", arg, err, tenantOperand)
+			return nil, fmt.Errorf("archive %s: %w (give an archive file, %q for the tenant the flags configure, or %q for a named tenant)", arg, err, tenantOperand, tenantOperand+"NAME")
 		}
 		snap, err := archive.ReadFile(arg, archive.ReadOptions{})
 		if err != nil {
@@ -32,10 +33,13 @@ func loadOperand(ctx context.Context, c *cli.Context, s *session, arg string, se
 		}
 		return snap, nil
 	}
+	var t *tenant
+	var err error
 	if name := strings.TrimPrefix(arg, tenantOperand); name != "" {
-		return nil, usagef("%q: named tenants are not supported yet; use %q with SAIL_* settings or --sandbox", arg, tenantOperand)
+		t, err = connectNamed(c, s, name)
+	} else {
+		t, err = connect(ctx, c, s)
 	}
-	t, err := connect(ctx, c, s)
 	if err != nil {
 		return nil, err
 	}
