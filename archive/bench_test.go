@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"sync"
 	"testing"
+	"time"
 )
 
 // The benchmarks behind docs/performance.md ("Archive"):
@@ -28,6 +29,14 @@ func benchConnectors() ([]*Connector, int64) {
 		benchSize = contentSize(benchSnap)
 	})
 	return benchSnap, benchSize
+}
+
+// reportCPU adds content megabytes per CPU second (all of the process's
+// threads: encoder, GC, I/O system time).
+func reportCPU(b *testing.B, size int64, start time.Duration) {
+	if used := cpuTime() - start; used > 0 && start > 0 {
+		b.ReportMetric(float64(size)*float64(b.N)/1e6/used.Seconds(), "MB/cpu-s")
+	}
 }
 
 // liveHeap is the heap that survives a collection: what is really retained.
@@ -63,6 +72,7 @@ func BenchmarkWrite(b *testing.B) {
 	b.SetBytes(size)
 	b.ReportAllocs()
 	var archiveSize int64
+	start := cpuTime()
 	for b.Loop() {
 		w, err := Create(ctx, filepath.Join(dir, "bench.tar.zst"), fixtureMeta())
 		if err != nil {
@@ -78,6 +88,7 @@ func BenchmarkWrite(b *testing.B) {
 		}
 		archiveSize = w.Size()
 	}
+	reportCPU(b, size, start)
 	b.ReportMetric(float64(size)/float64(archiveSize), "ratio")
 	b.ReportMetric(float64(archiveSize)/1e6, "archive-MB")
 }
@@ -130,6 +141,7 @@ func BenchmarkRead(b *testing.B) {
 	}
 	b.SetBytes(size)
 	b.ReportAllocs()
+	start := cpuTime()
 	for b.Loop() {
 		r, err := Open(path, ReadOptions{})
 		if err != nil {
@@ -151,6 +163,7 @@ func BenchmarkRead(b *testing.B) {
 			b.Fatalf("read %d connectors, wrote %d", n, len(cs))
 		}
 	}
+	reportCPU(b, size, start)
 	b.ReportMetric(float64(size)/float64(st.Size()), "ratio")
 }
 
@@ -161,9 +174,11 @@ func BenchmarkVerify(b *testing.B) {
 	path := filepath.Join(b.TempDir(), "bench.tar.zst")
 	writeArchive(b, path, fixtureMeta(), cs)
 	b.SetBytes(size)
+	start := cpuTime()
 	for b.Loop() {
 		if ps := Verify(path, ReadOptions{}); len(ps) != 0 {
 			b.Fatal(ps)
 		}
 	}
+	reportCPU(b, size, start)
 }

@@ -14,6 +14,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"time"
 
@@ -398,6 +399,9 @@ func (w *Writer) commit(ctx context.Context) (*Manifest, error) {
 }
 
 func syncDir(dir string) error {
+	if runtime.GOOS == "windows" {
+		return nil // Windows cannot flush a directory handle (FlushFileBuffers is denied)
+	}
 	d, err := os.Open(dir)
 	if err != nil {
 		return err
