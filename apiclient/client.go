@@ -426,9 +426,9 @@ func (c *Client) attempt(ctx context.Context, r *request) (hr *http.Response, bo
 	if hr.StatusCode >= 300 {
 		limit = min(limit, maxErrorBody)
 	}
-	guard := &stallGuard{rd: hr.Body, idle: c.idle, timer: time.AfterFunc(c.idle, func() { cancel(errStalled) })}
-	body, err = readCapped(guard, limit, hr.StatusCode < 300)
+	guard := &stallGuard{rd: hr.Body, idle: c.idle, timer: time.AfterFunc(time.Hour, func() { cancel(errStalled) })}
 	guard.timer.Stop()
+	body, err = readCapped(guard, limit, hr.StatusCode < 300)
 	if err != nil && errors.Is(context.Cause(actx), errStalled) && ctx.Err() == nil {
 		err = fmt.Errorf("%w: no data for %s after %d bytes", errStalled, c.idle, len(body))
 	}
@@ -450,7 +450,9 @@ var errStalled = errors.New("the server stopped sending its answer")
 // errCrossOriginRedirect marks a refused redirect to another origin.
 var errCrossOriginRedirect = errors.New("the server redirected to another host")
 
-// stallGuard restarts the idle timer whenever body bytes arrive.
+// stallGuard runs the idle timer only while a Read waits for the server, so
+// time the caller spends between reads (growing its buffer, a GC pause) is
+// never taken for a stall.
 type stallGuard struct {
 	rd    io.Reader
 	idle  time.Duration
@@ -458,10 +460,9 @@ type stallGuard struct {
 }
 
 func (g *stallGuard) Read(p []byte) (int, error) {
+	g.timer.Reset(g.idle)
 	n, err := g.rd.Read(p)
-	if n > 0 {
-		g.timer.Reset(g.idle)
-	}
+	g.timer.Stop()
 	return n, err
 }
 
