@@ -131,6 +131,8 @@ func TestRestoreIntoEmptyTenant(t *testing.T) {
 			t.Errorf("the text report does not give %s's new scriptName %s:\n%s", c.Name, c.ScriptName, stderr)
 		}
 	}
+	st := b.Tenant.Stats()
+	t.Logf("restore of %d connectors into an empty tenant: %d requests, %d writes %v", len(snap.Connectors), st.TotalRequests(), st.Writes, st.WritesByOp)
 	if code, out := diffExit(t, b, path); code != 0 {
 		t.Fatalf("diff after restore: exit %d\n%s", code, out)
 	}
