@@ -8,16 +8,23 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/connvault/connvault/apiclient"
+	"github.com/connvault/connvault/archive"
+	"github.com/connvault/connvault/diff"
+	"github.com/connvault/connvault/retention"
 	"github.com/connvault/connvault/sandbox"
 )
 
@@ -260,5 +267,262 @@ func TestHostileServerAnswers(t *testing.T) {
 	}
 	if n := otherHits.Load(); n != 0 {
 		t.Errorf("the other host received %d requests (Authorization %q); a redirect must not be followed", n, otherAuth.Load())
+	}
+}
+
+// faultyTenantOptions are every fault kind at once, sized for a unit test:
+// 5xx answers, dropped connections, 429 storms (a one-second window far
+// below what an unpaced client sends), tokens that live two seconds and
+// jittered latency. The content is fixed by Seed, so it matches a fault-free
+// tenant built from the same options.
+func faultyTenantOptions(clean sandbox.Options) sandbox.Options {
+	o := clean
+	o.ErrorRate, o.DropRate = 0.10, 0.02
+	o.RateLimit, o.RateWindow = 40, time.Second
+	o.TokenTTL = 2 * time.Second
+	o.Latency, o.Jitter = time.Millisecond, 5*time.Millisecond
+	return o
+}
+
+// TestFaultsLoseNothing is the small, always-run version of
+// `go run ./internal/faults`: an export under every fault kind gives the
+// content digest of a fault-free export, and a restore under faults plus
+// re-runs reaches the state a fault-free restore reaches.
+func TestFaultsLoseNothing(t *testing.T) {
+	clearSailEnv(t)
+	clean := sandbox.Options{Empty: true, Synthetic: 10, DocSize: 1500, Locales: 2, Seed: 7}
+	dir := t.TempDir()
+
+	exportDigest := func(srv *sandbox.Server, name string) (string, exportSummary) {
+		t.Helper()
+		out := filepath.Join(dir, name)
+		code, stdout, stderr := runCLI(t, context.Background(), append([]string{"export", "-o", out, "--json"}, tenantArgs(srv)...)...)
+		if code != 0 {
+			t.Fatalf("export %s: exit %d\n%s", name, code, stderr)
+		}
+		var sum exportSummary
+		if err := json.Unmarshal([]byte(stdout), &sum); err != nil {
+			t.Fatalf("export %s --json: %v", name, err)
+		}
+		if ps := archive.Verify(out, archive.ReadOptions{}); len(ps) != 0 {
+			t.Fatalf("export %s: archive does not verify: %v", name, ps)
+		}
+		return sum.ContentDigest, sum
+	}
+	want, _ := exportDigest(startSandbox(t, clean), "clean.tar.zst")
+	faulty := startSandbox(t, faultyTenantOptions(clean))
+	got, sum := exportDigest(faulty, "faulty.tar.zst")
+	st := faulty.Tenant.Stats()
+	t.Logf("export under faults: %d requests, %d retries, %d rate-limited; sandbox faults %v, 429s %d, 401s %d",
+		sum.Requests, sum.Retries, sum.RateLimited, st.FaultsByKind, st.RateLimited, st.Unauthorized)
+	if got != want {
+		t.Errorf("content digest under faults %s, fault-free %s: something was lost or changed", got, want)
+	}
+	if st.Faults == 0 || st.RateLimited == 0 || sum.Retries == 0 {
+		t.Errorf("faults %d, 429s %d, retries %d: the run was not under faults and proves nothing", st.Faults, st.RateLimited, sum.Retries)
+	}
+
+	// Restore the fault-free archive into a clean and a faulty empty tenant.
+	arch := filepath.Join(dir, "clean.tar.zst")
+	restoreUntilDone := func(srv *sandbox.Server) int {
+		t.Helper()
+		for run := 1; run <= 4; run++ {
+			code, _, stderr := restore(t, srv, arch, "--no-backup")
+			if code == 0 {
+				return run
+			}
+			if code != exitPartial && code != exitError {
+				t.Fatalf("restore run %d: exit %d\n%s", run, code, stderr)
+			}
+		}
+		t.Fatal("restore under faults did not finish in 4 runs")
+		return 0
+	}
+	emptyClean := clean
+	emptyClean.Synthetic = 0
+	b0 := startSandbox(t, emptyClean)
+	restoreUntilDone(b0)
+	b := startSandbox(t, faultyTenantOptions(emptyClean))
+	runs := restoreUntilDone(b)
+	t.Logf("restore under faults finished in %d run(s); sandbox faults %v, 429s %d", runs, b.Tenant.Stats().FaultsByKind, b.Tenant.Stats().RateLimited)
+
+	res, err := diff.Compare(tenantAsSnapshot(t, b0.Tenant), tenantAsSnapshot(t, b.Tenant), diff.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Equal() || len(b.Tenant.ScriptNames()) != 10 {
+		var buf strings.Builder
+		_ = diff.WriteText(&buf, res, diff.TextOptions{Stat: true})
+		t.Errorf("after restore under faults the tenant (%d connectors) differs from a fault-free restore:\n%s", len(b.Tenant.ScriptNames()), buf.String())
+	}
+	for name, n := range b.Tenant.Stats().Creates {
+		if n != 1 {
+			t.Errorf("%s: %d create requests reached the tenant, want 1", name, n)
+		}
+	}
+}
+
+// archivesIn lists the .tar.zst files in dir, sorted.
+func archivesIn(t *testing.T, dir string) []string {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range entries {
+		if strings.HasSuffix(e.Name(), ".tar.zst") {
+			out = append(out, e.Name())
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// TestConcurrentExportsSameDirectory: two exports started together into one
+// directory (as two overlapping cron jobs with --wait) give two intact,
+// distinct archives of the same content; without --wait the second one
+// fails at once with a clear message and writes nothing.
+func TestConcurrentExportsSameDirectory(t *testing.T) {
+	clearSailEnv(t)
+	srv := startSandbox(t, sandbox.Options{Latency: time.Millisecond})
+	dir := t.TempDir()
+	type outcome struct {
+		code           int
+		stdout, stderr string
+	}
+	results := make([]outcome, 2)
+	var wg sync.WaitGroup
+	for i := range results {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			code, stdout, stderr := runCLI(t, context.Background(), append([]string{"export", "--output-dir", dir, "--wait", "--json"}, tenantArgs(srv)...)...)
+			results[i] = outcome{code, stdout, stderr}
+		}()
+	}
+	wg.Wait()
+	var digests, paths []string
+	for i, r := range results {
+		if r.code != 0 {
+			t.Fatalf("export %d: exit %d\n%s", i, r.code, r.stderr)
+		}
+		var sum exportSummary
+		if err := json.Unmarshal([]byte(r.stdout), &sum); err != nil {
+			t.Fatalf("export %d --json: %v", i, err)
+		}
+		digests = append(digests, sum.ContentDigest)
+		paths = append(paths, sum.Archive)
+	}
+	if got := archivesIn(t, dir); len(got) != 2 || paths[0] == paths[1] {
+		t.Fatalf("archives %v (reported %v), want two distinct ones", got, paths)
+	}
+	for _, p := range paths {
+		checkArchiveMatchesTenant(t, p, srv.Tenant)
+	}
+	if digests[0] != digests[1] {
+		t.Errorf("digests %v differ for the same tenant", digests)
+	}
+	if left := leftovers(t, dir); len(left) != 2 {
+		t.Errorf("directory holds %v, want only the two archives", left)
+	}
+
+	// Without --wait: the first export holds the lock (its list request is
+	// held up) while the second one starts.
+	dir2 := t.TempDir()
+	entered, gate := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	srv.Tenant.SetHook(func(w http.ResponseWriter, r *http.Request) bool {
+		if isList(r) {
+			once.Do(func() { close(entered); <-gate })
+		}
+		return false
+	})
+	first := make(chan outcome, 1)
+	go func() {
+		code, stdout, stderr := runCLI(t, context.Background(), append([]string{"export", "--output-dir", dir2}, tenantArgs(srv)...)...)
+		first <- outcome{code, stdout, stderr}
+	}()
+	<-entered
+	code, _, stderr := runCLI(t, context.Background(), append([]string{"export", "--output-dir", dir2}, tenantArgs(srv)...)...)
+	close(gate)
+	checkFailure(t, code, stderr, exitError, dir2, "is locked by another connvault run", "--wait")
+	if r := <-first; r.code != 0 {
+		t.Fatalf("the export holding the lock: exit %d\n%s", r.code, r.stderr)
+	}
+	if got := archivesIn(t, dir2); len(got) != 1 {
+		t.Errorf("archives %v, want the first export's only", got)
+	}
+}
+
+// TestExportWhilePruneRuns: prune and export on one directory at the same
+// time lose nothing: the new archive survives intact, and prune removes only
+// old archives its policy does not keep.
+func TestExportWhilePruneRuns(t *testing.T) {
+	clearSailEnv(t)
+	srv := startSandbox(t, sandbox.Options{})
+	dir := t.TempDir()
+	// Six nightly archives of this tenant from last year.
+	src := filepath.Join(t.TempDir(), "src.tar.zst")
+	if code, _, stderr := runCLI(t, context.Background(), append([]string{"export", "-o", src}, tenantArgs(srv)...)...); code != 0 {
+		t.Fatalf("export: exit %d\n%s", code, stderr)
+	}
+	data, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tenantName := retention.TenantFromBaseURL(srv.URL)
+	var old []string
+	for i := range 6 {
+		name := retention.FileName(tenantName, time.Date(2025, 3, 1+i, 3, 0, 0, 0, time.UTC))
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		old = append(old, name)
+	}
+	// The export holds the lock while prune starts and has to wait for it.
+	gate := make(chan struct{})
+	var once sync.Once
+	srv.Tenant.SetHook(func(w http.ResponseWriter, r *http.Request) bool {
+		if isList(r) {
+			once.Do(func() { <-gate })
+		}
+		return false
+	})
+	var wg sync.WaitGroup
+	var exportCode, pruneCode int
+	var exportErr, pruneErr, exportOut string
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		exportCode, exportOut, exportErr = runCLI(t, context.Background(), append([]string{"export", "--output-dir", dir, "--wait", "--json"}, tenantArgs(srv)...)...)
+	}()
+	go func() {
+		defer wg.Done()
+		pruneCode, _, pruneErr = runCLI(t, context.Background(), "prune", "--keep-last", "2", "--wait", dir)
+	}()
+	time.Sleep(100 * time.Millisecond) // let both start; correctness does not depend on it
+	close(gate)
+	wg.Wait()
+	if exportCode != 0 || pruneCode != 0 {
+		t.Fatalf("export exit %d, prune exit %d\nexport:\n%s\nprune:\n%s", exportCode, pruneCode, exportErr, pruneErr)
+	}
+	var sum exportSummary
+	if err := json.Unmarshal([]byte(exportOut), &sum); err != nil {
+		t.Fatal(err)
+	}
+	checkArchiveMatchesTenant(t, sum.Archive, srv.Tenant)
+	left := archivesIn(t, dir)
+	if !slices.Contains(left, filepath.Base(sum.Archive)) {
+		t.Fatalf("the new archive %s is gone; left %v", sum.Archive, left)
+	}
+	// Whichever ran first, prune kept the newest two it saw: the old ones
+	// left are the newest old ones.
+	keptOld := len(left) - 1
+	if keptOld < 1 || keptOld > 2 || !slices.Equal(left[:keptOld], old[len(old)-keptOld:]) {
+		t.Errorf("left %v: want the new archive and the newest 1 or 2 old ones of %v", left, old)
+	}
+	if extra := leftovers(t, dir); len(extra) != len(left) {
+		t.Errorf("directory holds %v, want only archives", extra)
 	}
 }
