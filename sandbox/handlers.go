@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/connvault/connvault/apiclient"
+	"github.com/connvault/connvault/filterexpr"
 )
 
 const (
@@ -82,7 +83,7 @@ func (t *Tenant) serveList(w http.ResponseWriter, r *http.Request) {
 		badRequest(w, fmt.Sprintf("locale %q is not one of %s", v[0], strings.Join(localeEnum, ", ")))
 		return
 	}
-	f, err := parseFilter(q.Get("filters"))
+	f, err := filterexpr.Parse(q.Get("filters"))
 	if err != nil {
 		badRequest(w, err.Error())
 		return

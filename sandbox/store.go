@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	"github.com/connvault/connvault/apiclient"
+	"github.com/connvault/connvault/filterexpr"
 )
 
 // docKind names a stored XML document.
@@ -160,7 +161,7 @@ func (s *store) translation(r *record, locale string) ([]byte, bool) {
 
 // list returns copies of the RELEASED connectors the filter matches, in
 // creation order.
-func (s *store) list(f filterExpr) []record {
+func (s *store) list(f *filterexpr.Expr) []record {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	var out []record
@@ -168,7 +169,7 @@ func (s *store) list(f filterExpr) []record {
 		if r.status != apiclient.StatusReleased {
 			continue
 		}
-		if f != nil && !f.eval(&filterTarget{name: r.name, typ: r.typ, category: r.category, directConnect: r.directConnect, features: r.features, labels: r.labels}) {
+		if !f.Match(filterexpr.Target{Name: r.name, Type: r.typ, Category: r.category, DirectConnect: r.directConnect, Features: r.features, Labels: r.labels}) {
 			continue
 		}
 		out = append(out, *r)

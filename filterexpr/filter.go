@@ -1,4 +1,4 @@
-package sandbox
+package filterexpr
 
 import (
 	"fmt"
@@ -54,6 +54,7 @@ type filterTarget struct {
 
 type filterExpr interface {
 	eval(c *filterTarget) bool
+	String() string
 }
 
 type andExpr struct{ l, r filterExpr }

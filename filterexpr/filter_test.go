@@ -1,4 +1,4 @@
-package sandbox
+package filterexpr
 
 import (
 	"errors"
