@@ -9,7 +9,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -20,6 +22,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/klauspost/compress/zstd"
 
 	"github.com/connvault/connvault/apiclient"
 	"github.com/connvault/connvault/archive"
@@ -524,5 +528,213 @@ func TestExportWhilePruneRuns(t *testing.T) {
 	}
 	if extra := leftovers(t, dir); len(extra) != len(left) {
 		t.Errorf("directory holds %v, want only archives", extra)
+	}
+}
+
+// tokenRecorder serves a tenant and remembers every access token the token
+// endpoint issues, read from its answers.
+type tokenRecorder struct {
+	mu     sync.Mutex
+	tokens []string
+}
+
+func (tr *tokenRecorder) issued() []string {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	return slices.Clone(tr.tokens)
+}
+
+func (tr *tokenRecorder) wrap(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/oauth/token" {
+			h.ServeHTTP(w, r)
+			return
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, r)
+		var tok struct {
+			AccessToken string `json:"access_token"`
+		}
+		if json.Unmarshal(rec.Body.Bytes(), &tok) == nil && tok.AccessToken != "" {
+			tr.mu.Lock()
+			tr.tokens = append(tr.tokens, tok.AccessToken)
+			tr.mu.Unlock()
+		}
+		for k, v := range rec.Header() {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(rec.Code)
+		_, _ = w.Write(rec.Body.Bytes())
+	})
+}
+
+// TestSecretsNeverLeak runs export, diff and restore with a known client
+// secret, at debug level in both log formats, plus failures whose server
+// answers echo the credentials, and finds neither the secret nor any issued
+// token in stdout, stderr, the archives (raw and decompressed) or any file
+// left behind. Archives are 0600, and no temporary file survives success,
+// failure or Ctrl-C.
+func TestSecretsNeverLeak(t *testing.T) {
+	clearSailEnv(t)
+	const clientID, secret = "reliability-client", "s3cr3t-Zq9vX7-never-print-me"
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp) // anything written to the system temp dir lands here
+	rec := &tokenRecorder{}
+	serve := func(opts sandbox.Options) *sandbox.Server {
+		opts.Clients = map[string]string{clientID: secret}
+		tn := sandbox.New(opts)
+		srv, err := sandbox.Serve(context.Background(), "", tn, rec.wrap(tn))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = srv.Close() })
+		return srv
+	}
+	a := serve(sandbox.Options{})
+	b := serve(sandbox.Options{Empty: true})
+	// Credentials come from the environment, as in a cron job.
+	t.Setenv("SAIL_CLIENT_ID", clientID)
+	t.Setenv("SAIL_CLIENT_SECRET", secret)
+
+	work, backups := t.TempDir(), t.TempDir()
+	var outputs []string
+	cli := func(wantCode int, args ...string) string {
+		t.Helper()
+		code, stdout, stderr := runCLI(t, context.Background(), args...)
+		outputs = append(outputs, stdout, stderr)
+		if code != wantCode {
+			t.Fatalf("connvault %s: exit %d, want %d\n%s", strings.Join(args, " "), code, wantCode, stderr)
+		}
+		return stderr
+	}
+	arch := filepath.Join(work, "a.tar.zst")
+	cli(0, "export", "--base-url", a.URL, "--rate", "0", "--log-level", "debug", "-o", arch)
+	cli(0, "export", "--base-url", a.URL, "--rate", "0", "--log-level", "debug", "--log-format", "json", "--output-dir", work)
+	cli(0, "diff", "--base-url", a.URL, "--rate", "0", "--log-level", "debug", "--log-format", "json", arch, "tenant:")
+	cli(1, "diff", "--base-url", b.URL, "--rate", "0", "--log-level", "debug", arch, "tenant:")
+	cli(0, "restore", "--yes", "--backup-dir", backups, "--base-url", b.URL, "--rate", "0", "--log-level", "debug", arch)
+	cli(0, "restore", "--yes", "--backup-dir", backups, "--base-url", b.URL, "--rate", "0", "--log-level", "debug", "--log-format", "json", arch)
+	cli(0, "ls", arch)
+	cli(0, "verify", arch)
+
+	// Servers that echo the credentials back in their errors.
+	a.Tenant.SetHook(func(w http.ResponseWriter, r *http.Request) bool {
+		if !isDetail(r, released(a.Tenant)[0]) {
+			return false
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusForbidden)
+		_, _ = io.WriteString(w, `{"detailCode":"403 Forbidden","trackingId":"t-echo","messages":[{"locale":"en-US","localeOrigin":"DEFAULT","text":"token `+
+			strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")+` may not read this"}]}`)
+		return true
+	})
+	stderr := cli(1, "export", "--base-url", a.URL, "--rate", "0", "--log-level", "debug", "--output-dir", work)
+	if !strings.Contains(stderr, "t-echo") || !strings.Contains(stderr, "REDACTED") {
+		t.Errorf("the echoing 403 should be reported, token redacted:\n%s", stderr)
+	}
+	a.Tenant.SetHook(nil)
+	echoToken := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_ = r.ParseForm()
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = io.WriteString(w, `{"error":"invalid_client","error_description":"client `+r.Form.Get("client_id")+` with secret `+r.Form.Get("client_secret")+` is unknown"}`)
+	}))
+	defer echoToken.Close()
+	stderr = cli(1, "export", "--base-url", echoToken.URL, "--rate", "0", "--log-level", "debug", "--log-format", "json", "--output-dir", work)
+	if !strings.Contains(stderr, "invalid_client") {
+		t.Errorf("the token endpoint's refusal should be reported:\n%s", stderr)
+	}
+	// Ctrl-C in the middle of an export.
+	ctx, cancel := context.WithCancel(context.Background())
+	a.Tenant.SetHook(func(w http.ResponseWriter, r *http.Request) bool {
+		if isDoc(r, released(a.Tenant)[3], "source-config") {
+			cancel()
+		}
+		return false
+	})
+	code, stdout, stderr := runCLI(t, ctx, "export", "--base-url", a.URL, "--rate", "0", "--log-level", "debug", "--output-dir", work)
+	outputs = append(outputs, stdout, stderr)
+	if code != exitInterrupted {
+		t.Fatalf("interrupted export: exit %d\n%s", code, stderr)
+	}
+
+	tokens := rec.issued()
+	if len(tokens) < 2 {
+		t.Fatalf("recorded %d issued tokens; the test would prove nothing", len(tokens))
+	}
+	needles := append([]string{secret}, tokens...)
+	scan := func(where string, data []byte) {
+		t.Helper()
+		for _, n := range needles {
+			if bytes.Contains(data, []byte(n)) {
+				what := "an access token"
+				if n == secret {
+					what = "the client secret"
+				}
+				t.Errorf("%s contains %s", where, what)
+			}
+		}
+	}
+	for i, o := range outputs {
+		scan(fmt.Sprintf("output %d", i), []byte(o))
+	}
+	// Every file the runs left, archives decompressed too.
+	nArchives := 0
+	for _, root := range []string{work, backups, tmp} {
+		err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return err
+			}
+			if strings.Contains(d.Name(), ".tmp") || strings.Contains(d.Name(), ".spool") {
+				t.Errorf("temporary file left: %s", path)
+			}
+			raw, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			scan(path, raw)
+			if !strings.HasSuffix(path, ".tar.zst") {
+				return nil
+			}
+			nArchives++
+			if fi, _ := d.Info(); fi.Mode().Perm() != 0o600 {
+				t.Errorf("%s has mode %v, want 0600", path, fi.Mode().Perm())
+			}
+			zr, err := zstd.NewReader(bytes.NewReader(raw))
+			if err != nil {
+				return err
+			}
+			plain, err := io.ReadAll(zr)
+			zr.Close()
+			if err != nil {
+				return fmt.Errorf("%s: %w", path, err)
+			}
+			scan(path+" (decompressed)", plain)
+			snap, err := archive.ReadFile(path, archive.ReadOptions{})
+			if err != nil {
+				return err
+			}
+			for _, c := range snap.Connectors {
+				for _, b := range [][]byte{c.Detail, c.SourceConfig, c.SourceTemplate, c.CorrelationConfig} {
+					scan(path+" "+c.ScriptName, b)
+				}
+				for _, tr := range c.Translations {
+					scan(path+" "+c.ScriptName+" translation", tr)
+				}
+			}
+			m, _ := json.Marshal(snap.Manifest)
+			scan(path+" manifest", m)
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	// a.tar.zst, the --output-dir export, and the restore's pre-restore snapshot.
+	if nArchives != 3 {
+		t.Errorf("found %d archives, want 3", nArchives)
+	}
+	if left, _ := os.ReadDir(tmp); len(left) != 0 {
+		t.Errorf("the system temp dir holds %d entries after the runs", len(left))
 	}
 }
