@@ -73,6 +73,15 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 		OnUsageError: func(c *cli.Context, err error, isSubcommand bool) error {
 			return usageError(err)
 		},
+		// Without an Action, urfave/cli answers an unknown command with its
+		// help command's "No help topic" and exit code 3, which here means
+		// a partial backup.
+		Action: func(c *cli.Context) error {
+			if c.NArg() > 0 {
+				return usagef("unknown command %q: see 'connvault --help' for the commands", c.Args().First())
+			}
+			return cli.ShowAppHelp(c)
+		},
 		ExitErrHandler: func(*cli.Context, error) {},
 		Before: func(c *cli.Context) error {
 			return validateGlobals(c)
