@@ -14,6 +14,7 @@ import (
 
 	"github.com/connvault/connvault/archive"
 	"github.com/connvault/connvault/export"
+	"github.com/connvault/connvault/filterexpr"
 	"github.com/connvault/connvault/importer"
 )
 
@@ -34,6 +35,7 @@ func restoreCommand() *cli.Command {
 			&cli.StringFlag{Name: "format", Value: "text", Usage: "plan format on stdout: text or json"},
 			&cli.BoolFlag{Name: "json", Usage: "print the report as JSON on stdout (the plan then goes to stderr as text)"},
 			&cli.StringSliceFlag{Name: "only", Usage: "restore only the connector with this `NAME` (repeatable)"},
+			&cli.StringFlag{Name: "filters", Usage: "restore only the archive's connectors matching this filter `EXPR` (the API's syntax; name, type and directConnect)"},
 			&cli.StringSliceFlag{Name: "map", Usage: "restore the archive's connector ARCHIVE_NAME onto the target's TARGET_NAME (repeatable): `ARCHIVE_NAME=TARGET_NAME`"},
 			&cli.StringFlag{Name: "map-file", Usage: "read ARCHIVE_NAME=TARGET_NAME pairs from `FILE` (one per line, # comments)"},
 			&cli.StringFlag{Name: "backup-dir", Usage: "snapshot the target into `DIR` before writing (default: $XDG_STATE_HOME/connvault/pre-restore, else ~/.local/state/connvault/pre-restore)"},
@@ -92,6 +94,10 @@ func runRestore(c *cli.Context) error {
 	}
 
 	ctx := c.Context
+	filter, err := filterexpr.Parse(c.String("filters"))
+	if err != nil {
+		return usagef("--filters: %w", err)
+	}
 	t, err := connect(ctx, c, s)
 	if err != nil {
 		return err
@@ -101,7 +107,7 @@ func runRestore(c *cli.Context) error {
 	info := importer.Info{Archive: path, Target: t.client.BaseURL(), DryRun: dryRun}
 	job := &restoreJob{
 		s: s, target: t, arch: arch,
-		opts:   importer.Options{Mapping: mapping, Only: c.StringSlice("only")},
+		opts:   importer.Options{Mapping: mapping, Only: c.StringSlice("only"), Filter: filter},
 		dryRun: dryRun, yes: yes, yesProtected: c.String("yes-protected"),
 		backupDir: backupDir, stdin: stdin, verb: "restore",
 		show: func(plan *importer.Plan, _ *archive.Snapshot) error {

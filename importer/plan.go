@@ -26,6 +26,7 @@ import (
 	"github.com/connvault/connvault/apiclient"
 	"github.com/connvault/connvault/archive"
 	"github.com/connvault/connvault/diff"
+	"github.com/connvault/connvault/filterexpr"
 )
 
 // Action is what the plan does with one archive connector.
@@ -143,6 +144,12 @@ type Options struct {
 	// Only, when not empty, restores just the archive connectors with these
 	// names; the others are skipped. Every name must be in the archive.
 	Only []string
+	// Filter, when not nil, restores just the archive connectors it matches
+	// (the list endpoint's filter language, evaluated on each connector's
+	// archived detail: name, type and directConnect; the detail carries no
+	// category, features or labels, so those never match). With Only, a
+	// connector must satisfy both.
+	Filter *filterexpr.Expr
 }
 
 // patchable are the detail fields restore writes with PATCH. The other two
@@ -223,6 +230,15 @@ func NewPlan(arch, target *archive.Snapshot, opts Options) (*Plan, error) {
 			skipped = append(skipped, Connector{Name: n, TargetName: targetName(n, opts.Mapping), ArchiveScriptName: c.ScriptName,
 				Action: ActionSkip, Reason: "not selected (--only)"})
 			continue
+		}
+		if opts.Filter != nil {
+			typ, _ := f["type"].(string)
+			dc, _ := f["directConnect"].(bool)
+			if !opts.Filter.Match(filterexpr.Target{Name: n, Type: typ, DirectConnect: dc}) {
+				skipped = append(skipped, Connector{Name: n, TargetName: targetName(n, opts.Mapping), ArchiveScriptName: c.ScriptName,
+					Action: ActionSkip, Reason: "not selected (--filters)"})
+				continue
+			}
 		}
 		selected.Connectors = append(selected.Connectors, c)
 	}
