@@ -68,6 +68,8 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 			verifyCommand(),
 			pruneCommand(),
 			sandboxCommand(),
+			tenantsCommand(),
+			promoteCommand(),
 		},
 		// Usage errors are returned, not printed with a stack of help.
 		OnUsageError: func(c *cli.Context, err error, isSubcommand bool) error {

@@ -1,0 +1,296 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/connvault/connvault/archive"
+	"github.com/connvault/connvault/diff"
+	"github.com/connvault/connvault/dirlock"
+	"github.com/connvault/connvault/export"
+	"github.com/connvault/connvault/importer"
+	"github.com/connvault/connvault/tenants"
+)
+
+// defaultPromoteFilter selects what a promotion copies by default: custom
+// connectors. Built-in ones are the vendor's and the same everywhere.
+const defaultPromoteFilter = `type sw "` + importer.CustomTypePrefix + `"`
+
+func promoteCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "promote",
+		Usage: "copy connectors from one named tenant to another: export, plan, confirm, snapshot, apply, verify",
+		Description: "Exports the source tenant into an archive (kept), reads the target, prints the diff of the\n" +
+			"connectors to update and the restore plan, asks (or needs --yes), snapshots the target, applies the\n" +
+			"plan as restore does, then snapshots the target again and verifies it against the source. Every\n" +
+			"archive's path is printed. Writing to a protected tenant needs --yes-protected NAME. Exit code:\n" +
+			"0 done and verified, 1 error or a verification difference, 2 usage, 3 some connectors failed.",
+		Flags: withGlobals(
+			&cli.StringFlag{Name: "from", Usage: "the source tenant `NAME` (from the tenants file)"},
+			&cli.StringFlag{Name: "to", Usage: "the target tenant `NAME` (from the tenants file)"},
+			&cli.StringSliceFlag{Name: "only", Usage: "promote only the connector with this `NAME` (repeatable)"},
+			&cli.StringSliceFlag{Name: "map", Usage: "promote the source's connector OLD onto the target's NEW (repeatable): `OLD=NEW`"},
+			&cli.StringFlag{Name: "map-file", Usage: "read OLD=NEW pairs from `FILE` (one per line, # comments)"},
+			&cli.StringFlag{Name: "filters", Value: defaultPromoteFilter, Usage: "the list filter for the source export (\"\" for every listed connector)"},
+			&cli.StringSliceFlag{Name: "script-name", Usage: "also promote this source connector by `SCRIPTNAME` (repeatable): the list hides DEVELOPMENT and DEMO ones"},
+			&cli.StringFlag{Name: "archive-dir", Usage: "keep the archives in `DIR` (default: $XDG_STATE_HOME/connvault/promote, else ~/.local/state/connvault/promote)"},
+			&cli.BoolFlag{Name: "dry-run", Aliases: []string{"n"}, Usage: "export the source, print the diff and plan, and stop: nothing is written to the target"},
+			&cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, Usage: "apply without asking (needed when stdin is not a terminal)"},
+			&cli.StringFlag{Name: "yes-protected", Usage: "allow writing to the protected tenant `NAME` (spelled out)"},
+		),
+		Action: runPromote,
+	}
+}
+
+func runPromote(c *cli.Context) error {
+	if c.NArg() > 0 {
+		return usagef("promote takes no arguments (got %q): use --from NAME --to NAME", c.Args().First())
+	}
+	from, to := c.String("from"), c.String("to")
+	if from == "" || to == "" {
+		return usagef("promote needs --from NAME and --to NAME (tenants from the tenants file; see `connvault tenants`)")
+	}
+	for _, n := range []string{from, to} {
+		if err := tenants.ValidName(n); err != nil {
+			return usageError(err)
+		}
+	}
+	if from == to {
+		return usagef("--from and --to both name %q: promote copies between two tenants", from)
+	}
+	s, err := newSession(c)
+	if err != nil {
+		return err
+	}
+	dryRun, yes := c.Bool("dry-run"), c.Bool("yes")
+	stdin := c.App.Reader
+	if !dryRun && !yes && !stdinIsTerminal(stdin) {
+		return usagef("promote writes to %s and stdin is not a terminal to confirm on: add --yes to apply, or --dry-run to see the plan only", to)
+	}
+	mapping, err := mappingFromFlags(c)
+	if err != nil {
+		return err
+	}
+	dir, err := stateDir(c.String("archive-dir"), "promote", "--archive-dir DIR")
+	if err != nil {
+		return err
+	}
+
+	ctx := c.Context
+	src, err := connectNamed(c, s, from)
+	if err != nil {
+		return err
+	}
+	defer src.close()
+	dst, err := connectNamed(c, s, to)
+	if err != nil {
+		return err
+	}
+	defer dst.close()
+	if src.client.BaseURL() == dst.client.BaseURL() {
+		s.log.Warn(fmt.Sprintf("tenants %s and %s have the same base URL %s: promoting a tenant onto itself changes nothing", from, to, src.client.BaseURL()))
+	}
+	if !dryRun {
+		// restoreJob checks again before it writes; failing here saves the
+		// export of the source.
+		if err := checkWritable(dst, c.String("yes-protected")); err != nil {
+			return err
+		}
+	}
+
+	sel := archive.Selection{Filters: c.String("filters"), ScriptNames: c.StringSlice("script-name")}
+	srcPath, err := exportTenant(ctx, s, src, dir, sel)
+	if err != nil {
+		return err
+	}
+	s.log.Info(fmt.Sprintf("exported source %s", from), "archive", srcPath)
+	source, err := archive.ReadFile(srcPath, archive.ReadOptions{})
+	if err != nil {
+		return err
+	}
+
+	job := &restoreJob{
+		s: s, target: dst, arch: source,
+		opts:   importer.Options{Mapping: mapping, Only: c.StringSlice("only")},
+		dryRun: dryRun, yes: yes, yesProtected: c.String("yes-protected"),
+		backupDir: dir, stdin: stdin, verb: "promote",
+		show: func(plan *importer.Plan, target *archive.Snapshot) error {
+			return showPromotion(s, plan, source, target)
+		},
+	}
+	res, err := job.run(ctx)
+	if err != nil {
+		return err
+	}
+	if dryRun {
+		s.log.Info("dry run: nothing was written to " + to)
+		return nil
+	}
+	if res.plan.Empty() {
+		s.log.Info(fmt.Sprintf("nothing to promote: %s already matches %s", to, from))
+		return nil
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+
+	// Verify from a fresh snapshot, also kept: it records the target as the
+	// promotion left it. The created connectors have new scriptNames.
+	names := append([]string{}, res.scriptNames...)
+	for _, r := range res.report.Results {
+		if r.ScriptName != "" {
+			names = append(names, r.ScriptName)
+		}
+	}
+	afterPath, _, err := snapshotTenant(ctx, s, dst, dir, names)
+	if err != nil {
+		return fmt.Errorf("verifying %s: %w", to, err)
+	}
+	s.log.Info(fmt.Sprintf("snapshot of target %s after the promotion", to), "archive", afterPath)
+	after, err := archive.ReadFile(afterPath, archive.ReadOptions{})
+	if err != nil {
+		return fmt.Errorf("verifying %s: %w", to, err)
+	}
+	ver, err := verifyPromotion(res.plan, source, after)
+	if err != nil {
+		return fmt.Errorf("verifying %s: %w", to, err)
+	}
+	switch {
+	case res.report.Failed():
+		fmt.Fprintln(s.stderr, "connvault: some connectors failed; fix the cause and run the same promote again: it writes only what is left")
+		return &quietError{code: exitPartial}
+	case !ver.Equal():
+		fmt.Fprintf(s.stdout, "\nVerification: %s still differs from %s:\n", to, from)
+		if err := diff.WriteText(s.stdout, ver, diff.TextOptions{Color: isTerminal(s.stdout)}); err != nil {
+			return err
+		}
+		return &exitErr{code: exitError, err: fmt.Errorf("promotion applied, but %s still differs from %s for %d connectors (see the diff above)",
+			to, from, ver.Summary.Connectors.Added+ver.Summary.Connectors.Removed+ver.Summary.Connectors.Changed)}
+	}
+	s.log.Info(fmt.Sprintf("verified: %s matches %s for the %d promoted connectors", to, from, len(ver.Connectors)))
+	return nil
+}
+
+// showPromotion prints, on stdout, the diff of the connectors the plan
+// updates (target → source, what will change in the target; creates are
+// listed by the plan), then the plan.
+func showPromotion(s *session, plan *importer.Plan, source, target *archive.Snapshot) error {
+	a, b := &archive.Snapshot{}, &archive.Snapshot{}
+	mapping := map[string]string{}
+	for _, pc := range plan.Connectors {
+		if pc.Action != importer.ActionUpdate {
+			continue
+		}
+		if tc := byScriptName(target, pc.TargetScriptName); tc != nil {
+			a.Connectors = append(a.Connectors, tc)
+		}
+		if sc := byScriptName(source, pc.ArchiveScriptName); sc != nil {
+			b.Connectors = append(b.Connectors, sc)
+		}
+		if pc.TargetName != pc.Name {
+			mapping[pc.TargetName] = pc.Name
+		}
+	}
+	if len(a.Connectors) > 0 {
+		res, err := diff.Compare(a, b, diff.Options{Match: diff.MatchName, Mapping: mapping})
+		if err != nil {
+			return err
+		}
+		if err := diff.WriteText(s.stdout, res, diff.TextOptions{Color: isTerminal(s.stdout)}); err != nil {
+			return err
+		}
+		fmt.Fprintln(s.stdout)
+	}
+	return importer.WritePlanText(s.stdout, plan)
+}
+
+// verifyPromotion compares the promoted connectors of the source with what
+// the target now holds: the plan's connectors that were not skipped, paired
+// by name through the plan's target names.
+func verifyPromotion(plan *importer.Plan, source, after *archive.Snapshot) (*diff.Result, error) {
+	a, b := &archive.Snapshot{}, &archive.Snapshot{}
+	mapping := map[string]string{}
+	want := map[string]bool{} // target names
+	for _, pc := range plan.Connectors {
+		if pc.Action == importer.ActionSkip {
+			continue
+		}
+		if sc := byScriptName(source, pc.ArchiveScriptName); sc != nil {
+			a.Connectors = append(a.Connectors, sc)
+		}
+		want[pc.TargetName] = true
+		if pc.TargetName != pc.Name {
+			mapping[pc.Name] = pc.TargetName
+		}
+	}
+	for _, c := range after.Connectors {
+		f, err := diff.DetailFields(c.Detail)
+		if err != nil {
+			return nil, fmt.Errorf("connector %s: %w", c.ScriptName, err)
+		}
+		if n, _ := f["name"].(string); want[n] {
+			b.Connectors = append(b.Connectors, c)
+		}
+	}
+	return diff.Compare(a, b, diff.Options{Match: diff.MatchName, Mapping: mapping})
+}
+
+func byScriptName(s *archive.Snapshot, scriptName string) *archive.Connector {
+	if scriptName == "" {
+		return nil
+	}
+	for _, c := range s.Connectors {
+		if c.ScriptName == scriptName {
+			return c
+		}
+	}
+	return nil
+}
+
+// exportTenant exports t's connectors that sel selects into a new archive in
+// dir, named like export's, and returns its path.
+func exportTenant(ctx context.Context, s *session, t *tenant, dir string, sel archive.Selection) (string, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", fmt.Errorf("creating the archive directory: %w", err)
+	}
+	lock, err := dirlock.Acquire(ctx, dir, true)
+	if err != nil {
+		return "", err
+	}
+	defer lock.Release()
+	now := utcNow()
+	path := freeName(dir, t.name, now)
+	w, err := archive.Create(ctx, path, archive.Meta{
+		ToolVersion: version,
+		CreatedAt:   now,
+		Source:      archive.Source{BaseURL: t.client.BaseURL(), APIVersion: t.client.APIVersion()},
+		Selection:   sel,
+	})
+	if err != nil {
+		return "", err
+	}
+	defer w.Abort()
+	bar := newProgress(s, "exporting "+t.name).withStats(t.client.Stats)
+	res, err := export.Run(ctx, t.client, export.Options{
+		Filters:     sel.Filters,
+		ScriptNames: sel.ScriptNames,
+		Concurrency: s.concurrency,
+		Logger:      s.log,
+		Progress:    bar.update,
+	}, func(c *archive.Connector) error { return w.Add(ctx, c) })
+	bar.finish()
+	if err != nil {
+		return "", fmt.Errorf("exporting %s: %w", t.name, err)
+	}
+	for _, sk := range res.Skipped {
+		s.log.Warn("not in the archive", "tenant", t.name, "scriptName", sk.ScriptName, "reason", sk.Reason)
+	}
+	w.SetSkipped(res.Skipped)
+	if _, err := w.Close(ctx); err != nil {
+		return "", fmt.Errorf("exporting %s: %w", t.name, err)
+	}
+	return path, nil
+}

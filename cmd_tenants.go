@@ -1,0 +1,400 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/urfave/cli/v2"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/connvault/connvault/apiclient"
+	"github.com/connvault/connvault/tenants"
+)
+
+// checkTimeout bounds one tenant's credential check: a tenant that does not
+// answer must not hold up the listing of the others.
+const checkTimeout = 30 * time.Second
+
+func tenantsCommand() *cli.Command {
+	onUsage := func(_ *cli.Context, err error, _ bool) error { return usageError(err) }
+	configFlag := &cli.StringFlag{Name: "config", Usage: "the tenants `FILE` (default: $" + tenants.EnvConfig + ", else tenants.json in connvault's folder of the user configuration directory)"}
+	return &cli.Command{
+		Name:  "tenants",
+		Usage: "list the named tenants and check their credentials; add or remove one",
+		Description: "The tenants file names tenants for --tenant NAME, tenant:NAME operands and promote. It holds each\n" +
+			"tenant's base URL, client id and where its secret comes from (an environment variable or a file),\n" +
+			"never the secret itself. `connvault tenants` lists them and checks each one's credentials with a\n" +
+			"token and one list call. Exit code: 0 all work, 1 some do not, 2 usage.",
+		Flags: withGlobals(
+			&cli.BoolFlag{Name: "no-check", Usage: "list only, without contacting the tenants"},
+			&cli.BoolFlag{Name: "json", Usage: "print the list as JSON on stdout"},
+		),
+		Action: runTenantsList,
+		Subcommands: []*cli.Command{
+			{
+				Name:         "ls",
+				OnUsageError: onUsage,
+				Usage:        "list the named tenants and check their credentials (the same as `connvault tenants`)",
+				Flags: withGlobals(
+					&cli.BoolFlag{Name: "no-check", Usage: "list only, without contacting the tenants"},
+					&cli.BoolFlag{Name: "json", Usage: "print the list as JSON on stdout"},
+				),
+				Action: runTenantsList,
+			},
+			{
+				Name:         "add",
+				OnUsageError: onUsage,
+				Usage:        "add a named tenant to the tenants file",
+				ArgsUsage:    "NAME",
+				Description: "NAME (a-z, 0-9, '-') labels the tenant's archives. Give the secret's source, never the secret:\n" +
+					"--client-secret-env VAR (the variable is read when the tenant is used) or --client-secret-file FILE.\n" +
+					"--from-sail ENV takes the base URL (and client id, when sail kept one) from the sail CLI's environment.",
+				// Own flags only: the global --base-url and --client-id read
+				// SAIL_* from the environment, which must not leak into the file.
+				Flags: []cli.Flag{
+					&cli.StringFlag{Name: "base-url", Usage: "the tenant's API base URL, e.g. https://acme.api.identitynow.com"},
+					&cli.StringFlag{Name: "client-id", Usage: "the OAuth2 client id"},
+					&cli.StringFlag{Name: "client-secret-env", Usage: "read the secret from the environment variable `VAR`"},
+					&cli.StringFlag{Name: "client-secret-file", Usage: "read the secret from `FILE` (keep it mode 0600)"},
+					&cli.StringFlag{Name: "api-version", Usage: "API version for this tenant: " + strings.Join(apiclient.APIVersions, ", ") + " (default: --api-version)"},
+					&cli.BoolFlag{Name: "protected", Usage: "writes to this tenant need --yes-protected NAME"},
+					&cli.BoolFlag{Name: "force", Usage: "replace a tenant of the same name"},
+					&cli.StringFlag{Name: "from-sail", Usage: "take the base URL (and client id) from the sail CLI environment `ENV`"},
+					&cli.StringFlag{Name: "sail-config", Usage: "the sail CLI configuration `FILE` (default: ~/.sailpoint/config.yaml)"},
+					configFlag,
+				},
+				Action: runTenantsAdd,
+			},
+			{
+				Name:         "rm",
+				OnUsageError: onUsage,
+				Usage:        "remove a named tenant from the tenants file",
+				ArgsUsage:    "NAME",
+				Flags:        []cli.Flag{configFlag},
+				Action:       runTenantsRm,
+			},
+		},
+	}
+}
+
+// tenantStatus is one line of the listing and one element of --json.
+type tenantStatus struct {
+	Name       string `json:"name"`
+	BaseURL    string `json:"baseUrl"`
+	ClientID   string `json:"clientId"`
+	SecretFrom string `json:"secretFrom"`
+	APIVersion string `json:"apiVersion,omitempty"`
+	Protected  bool   `json:"protected"`
+	Checked    bool   `json:"checked"`
+	OK         bool   `json:"ok"`
+	// Connectors is the tenant's count of listed (RELEASED) connectors.
+	Connectors int    `json:"connectors,omitempty"`
+	Error      string `json:"error,omitempty"`
+}
+
+func runTenantsList(c *cli.Context) error {
+	if c.NArg() > 0 {
+		return usagef("unknown tenants command %q: use ls, add or rm", c.Args().First())
+	}
+	s, err := newSession(c)
+	if err != nil {
+		return err
+	}
+	cfg, path, err := loadTenants(c)
+	if err != nil {
+		return err
+	}
+	if flagString(c, "base-url") != "" || flagString(c, "client-id") != "" {
+		s.log.Info("SAIL_BASE_URL/SAIL_CLIENT_ID (or --base-url/--client-id) are set: they win over --tenant")
+	}
+	if len(cfg.Tenants) == 0 {
+		s.log.Info(fmt.Sprintf("no tenants in %s: add one with `connvault tenants add NAME --base-url URL --client-id ID --client-secret-env VAR`", path))
+	}
+
+	out := make([]tenantStatus, len(cfg.Tenants))
+	for i, tn := range cfg.Tenants {
+		out[i] = tenantStatus{Name: tn.Name, BaseURL: tn.BaseURL, ClientID: tn.ClientID, SecretFrom: tn.SecretSource(),
+			APIVersion: tn.APIVersion, Protected: tn.Protected}
+	}
+	if !c.Bool("no-check") {
+		g, ctx := errgroup.WithContext(c.Context)
+		g.SetLimit(4)
+		for i, tn := range cfg.Tenants {
+			g.Go(func() error {
+				n, err := checkTenant(ctx, c, s, tn)
+				out[i].Checked = true
+				if err != nil {
+					out[i].Error = oneLine(err)
+				} else {
+					out[i].OK, out[i].Connectors = true, n
+				}
+				return nil
+			})
+		}
+		_ = g.Wait()
+		if err := c.Context.Err(); err != nil {
+			return err
+		}
+	}
+
+	if c.Bool("json") {
+		enc := json.NewEncoder(s.stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(out); err != nil {
+			return err
+		}
+	} else if len(out) > 0 {
+		tw := tabwriter.NewWriter(s.stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "NAME\tBASE URL\tCLIENT ID\tSECRET FROM\tPROTECTED\tCHECK")
+		for _, st := range out {
+			prot := "-"
+			if st.Protected {
+				prot = "yes"
+			}
+			check := "not checked"
+			switch {
+			case st.OK:
+				check = fmt.Sprintf("ok, %d connectors listed", st.Connectors)
+			case st.Checked:
+				check = "FAILED: " + st.Error
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", st.Name, st.BaseURL, st.ClientID, st.SecretFrom, prot, check)
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+	}
+	failed := 0
+	for _, st := range out {
+		if st.Checked && !st.OK {
+			failed++
+		}
+	}
+	if failed > 0 {
+		s.log.Warn(fmt.Sprintf("%d of %d tenants failed the credential check (see above)", failed, len(out)))
+		return &quietError{code: exitError}
+	}
+	return nil
+}
+
+// checkTenant proves a tenant's credentials work: a token and one list call,
+// which also gives the number of listed connectors.
+func checkTenant(ctx context.Context, c *cli.Context, s *session, tn tenants.Tenant) (int, error) {
+	cfg, err := namedConfig(c, s, tn)
+	if err != nil {
+		return 0, err
+	}
+	// A check should answer quickly: one retry at most, short waits.
+	cfg.MaxAttempts, cfg.MaxWait = 2, 5*time.Second
+	client, err := apiclient.New(cfg)
+	if err != nil {
+		return 0, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, checkTimeout)
+	defer cancel()
+	page, err := client.ListConnectors(ctx, apiclient.ListQuery{Limit: 1, Count: true})
+	if err != nil {
+		return 0, err
+	}
+	return max(page.Total, len(page.Items)), nil
+}
+
+func runTenantsAdd(c *cli.Context) error {
+	name, opt, err := nameAndFlags(c, "tenants add")
+	if err != nil {
+		return err
+	}
+	s, err := newSession(c)
+	if err != nil {
+		return err
+	}
+	if err := tenants.ValidName(name); err != nil {
+		return usageError(err)
+	}
+	tn := tenants.Tenant{
+		Name:            name,
+		BaseURL:         opt("base-url"),
+		ClientID:        opt("client-id"),
+		ClientSecretEnv: opt("client-secret-env"),
+		APIVersion:      opt("api-version"),
+		Protected:       opt("protected") == "true",
+	}
+	force := opt("force") == "true"
+	if f := opt("client-secret-file"); f != "" {
+		// The file is read later from wherever connvault runs: keep it absolute.
+		abs, err := filepath.Abs(f)
+		if err != nil {
+			return usagef("--client-secret-file %s: %w", f, err)
+		}
+		tn.ClientSecretFile = abs
+	}
+	if env := opt("from-sail"); env != "" {
+		if err := fillFromSail(opt("sail-config"), &tn, env); err != nil {
+			return err
+		}
+	}
+	switch {
+	case tn.ClientSecretEnv == "" && tn.ClientSecretFile == "":
+		return usagef("tenant %q: say where its secret comes from: --client-secret-env VAR or --client-secret-file FILE (the secret itself is never stored)", name)
+	case tn.ClientSecretEnv != "" && tn.ClientSecretFile != "":
+		return usagef("--client-secret-env and --client-secret-file exclude each other: give one")
+	}
+
+	path := opt("config")
+	if path == "" {
+		if path, err = tenantsPath(c); err != nil {
+			return err
+		}
+	}
+	cfg, err := tenants.Load(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		cfg, err = &tenants.Config{}, nil
+	}
+	if err != nil {
+		return usageError(err)
+	}
+	if err := cfg.Put(tn, force); err != nil {
+		return usageError(err)
+	}
+	if err := tenants.Save(path, cfg); err != nil {
+		return err
+	}
+	// The secret source may be set up later; say so now rather than at the
+	// first export.
+	if tn.ClientSecretEnv != "" && os.Getenv(tn.ClientSecretEnv) == "" {
+		s.log.Warn(fmt.Sprintf("environment variable %s is not set here: set it to the client secret before using tenant %s", tn.ClientSecretEnv, name))
+	}
+	if tn.ClientSecretFile != "" {
+		if f, err := os.Open(tn.ClientSecretFile); err != nil {
+			s.log.Warn(fmt.Sprintf("client secret file: %v: create it before using tenant %s", err, name))
+		} else {
+			if loose, mode := tenants.LooseMode(f); loose {
+				s.log.Warn(fmt.Sprintf("client secret file %s is readable by others (mode %04o): chmod 600 it", tn.ClientSecretFile, mode))
+			}
+			f.Close()
+		}
+	}
+	what := "added"
+	if force {
+		what = "saved"
+	}
+	s.log.Info(fmt.Sprintf("%s tenant %s in %s; check it with `connvault tenants`", what, name, path))
+	return nil
+}
+
+// fillFromSail takes the base URL, and the client id when sail kept one in
+// its file, from the sail CLI's environment env. Flags given explicitly win.
+func fillFromSail(path string, tn *tenants.Tenant, env string) error {
+	if path == "" {
+		p, err := tenants.SailConfigPath()
+		if err != nil {
+			return usageError(err)
+		}
+		path = p
+	}
+	envs, err := tenants.ReadSail(path)
+	if err != nil {
+		return usageError(err)
+	}
+	var names []string
+	for _, e := range envs {
+		if e.Name != env {
+			names = append(names, e.Name)
+			continue
+		}
+		if tn.BaseURL == "" {
+			tn.BaseURL = e.BaseURL
+		}
+		if tn.ClientID == "" {
+			tn.ClientID = e.ClientID
+		}
+		if tn.ClientID == "" {
+			return usagef("sail environment %q has no client id in %s (sail keeps it in the system keyring): give --client-id", env, path)
+		}
+		return nil
+	}
+	have := strings.Join(names, ", ")
+	if have == "" {
+		have = "none with a base URL"
+	}
+	return usagef("no sail environment %q in %s (have: %s)", env, path, have)
+}
+
+func runTenantsRm(c *cli.Context) error {
+	name, opt, err := nameAndFlags(c, "tenants rm")
+	if err != nil {
+		return err
+	}
+	s, err := newSession(c)
+	if err != nil {
+		return err
+	}
+	path := opt("config")
+	if path == "" {
+		if path, err = tenantsPath(c); err != nil {
+			return err
+		}
+	}
+	cfg, err := tenants.Load(path)
+	if err != nil {
+		return usageError(err)
+	}
+	if err := cfg.Remove(name); err != nil {
+		return usagef("%s: %w", path, err)
+	}
+	if err := tenants.Save(path, cfg); err != nil {
+		return err
+	}
+	s.log.Info(fmt.Sprintf("removed tenant %s from %s", name, path))
+	return nil
+}
+
+// nameAndFlags returns a command's one NAME operand and a reader of its own
+// flags. urfave/cli v2 stops reading flags at the first operand, yet people
+// type `tenants add NAME --base-url URL ...`: flags after NAME are parsed
+// here with the command's own definitions (a flag given both before and
+// after NAME takes the later value).
+func nameAndFlags(c *cli.Context, what string) (string, func(string) string, error) {
+	args := c.Args().Slice()
+	if len(args) == 0 {
+		return "", nil, usagef("%s needs a tenant NAME", what)
+	}
+	set := flag.NewFlagSet(what, flag.ContinueOnError)
+	set.SetOutput(io.Discard)
+	for _, f := range c.Command.Flags {
+		if err := f.Apply(set); err != nil {
+			return "", nil, err
+		}
+	}
+	if err := set.Parse(args[1:]); err != nil {
+		return "", nil, usagef("%s: %w", what, err)
+	}
+	if set.NArg() > 0 {
+		return "", nil, usagef("%s takes one NAME, got also %q", what, set.Arg(0))
+	}
+	after := map[string]bool{}
+	set.Visit(func(f *flag.Flag) { after[f.Name] = true })
+	opt := func(name string) string {
+		if after[name] {
+			return set.Lookup(name).Value.String()
+		}
+		if c.IsSet(name) {
+			return fmt.Sprint(c.Value(name))
+		}
+		if f := set.Lookup(name); f != nil {
+			return f.DefValue
+		}
+		return ""
+	}
+	return args[0], opt, nil
+}
