@@ -601,3 +601,34 @@ func TestVerifyGathersAll(t *testing.T) {
 		t.Errorf("ReadFile: %v, want the first problem as ErrMismatch (and ErrCorrupt)", err)
 	}
 }
+
+// TestSpoolDamage: bytes that change in the spool between Add and Close are
+// caught, and no archive with a lying manifest is committed.
+func TestSpoolDamage(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "d.tar.zst")
+	ctx := context.Background()
+	w, err := Create(ctx, path, fixtureMeta())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Abort()
+	for _, c := range fixtureConnectors() {
+		if err := w.Add(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.spoolBuf.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.spool.WriteAt([]byte("X"), 3); err != nil {
+		t.Fatal(err)
+	}
+	_, err = w.Close(ctx)
+	if err == nil || !strings.Contains(err.Error(), "connectors/acme-ldap/detail.json: the temporary spool file changed on disk") {
+		t.Fatalf("Close: %v, want the spool damage reported", err)
+	}
+	if got := listDir(t, dir); len(got) != 0 {
+		t.Errorf("directory holds %v after a failed Close", got)
+	}
+}

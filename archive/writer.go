@@ -3,7 +3,6 @@ package archive
 import (
 	"archive/tar"
 	"bufio"
-	"bytes"
 	"cmp"
 	"context"
 	"crypto/sha256"
@@ -11,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"os"
 	"path/filepath"
@@ -70,7 +70,10 @@ type spooled struct {
 	off  int64
 	size int64
 	sum  [sha256.Size]byte
+	crc  uint32 // rechecked when copying out of the spool, much cheaper than SHA-256
 }
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // Create starts an archive that Close will write to path. The temporary files
 // live in path's directory (so the final rename is atomic) and are named
@@ -148,7 +151,8 @@ func (w *Writer) Add(ctx context.Context, c *Connector) error {
 		if _, err := w.spoolBuf.Write(f.data); err != nil {
 			return w.fail(fmt.Errorf("archive %s: spool connector %q: %w", w.path, c.ScriptName, err))
 		}
-		w.files = append(w.files, spooled{path: f.path, off: w.spoolOff, size: int64(len(f.data)), sum: sha256.Sum256(f.data)})
+		w.files = append(w.files, spooled{path: f.path, off: w.spoolOff, size: int64(len(f.data)),
+			sum: sha256.Sum256(f.data), crc: crc32.Checksum(f.data, castagnoli)})
 		w.spoolOff += int64(len(f.data))
 	}
 	w.names[c.ScriptName] = struct{}{}
@@ -333,8 +337,6 @@ func (w *Writer) commit(ctx context.Context) (*Manifest, error) {
 		prev = name
 		return tw.WriteHeader(header(name, size))
 	}
-	h := sha256.New()
-	var sum [sha256.Size]byte
 	buf := make([]byte, 64<<10)
 	for _, f := range w.files {
 		if err := ctx.Err(); err != nil {
@@ -351,11 +353,13 @@ func (w *Writer) commit(ctx context.Context) (*Manifest, error) {
 		if err := put(f.path, f.size); err != nil {
 			return nil, wrap("write "+f.path, err)
 		}
-		h.Reset()
+		h := crc32.New(castagnoli)
 		if _, err := io.CopyBuffer(io.MultiWriter(tw, h), io.NewSectionReader(w.spool, f.off, f.size), buf); err != nil {
 			return nil, wrap("write "+f.path, err)
 		}
-		if !bytes.Equal(h.Sum(sum[:0]), f.sum[:]) {
+		// The manifest's hash must describe the bytes written: a spool changed
+		// on disk is caught now, not when someone restores from this backup.
+		if h.Sum32() != f.crc {
 			return nil, wrap("write "+f.path, errors.New("the temporary spool file changed on disk while being copied; check the disk and retry"))
 		}
 	}
