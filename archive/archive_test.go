@@ -523,6 +523,7 @@ func TestReaderLimits(t *testing.T) {
 		{"total size", ReadOptions{MaxTotalSize: 100}, "manifest.json: the entries add up to 231 bytes, above the limit of 100 (MaxTotalSize)"},
 		{"entries", ReadOptions{MaxEntries: 5}, "manifest.json: the manifest lists 6 entries, above the limit of 5 (MaxEntries)"},
 		{"manifest size", ReadOptions{MaxManifestSize: 100}, "manifest.json: manifest.json is 1588 bytes, above the 100-byte limit (MaxManifestSize)"},
+		{"window", ReadOptions{MaxWindow: 4 << 10}, "the compressed data needs a zstd window larger than the 4096-byte limit"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := ReadFile(path, tc.opts)
