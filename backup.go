@@ -54,3 +54,39 @@ func snapshotTenant(ctx context.Context, s *session, t *tenant, dir string, extr
 	}
 	return path, m, nil
 }
+
+// saveSnapshot writes snap, a tenant as read moments ago, into a new archive
+// in dir. Restore reads the target connectors it may touch to plan, and that
+// same reading is what undoing the restore needs: saving it costs no second
+// pass over the tenant.
+func saveSnapshot(ctx context.Context, t *tenant, dir string, snap *archive.Snapshot) (string, *archive.Manifest, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", nil, fmt.Errorf("creating the backup directory: %w", err)
+	}
+	lock, err := dirlock.Acquire(ctx, dir, true)
+	if err != nil {
+		return "", nil, err
+	}
+	defer lock.Release()
+	now := utcNow()
+	path := freeName(dir, t.name, now)
+	meta := snap.Manifest.Meta
+	meta.ToolVersion = version
+	meta.CreatedAt = now
+	meta.Source = archive.Source{BaseURL: t.client.BaseURL(), APIVersion: t.client.APIVersion()}
+	w, err := archive.Create(ctx, path, meta)
+	if err != nil {
+		return "", nil, err
+	}
+	defer w.Abort()
+	for _, c := range snap.Connectors {
+		if err := w.Add(ctx, c); err != nil {
+			return "", nil, fmt.Errorf("snapshot of %s: %w", t.name, err)
+		}
+	}
+	m, err := w.Close(ctx)
+	if err != nil {
+		return "", nil, fmt.Errorf("snapshot of %s: %w", t.name, err)
+	}
+	return path, m, nil
+}

@@ -6,13 +6,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/connvault/connvault/archive"
+	"github.com/connvault/connvault/diff"
 	"github.com/connvault/connvault/export"
 	"github.com/connvault/connvault/filterexpr"
 	"github.com/connvault/connvault/importer"
@@ -181,7 +184,20 @@ func (j *restoreJob) run(ctx context.Context) (*restoreResult, error) {
 	for _, conn := range j.arch.Connectors {
 		res.scriptNames = append(res.scriptNames, conn.ScriptName)
 	}
-	target, err := readTenant(ctx, s, t, &archive.Selection{ScriptNames: res.scriptNames})
+	// Only target connectors that an archive connector can land on matter:
+	// reading just those keeps a restore into a large tenant cheap under the
+	// rate limit, and it is exactly what undoing the restore needs.
+	touch := map[string]bool{}
+	for _, conn := range j.arch.Connectors {
+		f, _ := diff.DetailFields(conn.Detail)
+		n, _ := f["name"].(string)
+		if to, ok := j.opts.Mapping[n]; ok {
+			n = to
+		}
+		touch[n] = true
+	}
+	names := slices.Sorted(maps.Keys(touch))
+	target, err := readTenant(ctx, s, t, &archive.Selection{ScriptNames: res.scriptNames, Names: names})
 	if err != nil {
 		return nil, err
 	}
@@ -211,7 +227,7 @@ func (j *restoreJob) run(ctx context.Context) (*restoreResult, error) {
 			}
 		}
 		if j.backupDir != "" {
-			snap, m, err := snapshotTenant(ctx, s, t, j.backupDir, res.scriptNames)
+			snap, m, err := saveSnapshot(ctx, t, j.backupDir, target)
 			if err != nil {
 				return nil, fmt.Errorf("pre-%s snapshot (nothing was written; fix the cause, or skip the snapshot with --no-backup): %w", j.verb, err)
 			}

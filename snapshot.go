@@ -8,6 +8,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/connvault/connvault/apiclient"
 	"github.com/connvault/connvault/archive"
 	"github.com/connvault/connvault/export"
 )
@@ -54,6 +55,13 @@ func readTenant(ctx context.Context, s *session, t *tenant, sel *archive.Selecti
 		opts.Filters = sel.Filters
 		opts.ScriptNames = sel.ScriptNames
 		opts.Locales = sel.Locales
+		if len(sel.Names) > 0 {
+			names := map[string]bool{}
+			for _, n := range sel.Names {
+				names[n] = true
+			}
+			opts.Select = func(dto apiclient.V3ConnectorDto) bool { return names[dto.Name] }
+		}
 	}
 	snap := &archive.Snapshot{}
 	snap.Manifest.Format = archive.FormatName

@@ -34,6 +34,10 @@ type Selection struct {
 	Filters     string   `json:"filters,omitempty"`
 	ScriptNames []string `json:"scriptNames,omitempty"`
 	Locales     []string `json:"locales,omitempty"`
+	// Names, when set, limits the listed connectors to these names (a
+	// pre-restore snapshot holds only the connectors the restore could
+	// touch). ScriptNames are read whatever their name.
+	Names []string `json:"names,omitempty"`
 }
 
 // Skipped is a connector the export meant to save but did not.

@@ -44,6 +44,10 @@ type Options struct {
 	ScriptNames []string
 	// ListDisabled skips the list call, so only ScriptNames are read.
 	ListDisabled bool
+	// Select, when set, keeps only the listed connectors it returns true for
+	// (ScriptNames are always read). Restore uses it to read just the target
+	// connectors an archive can touch instead of the whole tenant.
+	Select func(apiclient.V3ConnectorDto) bool
 	// Locales: nil means the locales in each connector's translationProperties;
 	// []string{AllLocales} means all 19; otherwise exactly these.
 	Locales []string
@@ -162,6 +166,9 @@ func Run(ctx context.Context, t Tenant, opts Options, emit func(*archive.Connect
 				}
 				if dto.ScriptName == "" {
 					log.Warn("list returned a connector without scriptName; ignored", "name", dto.Name)
+					continue
+				}
+				if opts.Select != nil && !opts.Select(dto) {
 					continue
 				}
 				if err := enqueue(item{scriptName: dto.ScriptName, name: dto.Name}); err != nil {
