@@ -62,12 +62,19 @@ func flagString(c *cli.Context, name string) string { return lookup(c, name).Str
 func flagBool(c *cli.Context, name string) bool     { return lookup(c, name).Bool(name) }
 func flagInt(c *cli.Context, name string) int       { return lookup(c, name).Int(name) }
 func flagFloat(c *cli.Context, name string) float64 { return lookup(c, name).Float64(name) }
-func validateGlobals(c *cli.Context) error          { return nil }
-func isTerminal(w io.Writer) bool                   { f, ok := w.(*os.File); return ok && term.IsTerminal(int(f.Fd())) }
+
+// isTerminal tells whether w is a terminal: progress bars and colours only
+// make sense there, never in cron mail or a pipe.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
 func stdinIsTerminal(r io.Reader) bool {
 	f, ok := r.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
 }
+
 func stdoutOf(c *cli.Context) io.Writer { return c.App.Writer }
 func stderrOf(c *cli.Context) io.Writer { return c.App.ErrWriter }
 
