@@ -288,7 +288,7 @@ func runTenantsAdd(c *cli.Context) error {
 	if force {
 		what = "saved"
 	}
-	s.log.Info(fmt.Sprintf("%s tenant %s in %s; check it with `connvault tenants`", what, name, path))
+	s.log.Info(fmt.Sprintf("%s tenant %s to %s; check it with `connvault tenants`", what, name, path))
 	return nil
 }
 
