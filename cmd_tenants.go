@@ -4,9 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -210,10 +208,11 @@ func checkTenant(ctx context.Context, c *cli.Context, s *session, tn tenants.Ten
 }
 
 func runTenantsAdd(c *cli.Context) error {
-	name, opt, err := nameAndFlags(c, "tenants add")
-	if err != nil {
-		return err
+	if c.NArg() != 1 {
+		return usagef("tenants add needs one tenant NAME, got %d arguments", c.NArg())
 	}
+	name := c.Args().First()
+	opt := c.String
 	s, err := newSession(c)
 	if err != nil {
 		return err
@@ -227,9 +226,9 @@ func runTenantsAdd(c *cli.Context) error {
 		ClientID:        opt("client-id"),
 		ClientSecretEnv: opt("client-secret-env"),
 		APIVersion:      opt("api-version"),
-		Protected:       opt("protected") == "true",
+		Protected:       c.Bool("protected"),
 	}
-	force := opt("force") == "true"
+	force := c.Bool("force")
 	if f := opt("client-secret-file"); f != "" {
 		// The file is read later from wherever connvault runs: keep it absolute.
 		abs, err := filepath.Abs(f)
@@ -331,15 +330,15 @@ func fillFromSail(path string, tn *tenants.Tenant, env string) error {
 }
 
 func runTenantsRm(c *cli.Context) error {
-	name, opt, err := nameAndFlags(c, "tenants rm")
-	if err != nil {
-		return err
+	if c.NArg() != 1 {
+		return usagef("tenants rm needs one tenant NAME, got %d arguments", c.NArg())
 	}
+	name := c.Args().First()
 	s, err := newSession(c)
 	if err != nil {
 		return err
 	}
-	path := opt("config")
+	path := c.String("config")
 	if path == "" {
 		if path, err = tenantsPath(c); err != nil {
 			return err
@@ -357,44 +356,4 @@ func runTenantsRm(c *cli.Context) error {
 	}
 	s.log.Info(fmt.Sprintf("removed tenant %s from %s", name, path))
 	return nil
-}
-
-// nameAndFlags returns a command's one NAME operand and a reader of its own
-// flags. urfave/cli v2 stops reading flags at the first operand, yet people
-// type `tenants add NAME --base-url URL ...`: flags after NAME are parsed
-// here with the command's own definitions (a flag given both before and
-// after NAME takes the later value).
-func nameAndFlags(c *cli.Context, what string) (string, func(string) string, error) {
-	args := c.Args().Slice()
-	if len(args) == 0 {
-		return "", nil, usagef("%s needs a tenant NAME", what)
-	}
-	set := flag.NewFlagSet(what, flag.ContinueOnError)
-	set.SetOutput(io.Discard)
-	for _, f := range c.Command.Flags {
-		if err := f.Apply(set); err != nil {
-			return "", nil, err
-		}
-	}
-	if err := set.Parse(args[1:]); err != nil {
-		return "", nil, usagef("%s: %w", what, err)
-	}
-	if set.NArg() > 0 {
-		return "", nil, usagef("%s takes one NAME, got also %q", what, set.Arg(0))
-	}
-	after := map[string]bool{}
-	set.Visit(func(f *flag.Flag) { after[f.Name] = true })
-	opt := func(name string) string {
-		if after[name] {
-			return set.Lookup(name).Value.String()
-		}
-		if c.IsSet(name) {
-			return fmt.Sprint(c.Value(name))
-		}
-		if f := set.Lookup(name); f != nil {
-			return f.DefValue
-		}
-		return ""
-	}
-	return args[0], opt, nil
 }
