@@ -212,7 +212,6 @@ func runTenantsAdd(c *cli.Context) error {
 		return usagef("tenants add needs one tenant NAME, got %d arguments", c.NArg())
 	}
 	name := c.Args().First()
-	opt := c.String
 	s, err := newSession(c)
 	if err != nil {
 		return err
@@ -222,14 +221,14 @@ func runTenantsAdd(c *cli.Context) error {
 	}
 	tn := tenants.Tenant{
 		Name:            name,
-		BaseURL:         opt("base-url"),
-		ClientID:        opt("client-id"),
-		ClientSecretEnv: opt("client-secret-env"),
-		APIVersion:      opt("api-version"),
+		BaseURL:         c.String("base-url"),
+		ClientID:        c.String("client-id"),
+		ClientSecretEnv: c.String("client-secret-env"),
+		APIVersion:      c.String("api-version"),
 		Protected:       c.Bool("protected"),
 	}
 	force := c.Bool("force")
-	if f := opt("client-secret-file"); f != "" {
+	if f := c.String("client-secret-file"); f != "" {
 		// The file is read later from wherever connvault runs: keep it absolute.
 		abs, err := filepath.Abs(f)
 		if err != nil {
@@ -237,8 +236,8 @@ func runTenantsAdd(c *cli.Context) error {
 		}
 		tn.ClientSecretFile = abs
 	}
-	if env := opt("from-sail"); env != "" {
-		if err := fillFromSail(opt("sail-config"), &tn, env); err != nil {
+	if env := c.String("from-sail"); env != "" {
+		if err := fillFromSail(c.String("sail-config"), &tn, env); err != nil {
 			return err
 		}
 	}
@@ -249,7 +248,7 @@ func runTenantsAdd(c *cli.Context) error {
 		return usagef("--client-secret-env and --client-secret-file exclude each other: give one")
 	}
 
-	path := opt("config")
+	path := c.String("config")
 	if path == "" {
 		if path, err = tenantsPath(c); err != nil {
 			return err
