@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/connvault/connvault/dirlock"
+	"github.com/connvault/connvault/storage"
 )
 
 // removeFile is os.Remove; tests replace it to make a removal fail, which a
@@ -36,6 +37,32 @@ func Scan(dir string) ([]Archive, error) {
 			continue
 		}
 		out = append(out, Archive{Path: filepath.Join(dir, e.Name()), Tenant: tenant, Time: t})
+	}
+	return out, nil
+}
+
+// ScanLocation lists the connvault archives directly in loc (a directory or
+// a bucket prefix), like Scan. Paths are as loc.Path gives them.
+//
+// There is no lock on a bucket prefix (object stores have no flock). Pruning
+// while an export writes there is still safe: the export's object appears
+// only when complete, and the keep rules never keep an older archive because
+// a newer one is missing, so a prune that does not see it removes a subset of
+// what it would remove otherwise. Two runs of the same kind on one prefix at
+// once must be prevented by the scheduler (one CronJob with
+// concurrencyPolicy: Forbid, one CI concurrency group).
+func ScanLocation(ctx context.Context, loc *storage.Location) ([]Archive, error) {
+	objs, err := loc.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []Archive
+	for _, o := range objs {
+		tenant, t, ok := ParseName(o.Name)
+		if !ok {
+			continue
+		}
+		out = append(out, Archive{Path: loc.Path(o.Name), Tenant: tenant, Time: t})
 	}
 	return out, nil
 }
@@ -94,10 +121,12 @@ func WaitForLock(wait bool) Option { return func(o *options) { o.wait = wait } }
 // By default it logs nothing.
 func Logger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
 
-// Prune applies p to the archives in dir and removes those it does not keep,
-// unless dryRun. It holds dir's lock (see package dirlock) throughout, so it
-// never races an export writing into dir; without WaitForLock(true) it fails
-// at once with a *dirlock.LockedError if another run holds it.
+// Prune applies p to the archives in dir (a directory or a bucket URL, see
+// package storage) and removes those it does not keep, unless dryRun. On a
+// directory it holds dir's lock (see package dirlock) throughout, so it never
+// races an export writing into dir; without WaitForLock(true) it fails at
+// once with a *dirlock.LockedError if another run holds it. On a bucket there
+// is no lock (see ScanLocation) and WaitForLock does nothing.
 //
 // A removal that fails is recorded in Result.Errors and the others go on; the
 // Result is then returned together with an error that counts the failures.
@@ -110,17 +139,31 @@ func Prune(ctx context.Context, dir string, p Policy, dryRun bool, opts ...Optio
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
-	lock, err := acquire(ctx, dir, o)
-	if err != nil {
-		return nil, err
-	}
-	// The kernel drops the lock with the descriptor anyway, so a failed
-	// release has nothing left to clean up.
-	defer func() { _ = lock.Release() }()
-
-	archives, err := Scan(dir)
-	if err != nil {
-		return nil, err
+	var archives []Archive
+	remove := removeFile
+	if storage.IsBucket(dir) {
+		// An object store has no lock to take: see ScanLocation for why a
+		// prune racing an export there is still safe.
+		loc, err := storage.Open(ctx, dir)
+		if err != nil {
+			return nil, err
+		}
+		defer loc.Close()
+		if archives, err = ScanLocation(ctx, loc); err != nil {
+			return nil, err
+		}
+		remove = func(path string) error { return loc.Delete(ctx, storage.BaseName(path)) }
+	} else {
+		lock, err := acquire(ctx, dir, o)
+		if err != nil {
+			return nil, err
+		}
+		// The kernel drops the lock with the descriptor anyway, so a failed
+		// release has nothing left to clean up.
+		defer func() { _ = lock.Release() }()
+		if archives, err = Scan(dir); err != nil {
+			return nil, err
+		}
 	}
 	if o.tenant != "" {
 		archives = slices.DeleteFunc(archives, func(a Archive) bool { return a.Tenant != o.tenant })
@@ -152,7 +195,7 @@ func Prune(ctx context.Context, dir string, p Policy, dryRun bool, opts ...Optio
 			}
 			return res, fmt.Errorf("pruning %s interrupted after %d of %d removals: %w", dir, i, len(removeList), err)
 		}
-		if err := removeFile(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		if err := remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
 			o.log.Warn("could not remove archive", "path", path, "err", err)
 			res.Errors = append(res.Errors, FileError{Path: path, Error: err.Error()})
 			continue
