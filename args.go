@@ -62,6 +62,13 @@ func reorderCommand(cmd *cli.Command, args []string) []string {
 			i++
 		}
 	}
+	for _, f := range flags {
+		if f == "-h" || f == "--help" {
+			// Help wins: with operands after it urfave would look for a help
+			// topic named like the first operand.
+			return append(out, "--help")
+		}
+	}
 	out = append(out, flags...)
 	return append(out, positional...)
 }

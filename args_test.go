@@ -18,6 +18,7 @@ func TestInterspersedFlags(t *testing.T) {
 		{"connvault verify a b c", "connvault verify a b c"},
 		{"connvault nosuch a --x", "connvault nosuch a --x"},
 		{"connvault --log-level debug export -o f", "connvault --log-level debug export -o f"},
+		{"connvault restore x.tar.zst --help", "connvault restore --help"},
 	} {
 		got := strings.Join(interspersed(app, strings.Fields(tc.in)), " ")
 		if d := cmp.Diff(tc.want, got); d != "" {

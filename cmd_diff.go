@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -15,7 +16,7 @@ func diffCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "diff",
 		Usage:     "compare two archives, or an archive with the live tenant",
-		ArgsUsage: "A B   (each an archive file, or tenant: for the configured tenant)",
+		ArgsUsage: "A B   (each an archive file, tenant: for the configured tenant, or tenant:NAME for a named one)",
 		Description: "Shows what would change to turn A into B: connectors added, removed and changed, with unified\n" +
 			"diffs of the changed documents. Exit code: 0 same, 1 different, 2 error (like diff(1)).",
 		Flags: withGlobals(
@@ -111,6 +112,15 @@ func runDiff(c *cli.Context) error {
 
 	ctx := c.Context
 	a0, b0 := c.Args().Get(0), c.Args().Get(1)
+	// Check named tenants before reading anything: reading a whole tenant
+	// only to fail on a typo in the other operand wastes its rate limit.
+	for _, op := range []string{a0, b0} {
+		if name, ok := strings.CutPrefix(op, tenantOperand); ok && name != "" {
+			if _, err := namedTenant(c, name); err != nil {
+				return err
+			}
+		}
+	}
 	// Read archives first: a live side then covers the archive's selection.
 	var a, b *archive.Snapshot
 	if !isTenantOperand(a0) {
