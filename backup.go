@@ -3,10 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
 
 	"github.com/connvault/connvault/archive"
-	"github.com/connvault/connvault/dirlock"
 	"github.com/connvault/connvault/export"
 )
 
@@ -15,23 +13,20 @@ import (
 // returns the archive's path. Restore takes one before it writes, so every
 // restore can be undone by restoring the snapshot.
 func snapshotTenant(ctx context.Context, s *session, t *tenant, dir string, extraScriptNames []string) (string, *archive.Manifest, error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return "", nil, fmt.Errorf("creating the backup directory: %w", err)
-	}
-	lock, err := dirlock.Acquire(ctx, dir, true)
+	now := utcNow()
+	dst, err := openBackupDest(ctx, dir, t.name, now)
 	if err != nil {
 		return "", nil, err
 	}
-	defer lock.Release()
-	now := utcNow()
-	path := freeName(dir, t.name, now)
+	defer dst.release()
+	path := dst.path
 	meta := archive.Meta{
 		ToolVersion: version,
 		CreatedAt:   now,
 		Source:      archive.Source{BaseURL: t.client.BaseURL(), APIVersion: t.client.APIVersion()},
 		Selection:   archive.Selection{ScriptNames: extraScriptNames},
 	}
-	w, err := archive.Create(ctx, path, meta)
+	w, err := createArchive(ctx, dst.bucket, path, meta)
 	if err != nil {
 		return "", nil, err
 	}
@@ -48,7 +43,7 @@ func snapshotTenant(ctx context.Context, s *session, t *tenant, dir string, extr
 	// (they are the archive's, probably from another tenant): not worth a
 	// warning, but recorded.
 	w.SetSkipped(res.Skipped)
-	m, err := w.Close(ctx)
+	m, err := closeArchive(ctx, w, dst.bucket, dst.name)
 	if err != nil {
 		return "", nil, fmt.Errorf("snapshot of %s: %w", t.name, err)
 	}
@@ -60,21 +55,18 @@ func snapshotTenant(ctx context.Context, s *session, t *tenant, dir string, extr
 // same reading is what undoing the restore needs: saving it costs no second
 // pass over the tenant.
 func saveSnapshot(ctx context.Context, t *tenant, dir string, snap *archive.Snapshot) (string, *archive.Manifest, error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return "", nil, fmt.Errorf("creating the backup directory: %w", err)
-	}
-	lock, err := dirlock.Acquire(ctx, dir, true)
+	now := utcNow()
+	dst, err := openBackupDest(ctx, dir, t.name, now)
 	if err != nil {
 		return "", nil, err
 	}
-	defer lock.Release()
-	now := utcNow()
-	path := freeName(dir, t.name, now)
+	defer dst.release()
+	path := dst.path
 	meta := snap.Manifest.Meta
 	meta.ToolVersion = version
 	meta.CreatedAt = now
 	meta.Source = archive.Source{BaseURL: t.client.BaseURL(), APIVersion: t.client.APIVersion()}
-	w, err := archive.Create(ctx, path, meta)
+	w, err := createArchive(ctx, dst.bucket, path, meta)
 	if err != nil {
 		return "", nil, err
 	}
@@ -84,7 +76,7 @@ func saveSnapshot(ctx context.Context, t *tenant, dir string, snap *archive.Snap
 			return "", nil, fmt.Errorf("snapshot of %s: %w", t.name, err)
 		}
 	}
-	m, err := w.Close(ctx)
+	m, err := closeArchive(ctx, w, dst.bucket, dst.name)
 	if err != nil {
 		return "", nil, fmt.Errorf("snapshot of %s: %w", t.name, err)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/connvault/connvault/dirlock"
 	"github.com/connvault/connvault/export"
 	"github.com/connvault/connvault/retention"
+	"github.com/connvault/connvault/storage"
 )
 
 func exportCommand() *cli.Command {
@@ -26,8 +27,8 @@ func exportCommand() *cli.Command {
 			"--script-name), fetches each one's detail, XML documents and translations, and writes them to an\n" +
 			"archive atomically: a failed or interrupted run leaves no file behind.",
 		Flags: withGlobals(
-			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the archive to `FILE` (.tar.zst)"},
-			&cli.StringFlag{Name: "output-dir", Aliases: []string{"d"}, Usage: "write the archive into `DIR` as <tenant>-connectors-<UTC time>.tar.zst (default: the current directory)"},
+			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the archive to `FILE` (.tar.zst) or object URL (s3://bucket/prefix/NAME.tar.zst, gs://, azblob://)"},
+			&cli.StringFlag{Name: "output-dir", Aliases: []string{"d"}, Usage: "write the archive into `DIR` or bucket URL (s3://bucket/prefix, gs://, azblob://) as <tenant>-connectors-<UTC time>.tar.zst (default: the current directory)"},
 			&cli.StringFlag{Name: "filters", Usage: "the API's filter expression for the list, e.g. 'type sw \"custom \"'"},
 			&cli.StringSliceFlag{Name: "script-name", Usage: "also export this connector by scriptName (repeatable): the list hides DEVELOPMENT and DEMO ones"},
 			&cli.BoolFlag{Name: "no-list", Usage: "export only the --script-name connectors, without listing"},
@@ -99,7 +100,17 @@ func runExport(c *cli.Context) error {
 
 	start := time.Now()
 	now := utcNow()
-	if dir != "" {
+	// bucket is set when the archive goes to object storage: no directory
+	// lock there (see retention.ScanLocation), and out is the object's URL.
+	var bucket *storage.Location
+	var objName string
+	if storage.IsBucket(out) || storage.IsBucket(dir) {
+		if bucket, objName, err = bucketDest(ctx, out, dir, t.name, now); err != nil {
+			return err
+		}
+		defer bucket.Close()
+		out = bucket.Path(objName)
+	} else if dir != "" {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return fmt.Errorf("creating the output directory: %w", err)
 		}
@@ -129,13 +140,13 @@ func runExport(c *cli.Context) error {
 
 	var previous *archive.Manifest
 	if c.Bool("if-changed") {
-		previous, err = newestManifest(dir, t.name)
+		previous, err = newestManifestAt(ctx, dir, t.name)
 		if err != nil {
 			return err
 		}
 	}
 
-	w, err := archive.Create(ctx, out, meta)
+	w, err := createArchive(ctx, bucket, out, meta)
 	if err != nil {
 		return err
 	}
@@ -181,7 +192,7 @@ func runExport(c *cli.Context) error {
 		sum.Unchanged = true
 		sum.ContentDigest = previous.ContentDigest
 	} else {
-		m, err = w.Close(ctx)
+		m, err = closeArchive(ctx, w, bucket, objName)
 	}
 	switch {
 	case sum.Unchanged:

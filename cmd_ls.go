@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -43,11 +42,11 @@ func runLs(c *cli.Context) error {
 		return usagef("ls needs exactly one archive file")
 	}
 	path := c.Args().First()
-	r, err := archive.Open(path, archive.ReadOptions{})
+	r, size, done, err := openArchiveArg(c.Context, path)
 	if err != nil {
 		return err
 	}
-	defer r.Close()
+	defer done()
 	m := r.Manifest()
 	var rows []lsConnector
 	for {
@@ -69,10 +68,6 @@ func runLs(c *cli.Context) error {
 			Manifest   *archive.Manifest `json:"manifest"`
 			Connectors []lsConnector     `json:"connectors"`
 		}{path, m, rows})
-	}
-	size := int64(0)
-	if fi, err := os.Stat(path); err == nil {
-		size = fi.Size()
 	}
 	fmt.Fprintf(out, "archive:     %s (%s)\n", path, humanBytes(size))
 	fmt.Fprintf(out, "format:      %s version %d, written by connvault %s\n", m.Format, m.FormatVersion, m.ToolVersion)

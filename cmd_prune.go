@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"path/filepath"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/connvault/connvault/dirlock"
 	"github.com/connvault/connvault/retention"
+	"github.com/connvault/connvault/storage"
 )
 
 // pruneKeepFlags maps each --keep-* flag to its Policy field, in the order
@@ -227,7 +227,7 @@ func writePruneTable(w io.Writer, entries []retention.Entry, reasons bool) {
 		fmt.Fprintln(tw, "TIME (UTC)\tARCHIVE")
 	}
 	for _, e := range entries {
-		row := e.Time.UTC().Format(time.DateTime) + "\t" + filepath.Base(e.Path)
+		row := e.Time.UTC().Format(time.DateTime) + "\t" + storage.BaseName(e.Path)
 		if reasons {
 			row += "\t" + strings.Join(e.Reasons, ", ")
 		}

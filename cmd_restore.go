@@ -84,10 +84,10 @@ func runRestore(c *cli.Context) error {
 	}
 
 	path := c.Args().First()
-	if _, err := os.Stat(path); err != nil {
+	if err := archiveExists(c.Context, path); err != nil {
 		return fmt.Errorf("archive %s: %w", path, err)
 	}
-	arch, err := archive.ReadFile(path, archive.ReadOptions{})
+	arch, err := readArchiveArg(c.Context, path)
 	if err != nil {
 		return err
 	}

@@ -6,8 +6,6 @@ import (
 	"sort"
 
 	"github.com/urfave/cli/v2"
-
-	"github.com/connvault/connvault/archive"
 )
 
 func verifyCommand() *cli.Command {
@@ -40,12 +38,12 @@ func runVerify(c *cli.Context) error {
 	bad := 0
 	for _, path := range c.Args().Slice() {
 		res := verifyResult{Archive: path}
-		for _, p := range archive.Verify(path, archive.ReadOptions{}) {
+		for _, p := range verifyArchiveArg(c.Context, path) {
 			res.Problems = append(res.Problems, p.Error())
 		}
 		res.OK = len(res.Problems) == 0
 		if res.OK {
-			if m, err := archive.ReadManifest(path); err == nil {
+			if m, err := readManifestArg(c.Context, path); err == nil {
 				res.Connectors, res.ContentDigest = m.ConnectorCount, m.ContentDigest
 			}
 		} else {

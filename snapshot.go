@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -25,10 +24,10 @@ func isTenantOperand(arg string) bool { return strings.HasPrefix(arg, tenantOper
 // other side's, so both sides cover the same connectors).
 func loadOperand(ctx context.Context, c *cli.Context, s *session, arg string, sel *archive.Selection) (*archive.Snapshot, error) {
 	if !isTenantOperand(arg) {
-		if _, err := os.Stat(arg); err != nil {
+		if err := archiveExists(ctx, arg); err != nil {
 			return nil, fmt.Errorf("archive %s: %w (give an archive file, %q for the tenant the flags configure, or %q for a named tenant)", arg, err, tenantOperand, tenantOperand+"NAME")
 		}
-		snap, err := archive.ReadFile(arg, archive.ReadOptions{})
+		snap, err := readArchiveArg(ctx, arg)
 		if err != nil {
 			return nil, err
 		}

@@ -1,0 +1,236 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/connvault/connvault/archive"
+	"github.com/connvault/connvault/dirlock"
+	"github.com/connvault/connvault/retention"
+	"github.com/connvault/connvault/storage"
+)
+
+// bucketDest opens where export writes when --output or --output-dir is a
+// bucket URL, and returns the location with the object's name in it. An
+// --output-dir name moves a second on while taken, like freeName.
+func bucketDest(ctx context.Context, out, dir, tenant string, now time.Time) (*storage.Location, string, error) {
+	if out != "" {
+		loc, name, err := storage.OpenObject(ctx, out)
+		if err != nil {
+			return nil, "", fmt.Errorf("--output: %w", err)
+		}
+		return loc, name, nil
+	}
+	loc, err := storage.Open(ctx, dir)
+	if err != nil {
+		return nil, "", fmt.Errorf("--output-dir: %w", err)
+	}
+	for i := 0; ; i++ {
+		name := retention.FileName(tenant, now.Add(time.Duration(i)*time.Second))
+		taken, err := loc.Exists(ctx, name)
+		if err != nil {
+			loc.Close()
+			return nil, "", err
+		}
+		if !taken {
+			return loc, name, nil
+		}
+	}
+}
+
+// createArchive starts an archive bound for loc (a bucket) or, when loc is
+// nil, for the file path. A bucket archive is spooled in the temporary
+// directory ($TMPDIR) and streamed to the bucket by closeArchive.
+func createArchive(ctx context.Context, loc *storage.Location, path string, meta archive.Meta) (*archive.Writer, error) {
+	if loc == nil {
+		return archive.Create(ctx, path, meta)
+	}
+	return archive.Create(ctx, filepath.Join(os.TempDir(), storage.BaseName(path)), meta)
+}
+
+// closeArchive commits w to the file it was created for or, with loc, as
+// object name in the bucket with the archive's SHA-256 as metadata. The
+// object appears only when the upload completes.
+func closeArchive(ctx context.Context, w *archive.Writer, loc *storage.Location, name string) (*archive.Manifest, error) {
+	if loc == nil {
+		return w.Close(ctx)
+	}
+	return w.CloseTo(ctx, func(ctx context.Context, sum string, _ int64) (io.WriteCloser, error) {
+		return loc.Create(ctx, name, storage.WriteOptions{SHA256: sum})
+	})
+}
+
+// openArchiveArg opens an archive named by a path or an object URL for
+// streaming reads. The returned close releases the object and the reader.
+func openArchiveArg(ctx context.Context, arg string) (*archive.Reader, int64, func(), error) {
+	if !storage.IsBucket(arg) {
+		r, err := archive.Open(arg, archive.ReadOptions{})
+		if err != nil {
+			return nil, 0, nil, err
+		}
+		size := int64(0)
+		if fi, err := os.Stat(arg); err == nil {
+			size = fi.Size()
+		}
+		return r, size, func() { r.Close() }, nil
+	}
+	loc, obj, err := openObject(ctx, arg)
+	if err != nil {
+		return nil, 0, nil, err
+	}
+	r, err := archive.OpenReader(obj, arg, archive.ReadOptions{})
+	if err != nil {
+		obj.Close()
+		loc.Close()
+		return nil, 0, nil, err
+	}
+	return r, obj.Size, func() { r.Close(); obj.Close(); loc.Close() }, nil
+}
+
+func openObject(ctx context.Context, arg string) (*storage.Location, *storage.Object, error) {
+	loc, name, err := storage.OpenObject(ctx, arg)
+	if err != nil {
+		return nil, nil, err
+	}
+	obj, err := loc.Open(ctx, name)
+	if err != nil {
+		loc.Close()
+		return nil, nil, fmt.Errorf("archive %w (check the URL, and AWS_REGION / ?endpoint= for S3-compatible servers)", err)
+	}
+	return loc, obj, nil
+}
+
+// readArchiveArg reads a whole archive named by a path or an object URL.
+func readArchiveArg(ctx context.Context, arg string) (*archive.Snapshot, error) {
+	if !storage.IsBucket(arg) {
+		return archive.ReadFile(arg, archive.ReadOptions{})
+	}
+	loc, obj, err := openObject(ctx, arg)
+	if err != nil {
+		return nil, err
+	}
+	defer loc.Close()
+	defer obj.Close()
+	return archive.ReadAll(obj, arg, archive.ReadOptions{})
+}
+
+// verifyArchiveArg verifies an archive named by a path or an object URL. For
+// an object the SHA-256 in its metadata is checked too: a mismatch is a
+// problem even when the archive itself reads clean.
+func verifyArchiveArg(ctx context.Context, arg string) []archive.Problem {
+	if !storage.IsBucket(arg) {
+		return archive.Verify(arg, archive.ReadOptions{})
+	}
+	loc, obj, err := openObject(ctx, arg)
+	if err != nil {
+		return []archive.Problem{{Archive: arg, Kind: archive.ErrNotArchive, Msg: "cannot open the archive: " + err.Error(), Err: err}}
+	}
+	defer loc.Close()
+	defer obj.Close()
+	probs := archive.VerifyReader(obj, arg, archive.ReadOptions{})
+	// The archive reader may stop before the last byte (the end of the tar
+	// stream); the metadata check needs all of them.
+	if _, err := io.Copy(io.Discard, obj); err != nil {
+		probs = append(probs, &archive.Error{Archive: arg, Kind: archive.ErrCorrupt, Msg: err.Error(), Err: err})
+	}
+	return probs
+}
+
+// newestManifestAt is newestManifest for a directory or a bucket prefix.
+func newestManifestAt(ctx context.Context, dir, tenant string) (*archive.Manifest, error) {
+	if !storage.IsBucket(dir) {
+		return newestManifest(dir, tenant)
+	}
+	loc, err := storage.Open(ctx, dir)
+	if err != nil {
+		return nil, err
+	}
+	defer loc.Close()
+	all, err := retention.ScanLocation(ctx, loc)
+	if err != nil {
+		return nil, err
+	}
+	var newest *retention.Archive
+	for i := range all {
+		if a := &all[i]; a.Tenant == tenant && (newest == nil || a.Time.After(newest.Time)) {
+			newest = a
+		}
+	}
+	if newest == nil {
+		return nil, nil
+	}
+	r, _, closeAll, err := openArchiveArg(ctx, newest.Path)
+	if err != nil {
+		return nil, fmt.Errorf("--if-changed: reading the newest archive %s: %w (verify or remove it)", newest.Path, err)
+	}
+	defer closeAll()
+	return r.Manifest(), nil
+}
+
+// archiveExists reports whether the archive operand names something that
+// exists, with an error that says what to give otherwise.
+func archiveExists(ctx context.Context, arg string) error {
+	if !storage.IsBucket(arg) {
+		_, err := os.Stat(arg)
+		return err
+	}
+	loc, name, err := storage.OpenObject(ctx, arg)
+	if err != nil {
+		return err
+	}
+	defer loc.Close()
+	ok, err := loc.Exists(ctx, name)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fmt.Errorf("no such object: %w", errors.Join(os.ErrNotExist))
+	}
+	return nil
+}
+
+// readManifestArg reads only the manifest of an archive named by a path or
+// an object URL.
+func readManifestArg(ctx context.Context, arg string) (*archive.Manifest, error) {
+	if !storage.IsBucket(arg) {
+		return archive.ReadManifest(arg)
+	}
+	r, _, closeAll, err := openArchiveArg(ctx, arg)
+	if err != nil {
+		return nil, err
+	}
+	defer closeAll()
+	return r.Manifest(), nil
+}
+
+// backupDest is where a pre-restore snapshot goes: a locked local directory
+// or a bucket prefix (no lock there: see retention.ScanLocation).
+type backupDest struct {
+	bucket  *storage.Location // nil for a directory
+	path    string            // file path or object URL
+	name    string            // object name in bucket
+	release func()
+}
+
+func openBackupDest(ctx context.Context, dir, tenant string, now time.Time) (*backupDest, error) {
+	if storage.IsBucket(dir) {
+		loc, name, err := bucketDest(ctx, "", dir, tenant, now)
+		if err != nil {
+			return nil, fmt.Errorf("--backup-dir: %w", err)
+		}
+		return &backupDest{bucket: loc, path: loc.Path(name), name: name, release: func() { loc.Close() }}, nil
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("creating the backup directory: %w", err)
+	}
+	lock, err := dirlock.Acquire(ctx, dir, true)
+	if err != nil {
+		return nil, err
+	}
+	return &backupDest{path: freeName(dir, tenant, now), release: func() { lock.Release() }}, nil
+}
