@@ -81,8 +81,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 func defaultConfig() config {
 	return config{
 		Connectors: 40, Locales: 3, DocSize: 4 << 10, Seed: 7,
-		TokenTTL: 5 * time.Second, Slow: 60 * time.Millisecond,
-		RateLimit: 100, RateWindow: time.Second, Spike: 1500 * time.Millisecond,
+		TokenTTL: 5 * time.Second, Slow: 120 * time.Millisecond,
+		RateLimit: 100, RateWindow: time.Second, Spike: time.Second,
 		StallShare: 0.01, Idle: 500 * time.Millisecond, MaxRuns: 5,
 	}
 }
