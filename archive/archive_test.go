@@ -626,7 +626,7 @@ func TestSpoolDamage(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = w.Close(ctx)
-	if err == nil || !strings.Contains(err.Error(), "connectors/acme-ldap/detail.json: the temporary spool file changed on disk") {
+	if err == nil || !strings.Contains(err.Error(), "connectors/acme-ldap/: the temporary spool file changed on disk") {
 		t.Fatalf("Close: %v, want the spool damage reported", err)
 	}
 	if got := listDir(t, dir); len(got) != 0 {

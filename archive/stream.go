@@ -1,9 +1,6 @@
 package archive
 
 import (
-	"archive/tar"
-	"bufio"
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -83,80 +80,6 @@ func (w *Writer) stream(ctx context.Context, create func(context.Context, string
 	}
 	w.size = size
 	return m, nil
-}
-
-// encode writes the whole archive (manifest, then the spooled entries in
-// path order) to out and returns its size. It is the byte-for-byte same
-// stream Close writes to a file.
-func (w *Writer) encode(ctx context.Context, m *Manifest, mb []byte, out io.Writer) (int64, error) {
-	wrap := func(what string, err error) error { return fmt.Errorf("archive %s: %s: %w", w.path, what, err) }
-	counter := &countWriter{w: out}
-	bw := bufio.NewWriterSize(counter, 256<<10)
-	zw, err := newEncoder(bw)
-	if err != nil {
-		return 0, wrap("start zstd", err)
-	}
-	defer zw.Close()
-	tw := tar.NewWriter(zw)
-	mtime := headerTime(m.CreatedAt)
-	header := func(name string, size int64) *tar.Header {
-		h := &tar.Header{Name: name, Size: size, Mode: fileMode, ModTime: mtime, Typeflag: tar.TypeReg, Format: tar.FormatPAX}
-		if size < 0 {
-			h.Size, h.Mode, h.Typeflag = 0, dirMode, tar.TypeDir
-		}
-		return h
-	}
-	if err := tw.WriteHeader(header(manifestName, int64(len(mb)))); err != nil {
-		return 0, wrap("write manifest", err)
-	}
-	if _, err := tw.Write(mb); err != nil {
-		return 0, wrap("write manifest", err)
-	}
-	prev := ""
-	emitted := make(map[string]bool)
-	put := func(name string, size int64) error {
-		if name <= prev {
-			return fmt.Errorf("entry %s out of order after %s", name, prev)
-		}
-		prev = name
-		return tw.WriteHeader(header(name, size))
-	}
-	h := sha256.New()
-	var sum [sha256.Size]byte
-	buf := make([]byte, 64<<10)
-	for _, f := range w.files {
-		if err := ctx.Err(); err != nil {
-			return 0, wrap("write", err)
-		}
-		for _, d := range parentDirs(f.path) {
-			if !emitted[d] {
-				emitted[d] = true
-				if err := put(d, -1); err != nil {
-					return 0, wrap("write "+d, err)
-				}
-			}
-		}
-		if err := put(f.path, f.size); err != nil {
-			return 0, wrap("write "+f.path, err)
-		}
-		h.Reset()
-		if _, err := io.CopyBuffer(io.MultiWriter(tw, h), io.NewSectionReader(w.spool, f.off, f.size), buf); err != nil {
-			return 0, wrap("write "+f.path, err)
-		}
-		if !bytes.Equal(h.Sum(sum[:0]), f.sum[:]) {
-			return 0, wrap("write "+f.path, errors.New("the temporary spool file changed on disk while being copied; check the disk and retry"))
-		}
-	}
-	if err := tw.Close(); err != nil {
-		return 0, wrap("finish tar", err)
-	}
-	if err := zw.Close(); err != nil {
-		return 0, wrap("finish zstd", err)
-	}
-	if err := bw.Flush(); err != nil {
-		return 0, wrap("write", err)
-	}
-	return counter.n, nil
 }
 
 // OpenReader reads an archive from r (for example an object-store download)

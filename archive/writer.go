@@ -57,6 +57,8 @@ type Writer struct {
 	spoolBuf *bufio.Writer
 	spoolOff int64
 	files    []spooled
+	frames   []frame
+	enc      *zstd.Encoder // reused for every connector's frame
 	names    map[string]struct{}
 
 	tmpName string // the final temporary file, while Close writes it
@@ -67,10 +69,22 @@ type Writer struct {
 
 type spooled struct {
 	path string
-	off  int64
 	size int64
 	sum  [sha256.Size]byte
-	crc  uint32 // rechecked when copying out of the spool, much cheaper than SHA-256
+}
+
+// frame is one connector's tar entries, compressed as one zstd frame in the
+// spool. A tar.zst may be any sequence of zstd frames (they decompress to the
+// concatenation), and a connector's entries are contiguous in path order, so
+// Close only copies frames in order behind the manifest: compression happens
+// in Add, while the export is still waiting on the network, and a streamed
+// archive (CloseTo) that is encoded twice costs two copies, not two
+// compressions.
+type frame struct {
+	key  string // "connectors/<scriptName>/": frames sort by it as their entries sort by path
+	off  int64
+	size int64
+	crc  uint32 // rechecked when copying out of the spool
 }
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -92,7 +106,14 @@ func Create(ctx context.Context, path string, meta Meta) (*Writer, error) {
 		return nil, fmt.Errorf("create archive %s: %w", path, err)
 	}
 	meta.Skipped = slices.Clone(meta.Skipped)
+	enc, err := newEncoder(nil)
+	if err != nil {
+		spool.Close()
+		os.Remove(spool.Name())
+		return nil, fmt.Errorf("create archive %s: start zstd: %w", path, err)
+	}
 	return &Writer{
+		enc:      enc,
 		path:     path,
 		dir:      dir,
 		meta:     meta,
@@ -147,16 +168,134 @@ func (w *Writer) Add(ctx context.Context, c *Connector) error {
 		return newErr(w.path, "", ErrDuplicate, fmt.Sprintf(
 			"connector %q was already added; each scriptName is saved once per archive", c.ScriptName), nil)
 	}
-	for _, f := range connectorFiles(c) {
-		if _, err := w.spoolBuf.Write(f.data); err != nil {
-			return w.fail(fmt.Errorf("archive %s: spool connector %q: %w", w.path, c.ScriptName, err))
-		}
-		w.files = append(w.files, spooled{path: f.path, off: w.spoolOff, size: int64(len(f.data)),
-			sum: sha256.Sum256(f.data), crc: crc32.Checksum(f.data, castagnoli)})
-		w.spoolOff += int64(len(f.data))
+	files := connectorFiles(c)
+	fr, err := w.writeFrame(connectorsDir+c.ScriptName+"/", files)
+	if err != nil {
+		return w.fail(fmt.Errorf("archive %s: spool connector %q: %w", w.path, c.ScriptName, err))
 	}
+	for _, f := range files {
+		w.files = append(w.files, spooled{path: f.path, size: int64(len(f.data)), sum: sha256.Sum256(f.data)})
+	}
+	w.frames = append(w.frames, fr)
 	w.names[c.ScriptName] = struct{}{}
 	return nil
+}
+
+// writeFrame compresses one connector's tar entries (its directories, then
+// its files in path order, without the end-of-archive marker) as one zstd
+// frame appended to the spool.
+func (w *Writer) writeFrame(key string, files []file) (frame, error) {
+	fr := frame{key: key, off: w.spoolOff}
+	crc := crc32.New(castagnoli)
+	counter := &countWriter{w: io.MultiWriter(w.spoolBuf, crc)}
+	w.enc.Reset(counter)
+	tw := tar.NewWriter(w.enc)
+	header := tarHeader(headerTime(w.meta.CreatedAt))
+	emitted := map[string]bool{connectorsDir: true} // the manifest's frame holds "connectors/"
+	for _, f := range files {
+		for _, d := range parentDirs(f.path) {
+			if !emitted[d] {
+				emitted[d] = true
+				if err := tw.WriteHeader(header(d, -1)); err != nil {
+					return fr, err
+				}
+			}
+		}
+		if err := tw.WriteHeader(header(f.path, int64(len(f.data)))); err != nil {
+			return fr, err
+		}
+		if _, err := tw.Write(f.data); err != nil {
+			return fr, err
+		}
+	}
+	// Flush pads the last entry; Close would add the end marker, which only
+	// the archive's last frame carries.
+	if err := tw.Flush(); err != nil {
+		return fr, err
+	}
+	if err := w.enc.Close(); err != nil {
+		return fr, err
+	}
+	fr.size, fr.crc = counter.n, crc.Sum32()
+	w.spoolOff += counter.n
+	return fr, nil
+}
+
+// tarHeader makes the fixed-field headers of every entry: regular files
+// 0644, directories (size < 0) 0755, one mtime, no owner.
+func tarHeader(mtime time.Time) func(name string, size int64) *tar.Header {
+	return func(name string, size int64) *tar.Header {
+		h := &tar.Header{Name: name, Size: size, Mode: fileMode, ModTime: mtime, Typeflag: tar.TypeReg, Format: tar.FormatPAX}
+		if size < 0 {
+			h.Size, h.Mode, h.Typeflag = 0, dirMode, tar.TypeDir
+		}
+		return h
+	}
+}
+
+// encode writes the whole archive to out and returns its size: a frame with
+// the manifest (and the "connectors/" directory), the connectors' frames in
+// path order, and a last frame with the tar end marker. Close and CloseTo
+// both write exactly this stream.
+func (w *Writer) encode(ctx context.Context, m *Manifest, mb []byte, out io.Writer) (int64, error) {
+	wrap := func(what string, err error) error { return fmt.Errorf("archive %s: %s: %w", w.path, what, err) }
+	counter := &countWriter{w: out}
+	bw := bufio.NewWriterSize(counter, 256<<10)
+	zw, err := newEncoder(bw)
+	if err != nil {
+		return 0, wrap("start zstd", err)
+	}
+	defer zw.Close()
+	tw := tar.NewWriter(zw)
+	header := tarHeader(headerTime(m.CreatedAt))
+	if err := tw.WriteHeader(header(manifestName, int64(len(mb)))); err != nil {
+		return 0, wrap("write manifest", err)
+	}
+	if _, err := tw.Write(mb); err != nil {
+		return 0, wrap("write manifest", err)
+	}
+	if len(w.frames) > 0 {
+		if err := tw.WriteHeader(header(connectorsDir, -1)); err != nil {
+			return 0, wrap("write "+connectorsDir, err)
+		}
+	}
+	if err := tw.Flush(); err != nil {
+		return 0, wrap("write manifest", err)
+	}
+	if err := zw.Close(); err != nil {
+		return 0, wrap("write manifest", err)
+	}
+
+	frames := slices.Clone(w.frames)
+	slices.SortFunc(frames, func(a, b frame) int { return cmp.Compare(a.key, b.key) })
+	buf := make([]byte, 256<<10)
+	for _, f := range frames {
+		if err := ctx.Err(); err != nil {
+			return 0, wrap("write", err)
+		}
+		h := crc32.New(castagnoli)
+		if _, err := io.CopyBuffer(io.MultiWriter(bw, h), io.NewSectionReader(w.spool, f.off, f.size), buf); err != nil {
+			return 0, wrap("write "+f.key, err)
+		}
+		// The manifest's hashes must describe the bytes written: a spool
+		// changed on disk is caught now, not when someone restores from
+		// this backup.
+		if h.Sum32() != f.crc {
+			return 0, wrap("write "+f.key, errors.New("the temporary spool file changed on disk while being copied; check the disk and retry"))
+		}
+	}
+
+	zw.Reset(bw)
+	if err := tar.NewWriter(zw).Close(); err != nil {
+		return 0, wrap("finish tar", err)
+	}
+	if err := zw.Close(); err != nil {
+		return 0, wrap("finish zstd", err)
+	}
+	if err := bw.Flush(); err != nil {
+		return 0, wrap("write", err)
+	}
+	return counter.n, nil
 }
 
 // Close writes the archive and commits it atomically at the destination:
@@ -306,71 +445,9 @@ func (w *Writer) commit(ctx context.Context) (*Manifest, error) {
 	w.tmpName = tmp.Name()
 	defer tmp.Close() // after the explicit Close below this only returns an ignored error
 
-	counter := &countWriter{w: tmp}
-	bw := bufio.NewWriterSize(counter, 256<<10)
-	zw, err := newEncoder(bw)
+	size, err := w.encode(ctx, m, mb, tmp)
 	if err != nil {
-		return nil, wrap("start zstd", err)
-	}
-	tw := tar.NewWriter(zw)
-	mtime := headerTime(m.CreatedAt)
-	header := func(name string, size int64) *tar.Header {
-		h := &tar.Header{Name: name, Size: size, Mode: fileMode, ModTime: mtime, Typeflag: tar.TypeReg, Format: tar.FormatPAX}
-		if size < 0 {
-			h.Size, h.Mode, h.Typeflag = 0, dirMode, tar.TypeDir
-		}
-		return h
-	}
-	if err := tw.WriteHeader(header(manifestName, int64(len(mb)))); err != nil {
-		return nil, wrap("write manifest", err)
-	}
-	if _, err := tw.Write(mb); err != nil {
-		return nil, wrap("write manifest", err)
-	}
-
-	prev := ""
-	emitted := make(map[string]bool)
-	put := func(name string, size int64) error {
-		if name <= prev { // cannot happen: the spec's order is what readers check
-			return fmt.Errorf("entry %s out of order after %s", name, prev)
-		}
-		prev = name
-		return tw.WriteHeader(header(name, size))
-	}
-	buf := make([]byte, 64<<10)
-	for _, f := range w.files {
-		if err := ctx.Err(); err != nil {
-			return nil, wrap("write", err)
-		}
-		for _, d := range parentDirs(f.path) {
-			if !emitted[d] {
-				emitted[d] = true
-				if err := put(d, -1); err != nil {
-					return nil, wrap("write "+d, err)
-				}
-			}
-		}
-		if err := put(f.path, f.size); err != nil {
-			return nil, wrap("write "+f.path, err)
-		}
-		h := crc32.New(castagnoli)
-		if _, err := io.CopyBuffer(io.MultiWriter(tw, h), io.NewSectionReader(w.spool, f.off, f.size), buf); err != nil {
-			return nil, wrap("write "+f.path, err)
-		}
-		// The manifest's hash must describe the bytes written: a spool changed
-		// on disk is caught now, not when someone restores from this backup.
-		if h.Sum32() != f.crc {
-			return nil, wrap("write "+f.path, errors.New("the temporary spool file changed on disk while being copied; check the disk and retry"))
-		}
-	}
-	if err := tw.Close(); err != nil {
-		return nil, wrap("finish tar", err)
-	}
-	if err := zw.Close(); err != nil {
-		return nil, wrap("finish zstd", err)
-	}
-	if err := bw.Flush(); err != nil {
-		return nil, wrap("write", err)
+		return nil, err
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, wrap("write", err)
@@ -388,7 +465,7 @@ func (w *Writer) commit(ctx context.Context) (*Manifest, error) {
 		return nil, wrap("rename into place", err)
 	}
 	w.tmpName = ""
-	w.size = counter.n
+	w.size = size
 	// The rename is durable only once the directory is synced. The archive is
 	// complete and in place either way, so a failure here is reported but the
 	// file is left: removing it would lose a good backup.
