@@ -100,7 +100,10 @@ func openObject(ctx context.Context, arg string) (*storage.Location, *storage.Ob
 	obj, err := loc.Open(ctx, name)
 	if err != nil {
 		loc.Close()
-		return nil, nil, fmt.Errorf("archive %w (check the URL, and AWS_REGION / ?endpoint= for S3-compatible servers)", err)
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, nil, fmt.Errorf("%w; check the archive's URL", err)
+		}
+		return nil, nil, fmt.Errorf("%w (check the URL, the credentials and, for an S3-compatible server, ?endpoint= and use_path_style=true)", err)
 	}
 	return loc, obj, nil
 }
@@ -189,7 +192,7 @@ func archiveExists(ctx context.Context, arg string) error {
 		return err
 	}
 	if !ok {
-		return fmt.Errorf("no such object: %w", errors.Join(os.ErrNotExist))
+		return fmt.Errorf("no such object (%w)", os.ErrNotExist)
 	}
 	return nil
 }

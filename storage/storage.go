@@ -248,10 +248,19 @@ func checkName(name string) error {
 	return nil
 }
 
-// notFound wraps err so that errors.Is(err, fs.ErrNotExist) holds.
+// notFoundError is a missing object: it says so in three words (the
+// driver's message names the key, the HTTP status and request ids) and
+// matches fs.ErrNotExist and the driver's error.
+type notFoundError struct{ cause error }
+
+func (e *notFoundError) Error() string   { return "no such object" }
+func (e *notFoundError) Unwrap() []error { return []error{fs.ErrNotExist, e.cause} }
+
+// wrap names the object in err, and turns the driver's "not found" into a
+// notFoundError.
 func (l *Location) wrap(op, name string, err error) error {
-	if gcerrors.Code(err) == gcerrors.NotFound || errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("%s %s: %w", op, l.Path(name), errors.Join(fs.ErrNotExist, err))
+	if gcerrors.Code(err) == gcerrors.NotFound {
+		err = &notFoundError{cause: err}
 	}
 	return fmt.Errorf("%s %s: %w", op, l.Path(name), err)
 }
