@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"iter"
 	"log/slog"
 	"slices"
@@ -302,20 +301,19 @@ func fetchOne(ctx context.Context, t Tenant, it item, locales []string, reqs cha
 		}
 		return fail(fmt.Errorf("reading detail: %w", err))
 	}
-	canon, detail, err := canonicalDetail(raw)
+	canon, name, detailLocales, err := canonicalDetail(raw)
 	if err != nil {
 		return fail(fmt.Errorf("the server's detail answer: %w", err))
 	}
 	c := &archive.Connector{ScriptName: it.scriptName, Detail: canon}
-	if name, ok := detail["name"].(string); ok && it.name == "" {
+	if it.name == "" {
 		it.name = name
 	}
 
 	want := locales
 	if want == nil {
-		tp, _ := detail["translationProperties"].(map[string]any)
-		want = make([]string, 0, len(tp))
-		for l := range tp {
+		want = make([]string, 0, len(detailLocales))
+		for _, l := range detailLocales {
 			if slices.Contains(apiclient.Locales, l) {
 				want = append(want, l)
 			} else {
@@ -389,47 +387,119 @@ func fetchOne(ctx context.Context, t Tenant, it item, locales []string, reqs cha
 }
 
 // Canonical re-encodes a JSON document with sorted object keys, no
-// insignificant whitespace, no HTML escaping and a trailing newline, so the
-// same server content always gives the same bytes (and the same archive
-// digest). Numbers keep their text. It is compact rather than indented: a
-// detail carries every document as a string, and indenting it would cost a
-// second pass for no reader's benefit.
+// insignificant whitespace and a trailing newline, so the same server content
+// always gives the same bytes (and the same archive digest). Strings and
+// numbers keep the server's exact text: a detail carries every document as a
+// JSON string, and copying those instead of decoding and re-escaping them is
+// what keeps a large backup from being bound by JSON work.
 func Canonical(raw []byte) ([]byte, error) {
-	b, _, err := canonical(raw)
-	return b, err
-}
-
-func canonical(raw []byte) ([]byte, any, error) {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, nil, fmt.Errorf("not valid JSON: %w", err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, nil, errors.New("not valid JSON: trailing data after the value")
-	}
 	var buf bytes.Buffer
-	buf.Grow(len(raw) + len(raw)/16)
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, nil, err
+	buf.Grow(len(raw) + 1)
+	if err := canonical(&buf, raw, 0); err != nil {
+		return nil, err
 	}
-	return buf.Bytes(), v, nil
+	buf.WriteByte('\n')
+	return buf.Bytes(), nil
 }
 
-// canonicalDetail is Canonical for a ConnectorDetail, which must be an object.
-func canonicalDetail(raw []byte) ([]byte, map[string]any, error) {
-	b, v, err := canonical(raw)
+// maxJSONDepth bounds the recursion on hostile input; a real detail nests
+// three levels deep.
+const maxJSONDepth = 64
+
+// trimJSONSpace trims what JSON counts as whitespace (bytes.TrimSpace would
+// also take a form feed, which JSON rejects).
+func trimJSONSpace(b []byte) []byte {
+	return bytes.Trim(b, " \t\r\n")
+}
+
+func canonical(dst *bytes.Buffer, raw []byte, depth int) error {
+	raw = trimJSONSpace(raw)
+	if len(raw) == 0 {
+		return errors.New("not valid JSON: empty")
+	}
+	if depth > maxJSONDepth {
+		return fmt.Errorf("not valid JSON for a connector: nested deeper than %d levels", maxJSONDepth)
+	}
+	switch raw[0] {
+	case '{':
+		var m map[string]json.RawMessage
+		if err := json.Unmarshal(raw, &m); err != nil {
+			return fmt.Errorf("not valid JSON: %w", err)
+		}
+		keys := make([]string, 0, len(m))
+		for k := range m {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		dst.WriteByte('{')
+		for i, k := range keys {
+			if i > 0 {
+				dst.WriteByte(',')
+			}
+			kb, err := json.Marshal(k)
+			if err != nil {
+				return err
+			}
+			dst.Write(kb)
+			dst.WriteByte(':')
+			if err := canonical(dst, m[k], depth+1); err != nil {
+				return err
+			}
+		}
+		dst.WriteByte('}')
+	case '[':
+		var a []json.RawMessage
+		if err := json.Unmarshal(raw, &a); err != nil {
+			return fmt.Errorf("not valid JSON: %w", err)
+		}
+		dst.WriteByte('[')
+		for i, v := range a {
+			if i > 0 {
+				dst.WriteByte(',')
+			}
+			if err := canonical(dst, v, depth+1); err != nil {
+				return err
+			}
+		}
+		dst.WriteByte(']')
+	default:
+		// A string, number or literal: already validated by the enclosing
+		// Unmarshal (checked here for a top-level scalar) and free of
+		// insignificant whitespace, so it is copied as the server wrote it.
+		if depth == 0 && !json.Valid(raw) {
+			return errors.New("not valid JSON")
+		}
+		dst.Write(raw)
+	}
+	return nil
+}
+
+// canonicalDetail is Canonical for a ConnectorDetail, which must be an
+// object; it also returns the fields export needs: the name and the locales
+// of translationProperties.
+func canonicalDetail(raw []byte) ([]byte, string, []string, error) {
+	trimmed := trimJSONSpace(raw)
+	if len(trimmed) == 0 || trimmed[0] != '{' {
+		if !json.Valid(trimmed) {
+			return nil, "", nil, errors.New("not valid JSON")
+		}
+		return nil, "", nil, errors.New("not a JSON object")
+	}
+	b, err := Canonical(trimmed)
 	if err != nil {
-		return nil, nil, err
+		return nil, "", nil, err
 	}
-	m, ok := v.(map[string]any)
-	if !ok {
-		return nil, nil, errors.New("not a JSON object")
+	var d struct {
+		Name                  string                     `json:"name"`
+		TranslationProperties map[string]json.RawMessage `json:"translationProperties"`
 	}
-	return b, m, nil
+	// Valid by now; only the small fields are decoded, the documents skipped.
+	_ = json.Unmarshal(b, &d)
+	locales := make([]string, 0, len(d.TranslationProperties))
+	for l := range d.TranslationProperties {
+		locales = append(locales, l)
+	}
+	return b, d.Name, locales, nil
 }
 
 func countDocs(c *archive.Connector) int {

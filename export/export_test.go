@@ -269,8 +269,8 @@ func TestRunCancel(t *testing.T) {
 }
 
 func TestCanonical(t *testing.T) {
-	in := []byte(`{"b":1.50,"a":{"z":"<x>&","y":[true,null]}}`)
-	want := `{"a":{"y":[true,null],"z":"<x>&"},"b":1.50}` + "\n"
+	in := []byte(` { "b" : 1.50, "a" : {"z":"<x>&\u00e9", "y" : [ true, null, {"d":1,"c":2} ] } } `)
+	want := `{"a":{"y":[true,null,{"c":2,"d":1}],"z":"<x>&\u00e9"},"b":1.50}` + "\n"
 	got, err := Canonical(in)
 	if err != nil {
 		t.Fatal(err)
@@ -278,7 +278,7 @@ func TestCanonical(t *testing.T) {
 	if string(got) != want {
 		t.Errorf("Canonical = %q, want %q", got, want)
 	}
-	for _, bad := range []string{``, `{`, `{} {}`, `nul`} {
+	for _, bad := range []string{``, `{`, `{} {}`, `nul`, `{"a":[1,}`, `"unterminated`, strings.Repeat("[", 100) + strings.Repeat("]", 100)} {
 		if _, err := Canonical([]byte(bad)); err == nil {
 			t.Errorf("Canonical(%q) accepted bad JSON", bad)
 		}
@@ -286,3 +286,36 @@ func TestCanonical(t *testing.T) {
 }
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
+
+// FuzzCanonical: a server's detail answer is outside input. Whatever it is,
+// Canonical never panics; what it accepts is valid JSON that means the same
+// thing, and canonicalising again changes nothing.
+func FuzzCanonical(f *testing.F) {
+	for _, s := range []string{`{}`, `{"b":1,"a":"x"}`, `{"a":{"z":[1,{"y":2,"x":3}]}}`, `[1,2]`, `"s"`, `{"a":"\u003c"}`, ` {"a" : 1e5 } `, `{"a":1,"a":2}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		out, err := Canonical(in)
+		if err != nil {
+			return
+		}
+		if !json.Valid(out) {
+			t.Fatalf("Canonical(%q) = %q: not valid JSON", in, out)
+		}
+		var a, b any
+		da := json.NewDecoder(strings.NewReader(string(in)))
+		da.UseNumber()
+		db := json.NewDecoder(strings.NewReader(string(out)))
+		db.UseNumber()
+		if da.Decode(&a) != nil || db.Decode(&b) != nil {
+			t.Fatalf("Canonical accepted %q but it does not decode", in)
+		}
+		if !cmp.Equal(a, b) {
+			t.Fatalf("Canonical(%q) = %q changes the value", in, out)
+		}
+		again, err := Canonical(out)
+		if err != nil || string(again) != string(out) {
+			t.Fatalf("Canonical is not idempotent on %q: %q, %v", out, again, err)
+		}
+	})
+}
