@@ -25,7 +25,8 @@ func sandboxCommand() *cli.Command {
 			&cli.StringFlag{Name: "listen", Value: "127.0.0.1:0", Usage: "address to listen on (port 0 picks a free one)"},
 			&cli.DurationFlag{Name: "latency", Usage: "fixed delay added to every request"},
 			&cli.DurationFlag{Name: "jitter", Usage: "random extra delay, up to this much, on every request"},
-			&cli.IntFlag{Name: "rate-limit", Usage: "requests per 10 s per client id and API version before 429 (the real gateway allows 100); 0 is off"},
+			&cli.IntFlag{Name: "rate-limit", Usage: "requests per --rate-window per client id and API version before 429 (the real gateway allows 100 per 10 s); 0 is off"},
+			&cli.DurationFlag{Name: "rate-window", Value: 10 * time.Second, Usage: "the fixed window --rate-limit counts in (the gateway's is 10 s; 1s models a per-second limit)"},
 			&cli.Float64Flag{Name: "error-rate", Usage: "share of requests answered 500 or 503, 0..1"},
 			&cli.Float64Flag{Name: "drop-rate", Usage: "share of connections closed without an answer, 0..1"},
 			&cli.DurationFlag{Name: "token-ttl", Value: 12 * time.Hour, Usage: "lifetime of issued access tokens"},
@@ -53,23 +54,27 @@ func runSandbox(c *cli.Context) error {
 			return cli.Exit(fmt.Sprintf("--%s must not be negative, got %d", name, c.Int(name)), 2)
 		}
 	}
+	if w := c.Duration("rate-window"); w < time.Millisecond {
+		return cli.Exit(fmt.Sprintf("--rate-window must be at least 1ms, got %s", w), 2)
+	}
 	if l := c.Int("locales"); l > 19 {
 		return cli.Exit(fmt.Sprintf("--locales must be at most 19 (the API has 19 locales), got %d", l), 2)
 	}
 	ctx, stop := signal.NotifyContext(c.Context, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	srv, err := sandbox.Start(ctx, c.String("listen"), sandbox.Options{
-		Empty:     c.Bool("empty"),
-		Synthetic: c.Int("connectors"),
-		DocSize:   c.Int("doc-size"),
-		Locales:   c.Int("locales"),
-		Latency:   c.Duration("latency"),
-		Jitter:    c.Duration("jitter"),
-		RateLimit: c.Int("rate-limit"),
-		ErrorRate: c.Float64("error-rate"),
-		DropRate:  c.Float64("drop-rate"),
-		TokenTTL:  c.Duration("token-ttl"),
-		Seed:      c.Int64("seed"),
+		Empty:      c.Bool("empty"),
+		Synthetic:  c.Int("connectors"),
+		DocSize:    c.Int("doc-size"),
+		Locales:    c.Int("locales"),
+		Latency:    c.Duration("latency"),
+		Jitter:     c.Duration("jitter"),
+		RateLimit:  c.Int("rate-limit"),
+		RateWindow: c.Duration("rate-window"),
+		ErrorRate:  c.Float64("error-rate"),
+		DropRate:   c.Float64("drop-rate"),
+		TokenTTL:   c.Duration("token-ttl"),
+		Seed:       c.Int64("seed"),
 	})
 	if err != nil {
 		return cli.Exit(fmt.Sprintf("%v", err), 1)

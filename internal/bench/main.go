@@ -119,7 +119,10 @@ func runCase(bin, tmp string, c benchCase) (result, error) {
 	args := []string{"sandbox", "--listen", "127.0.0.1:0", "--empty", "--connectors", fmt.Sprint(c.connectors),
 		"--doc-size", fmt.Sprint(c.docSize), "--locales", fmt.Sprint(c.locales), "--latency", c.latency.String(), "--seed", "1"}
 	if c.serverLimit > 0 {
-		args = append(args, "--rate-limit", fmt.Sprint(c.serverLimit*10))
+		// "N requests per second" as a 1 s fixed window: with the gateway's
+		// 10 s window a 2,100-request run would fit in one window's burst,
+		// and the floor would say nothing.
+		args = append(args, "--rate-limit", fmt.Sprint(c.serverLimit), "--rate-window", "1s")
 	}
 	sb := exec.CommandContext(ctx, bin, args...)
 	sb.Stderr = nil
