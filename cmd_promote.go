@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"slices"
 
@@ -41,9 +43,27 @@ func promoteCommand() *cli.Command {
 			&cli.BoolFlag{Name: "dry-run", Aliases: []string{"n"}, Usage: "export the source, print the diff and plan, and stop: nothing is written to the target"},
 			&cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, Usage: "apply without asking (needed when stdin is not a terminal)"},
 			&cli.StringFlag{Name: "yes-protected", Usage: "allow writing to the protected tenant `NAME` (spelled out)"},
+			&cli.BoolFlag{Name: "json", Usage: "print the result as JSON on stdout (the diff, plan and report then go to stderr)"},
 		),
 		Action: runPromote,
 	}
+}
+
+// promotionJSON is promote's --json result (docs/restore-format.md).
+type promotionJSON struct {
+	Version       int                    `json:"version"`
+	Kind          string                 `json:"kind"` // "promotion"
+	From          string                 `json:"from"`
+	To            string                 `json:"to"`
+	DryRun        bool                   `json:"dryRun"`
+	SourceArchive string                 `json:"sourceArchive"`
+	Backup        string                 `json:"backup,omitempty"`
+	After         string                 `json:"after,omitempty"`
+	Plan          *importer.Counts       `json:"plan,omitempty"`
+	Writes        int                    `json:"writes"`
+	Report        *importer.ReportCounts `json:"report,omitempty"`
+	Verified      bool                   `json:"verified"`
+	Differences   int                    `json:"differences"`
 }
 
 func runPromote(c *cli.Context) error {
@@ -65,6 +85,20 @@ func runPromote(c *cli.Context) error {
 	s, err := newSession(c)
 	if err != nil {
 		return err
+	}
+	// With --json, stdout carries only the result document; what people read
+	// (diff, plan, verification) moves to stderr.
+	human := s.stdout
+	pj := &promotionJSON{Version: 1, Kind: "promotion", From: from, To: to, DryRun: c.Bool("dry-run")}
+	if c.Bool("json") {
+		human = s.stderr
+		defer func() {
+			if pj.SourceArchive != "" {
+				if err := writeJSON(s.stdout, pj); err != nil {
+					s.log.Error("writing the JSON result", "error", err)
+				}
+			}
+		}()
 	}
 	dryRun, yes := c.Bool("dry-run"), c.Bool("yes")
 	stdin := c.App.Reader
@@ -108,6 +142,7 @@ func runPromote(c *cli.Context) error {
 		return err
 	}
 	s.log.Info(fmt.Sprintf("exported source %s", from), "path", srcPath)
+	pj.SourceArchive = srcPath
 	source, err := archive.ReadFile(srcPath, archive.ReadOptions{})
 	if err != nil {
 		return err
@@ -119,10 +154,17 @@ func runPromote(c *cli.Context) error {
 		dryRun: dryRun, yes: yes, yesProtected: c.String("yes-protected"),
 		backupDir: dir, stdin: stdin, verb: "promote",
 		show: func(plan *importer.Plan, target *archive.Snapshot) error {
-			return showPromotion(s, plan, source, target)
+			pj.Plan, pj.Writes = &plan.Counts, plan.Writes()
+			return showPromotion(human, plan, source, target)
 		},
 	}
 	res, err := job.run(ctx)
+	if res != nil {
+		pj.Backup = res.backup
+		if res.report != nil {
+			pj.Report = &res.report.Counts
+		}
+	}
 	if err != nil {
 		return err
 	}
@@ -131,6 +173,7 @@ func runPromote(c *cli.Context) error {
 		return nil
 	}
 	if res.plan.Empty() {
+		pj.Verified = true
 		s.log.Info(fmt.Sprintf("nothing to promote: %s already matches %s", to, from))
 		return nil
 	}
@@ -159,6 +202,7 @@ func runPromote(c *cli.Context) error {
 		return fmt.Errorf("verifying %s: %w", to, err)
 	}
 	s.log.Info(fmt.Sprintf("snapshot of target %s after the promotion", to), "path", afterPath)
+	pj.After = afterPath
 	after, err := archive.ReadFile(afterPath, archive.ReadOptions{})
 	if err != nil {
 		return fmt.Errorf("verifying %s: %w", to, err)
@@ -167,13 +211,15 @@ func runPromote(c *cli.Context) error {
 	if err != nil {
 		return fmt.Errorf("verifying %s: %w", to, err)
 	}
+	pj.Verified = ver.Equal()
+	pj.Differences = ver.Summary.Connectors.Added + ver.Summary.Connectors.Removed + ver.Summary.Connectors.Changed
 	switch {
 	case res.report.Failed():
 		fmt.Fprintln(s.stderr, "connvault: some connectors failed; fix the cause and run the same promote again: it writes only what is left")
 		return &quietError{code: exitPartial}
 	case !ver.Equal():
-		fmt.Fprintf(s.stdout, "\nVerification: %s still differs from %s:\n", to, from)
-		if err := diff.WriteText(s.stdout, ver, diff.TextOptions{Color: isTerminal(s.stdout)}); err != nil {
+		fmt.Fprintf(human, "\nVerification: %s still differs from %s:\n", to, from)
+		if err := diff.WriteText(human, ver, diff.TextOptions{Color: isTerminal(human)}); err != nil {
 			return err
 		}
 		return &exitErr{code: exitError, err: fmt.Errorf("promotion applied, but %s still differs from %s for %d connectors (see the diff above)",
@@ -186,7 +232,7 @@ func runPromote(c *cli.Context) error {
 // showPromotion prints, on stdout, the diff of the connectors the plan
 // updates (target → source, what will change in the target; creates are
 // listed by the plan), then the plan.
-func showPromotion(s *session, plan *importer.Plan, source, target *archive.Snapshot) error {
+func showPromotion(w io.Writer, plan *importer.Plan, source, target *archive.Snapshot) error {
 	a, b := &archive.Snapshot{}, &archive.Snapshot{}
 	mapping := map[string]string{}
 	for _, pc := range plan.Connectors {
@@ -208,12 +254,12 @@ func showPromotion(s *session, plan *importer.Plan, source, target *archive.Snap
 		if err != nil {
 			return err
 		}
-		if err := diff.WriteText(s.stdout, res, diff.TextOptions{Color: isTerminal(s.stdout)}); err != nil {
+		if err := diff.WriteText(w, res, diff.TextOptions{Color: isTerminal(w)}); err != nil {
 			return err
 		}
-		fmt.Fprintln(s.stdout)
+		fmt.Fprintln(w)
 	}
-	return importer.WritePlanText(s.stdout, plan)
+	return importer.WritePlanText(w, plan)
 }
 
 // verifyPromotion compares the promoted connectors of the source with what
@@ -304,4 +350,11 @@ func exportTenant(ctx context.Context, s *session, t *tenant, dir string, sel ar
 		return "", fmt.Errorf("exporting %s: %w", t.name, err)
 	}
 	return path, nil
+}
+
+// writeJSON prints v as indented JSON: the --json output of every command.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }
