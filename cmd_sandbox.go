@@ -34,6 +34,7 @@ func sandboxCommand() *cli.Command {
 			&cli.IntFlag{Name: "doc-size", Value: 20 << 10, Usage: "bytes per synthetic XML document"},
 			&cli.IntFlag{Name: "locales", Value: 3, Usage: "translation locales per synthetic connector (1-19)"},
 			&cli.BoolFlag{Name: "empty", Usage: "start without the seeded example connectors"},
+			&cli.BoolFlag{Name: "json", Usage: "print the settings as one JSON object instead of shell lines"},
 			&cli.Int64Flag{Name: "seed", Usage: "seed for fault injection and synthetic content, for reproducible runs"},
 		},
 		Action: runSandbox,
@@ -80,9 +81,15 @@ func runSandbox(c *cli.Context) error {
 		return cli.Exit(fmt.Sprintf("%v", err), 1)
 	}
 	out := c.App.Writer
-	fmt.Fprintf(out, "export SAIL_BASE_URL=%s\n", srv.URL)
-	fmt.Fprintf(out, "export SAIL_CLIENT_ID=%s\n", srv.ClientID)
-	fmt.Fprintf(out, "export SAIL_CLIENT_SECRET=%s\n", srv.ClientSecret)
+	if c.Bool("json") {
+		if err := writeJSON(out, map[string]string{"SAIL_BASE_URL": srv.URL, "SAIL_CLIENT_ID": srv.ClientID, "SAIL_CLIENT_SECRET": srv.ClientSecret}); err != nil {
+			return err
+		}
+	} else {
+		fmt.Fprintf(out, "export SAIL_BASE_URL=%s\n", srv.URL)
+		fmt.Fprintf(out, "export SAIL_CLIENT_ID=%s\n", srv.ClientID)
+		fmt.Fprintf(out, "export SAIL_CLIENT_SECRET=%s\n", srv.ClientSecret)
+	}
 	fmt.Fprintf(c.App.ErrWriter, "connvault: sandbox tenant with %d connectors serving on %s (API under /v3, /v2024, /v2025, /v2026); Ctrl-C stops it\n",
 		len(srv.Tenant.ScriptNames()), srv.URL)
 	<-ctx.Done()
