@@ -9,12 +9,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -383,6 +385,33 @@ func archivesIn(t *testing.T, dir string) []string {
 	return out
 }
 
+// startChild runs connvault with args in a child process (the test binary,
+// through childArgsEnv) and returns a function that waits for it. urfave/cli
+// keeps global state, so two runs at once in one process would race; and two
+// processes are what overlapping cron jobs are.
+func startChild(t *testing.T, args ...string) func() (int, string, string) {
+	t.Helper()
+	raw, err := json.Marshal(args)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), childArgsEnv+"="+string(raw))
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return func() (int, string, string) {
+		err := cmd.Wait()
+		var ee *exec.ExitError
+		if err != nil && !errors.As(err, &ee) {
+			t.Fatalf("child connvault %v: %v", args, err)
+		}
+		return cmd.ProcessState.ExitCode(), stdout.String(), stderr.String()
+	}
+}
+
 // TestConcurrentExportsSameDirectory: two exports started together into one
 // directory (as two overlapping cron jobs with --wait) give two intact,
 // distinct archives of the same content; without --wait the second one
@@ -395,17 +424,15 @@ func TestConcurrentExportsSameDirectory(t *testing.T) {
 		code           int
 		stdout, stderr string
 	}
-	results := make([]outcome, 2)
-	var wg sync.WaitGroup
-	for i := range results {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			code, stdout, stderr := runCLI(t, context.Background(), append([]string{"export", "--output-dir", dir, "--wait", "--json"}, tenantArgs(srv)...)...)
-			results[i] = outcome{code, stdout, stderr}
-		}()
+	var waits []func() (int, string, string)
+	for range 2 {
+		waits = append(waits, startChild(t, append([]string{"export", "--output-dir", dir, "--wait", "--json"}, tenantArgs(srv)...)...))
 	}
-	wg.Wait()
+	var results []outcome
+	for _, wait := range waits {
+		code, stdout, stderr := wait()
+		results = append(results, outcome{code, stdout, stderr})
+	}
 	var digests, paths []string
 	for i, r := range results {
 		if r.code != 0 {
@@ -442,17 +469,13 @@ func TestConcurrentExportsSameDirectory(t *testing.T) {
 		}
 		return false
 	})
-	first := make(chan outcome, 1)
-	go func() {
-		code, stdout, stderr := runCLI(t, context.Background(), append([]string{"export", "--output-dir", dir2}, tenantArgs(srv)...)...)
-		first <- outcome{code, stdout, stderr}
-	}()
+	first := startChild(t, append([]string{"export", "--output-dir", dir2}, tenantArgs(srv)...)...)
 	<-entered
 	code, _, stderr := runCLI(t, context.Background(), append([]string{"export", "--output-dir", dir2}, tenantArgs(srv)...)...)
 	close(gate)
 	checkFailure(t, code, stderr, exitError, dir2, "is locked by another connvault run", "--wait")
-	if r := <-first; r.code != 0 {
-		t.Fatalf("the export holding the lock: exit %d\n%s", r.code, r.stderr)
+	if code, _, stderr := first(); code != 0 {
+		t.Fatalf("the export holding the lock: exit %d\n%s", code, stderr)
 	}
 	if got := archivesIn(t, dir2); len(got) != 1 {
 		t.Errorf("archives %v, want the first export's only", got)
@@ -493,21 +516,18 @@ func TestExportWhilePruneRuns(t *testing.T) {
 		}
 		return false
 	})
-	var wg sync.WaitGroup
-	var exportCode, pruneCode int
-	var exportErr, pruneErr, exportOut string
-	wg.Add(2)
+	waitExport := startChild(t, append([]string{"export", "--output-dir", dir, "--wait", "--json"}, tenantArgs(srv)...)...)
+	pruned := make(chan struct{})
+	var pruneCode int
+	var pruneErr string
 	go func() {
-		defer wg.Done()
-		exportCode, exportOut, exportErr = runCLI(t, context.Background(), append([]string{"export", "--output-dir", dir, "--wait", "--json"}, tenantArgs(srv)...)...)
-	}()
-	go func() {
-		defer wg.Done()
+		defer close(pruned)
 		pruneCode, _, pruneErr = runCLI(t, context.Background(), "prune", "--keep-last", "2", "--wait", dir)
 	}()
 	time.Sleep(100 * time.Millisecond) // let both start; correctness does not depend on it
 	close(gate)
-	wg.Wait()
+	exportCode, exportOut, exportErr := waitExport()
+	<-pruned
 	if exportCode != 0 || pruneCode != 0 {
 		t.Fatalf("export exit %d, prune exit %d\nexport:\n%s\nprune:\n%s", exportCode, pruneCode, exportErr, pruneErr)
 	}

@@ -114,7 +114,9 @@ func scenarios(c config) []scenario {
 				jitter(o)
 			},
 			hook: func(rng *rand.Rand, count func(string)) func(http.ResponseWriter, *http.Request) bool {
-				sp, st := spikes(0.03, c.Spike)(rng, count), stalls(c.StallShare)(rng, count)
+				// Each hook gets its own generator: dice lock only their own.
+				sp := spikes(0.03, c.Spike)(rand.New(rand.NewPCG(rng.Uint64(), 1)), count)
+				st := stalls(c.StallShare)(rand.New(rand.NewPCG(rng.Uint64(), 2)), count)
 				return func(w http.ResponseWriter, r *http.Request) bool { return sp(w, r) || st(w, r) }
 			},
 			idle: c.Idle, tokens: true},
