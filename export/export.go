@@ -89,6 +89,7 @@ func (r *Result) Partial() bool { return len(r.Failed) > 0 }
 
 // item is one connector in list order.
 type item struct {
+	seq        int // position in the run, for slot priority
 	scriptName string
 	name       string
 	explicit   bool // named on the command line, not found through the list
@@ -123,8 +124,9 @@ func Run(ctx context.Context, t Tenant, opts Options, emit func(*archive.Connect
 	defer cancel()
 
 	// reqs bounds requests in flight across all connectors, so a connector
-	// whose translations fan out does not idle the rest of the pool.
-	reqs := make(chan struct{}, opts.Concurrency)
+	// whose translations fan out does not idle the rest of the pool; the
+	// oldest connector is served first, so the window slides smoothly.
+	reqs := newSlots(opts.Concurrency)
 	// The window holds connectors being fetched or waiting their turn to be
 	// written; twice the request slots keeps every slot busy while one slow
 	// connector holds up the head of the line.
@@ -145,6 +147,7 @@ func Run(ctx context.Context, t Tenant, opts Options, emit func(*archive.Connect
 				return nil
 			}
 			seen[it.scriptName] = true
+			it.seq = n
 			n++
 			ch := make(chan outcome, 1)
 			select {
@@ -272,16 +275,9 @@ func normaliseLocales(in []string) ([]string, error) {
 // fetchOne reads one connector: its detail first (it names the locales), then
 // the three documents and the translations concurrently. Every request holds
 // a slot of reqs while it runs.
-func fetchOne(ctx context.Context, t Tenant, it item, locales []string, reqs chan struct{}, log *slog.Logger) outcome {
-	acquire := func() bool {
-		select {
-		case reqs <- struct{}{}:
-			return true
-		case <-ctx.Done():
-			return false
-		}
-	}
-	release := func() { <-reqs }
+func fetchOne(ctx context.Context, t Tenant, it item, locales []string, reqs *slots, log *slog.Logger) outcome {
+	acquire := func() bool { return reqs.acquire(ctx, it.seq) == nil }
+	release := reqs.release
 
 	fail := func(err error) outcome {
 		return outcome{failure: &Failure{ScriptName: it.scriptName, Name: it.name, Err: fmt.Errorf("connector %s: %w", it.scriptName, err), Message: err.Error()}}

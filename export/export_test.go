@@ -319,3 +319,61 @@ func FuzzCanonical(f *testing.F) {
 		}
 	})
 }
+
+func TestSlotsServeOldestFirst(t *testing.T) {
+	s := newSlots(1)
+	ctx := context.Background()
+	if err := s.acquire(ctx, 0); err != nil {
+		t.Fatal(err)
+	}
+	order := make(chan int, 3)
+	var wg sync.WaitGroup
+	for _, seq := range []int{7, 3, 5} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := s.acquire(ctx, seq); err != nil {
+				t.Error(err)
+				return
+			}
+			order <- seq
+			s.release()
+		}()
+	}
+	// Let all three queue up behind the held slot.
+	for {
+		s.mu.Lock()
+		n := len(s.waiters)
+		s.mu.Unlock()
+		if n == 3 {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	s.release()
+	wg.Wait()
+	close(order)
+	var got []int
+	for seq := range order {
+		got = append(got, seq)
+	}
+	if d := cmp.Diff([]int{3, 5, 7}, got); d != "" {
+		t.Errorf("grant order (-want +got):\n%s", d)
+	}
+
+	// A waiter that gives up leaves the slot count intact.
+	if err := s.acquire(ctx, 0); err != nil {
+		t.Fatal(err)
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	done := make(chan error)
+	go func() { done <- s.acquire(cctx, 1) }()
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled acquire: %v", err)
+	}
+	s.release()
+	if s.free != 1 || len(s.waiters) != 0 {
+		t.Errorf("after cancel: free %d, waiters %d; want 1, 0", s.free, len(s.waiters))
+	}
+}
