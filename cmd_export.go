@@ -104,6 +104,12 @@ func runExport(c *cli.Context) error {
 	// lock there (see retention.ScanLocation), and out is the object's URL.
 	var bucket *storage.Location
 	var objName string
+	if p, ok := storage.Local(out); ok {
+		out = p // a file:// URL's path
+	}
+	if p, ok := storage.Local(dir); ok {
+		dir = p
+	}
 	if storage.IsBucket(out) || storage.IsBucket(dir) {
 		if bucket, objName, err = bucketDest(ctx, out, dir, t.name, now); err != nil {
 			return err

@@ -68,7 +68,8 @@ func closeArchive(ctx context.Context, w *archive.Writer, loc *storage.Location,
 // openArchiveArg opens an archive named by a path or an object URL for
 // streaming reads. The returned close releases the object and the reader.
 func openArchiveArg(ctx context.Context, arg string) (*archive.Reader, int64, func(), error) {
-	if !storage.IsBucket(arg) {
+	if p, ok := storage.Local(arg); ok {
+		arg = p
 		r, err := archive.Open(arg, archive.ReadOptions{})
 		if err != nil {
 			return nil, 0, nil, err
@@ -110,7 +111,8 @@ func openObject(ctx context.Context, arg string) (*storage.Location, *storage.Ob
 
 // readArchiveArg reads a whole archive named by a path or an object URL.
 func readArchiveArg(ctx context.Context, arg string) (*archive.Snapshot, error) {
-	if !storage.IsBucket(arg) {
+	if p, ok := storage.Local(arg); ok {
+		arg = p
 		return archive.ReadFile(arg, archive.ReadOptions{})
 	}
 	loc, obj, err := openObject(ctx, arg)
@@ -126,7 +128,8 @@ func readArchiveArg(ctx context.Context, arg string) (*archive.Snapshot, error) 
 // an object the SHA-256 in its metadata is checked too: a mismatch is a
 // problem even when the archive itself reads clean.
 func verifyArchiveArg(ctx context.Context, arg string) []archive.Problem {
-	if !storage.IsBucket(arg) {
+	if p, ok := storage.Local(arg); ok {
+		arg = p
 		return archive.Verify(arg, archive.ReadOptions{})
 	}
 	loc, obj, err := openObject(ctx, arg)
@@ -146,7 +149,8 @@ func verifyArchiveArg(ctx context.Context, arg string) []archive.Problem {
 
 // newestManifestAt is newestManifest for a directory or a bucket prefix.
 func newestManifestAt(ctx context.Context, dir, tenant string) (*archive.Manifest, error) {
-	if !storage.IsBucket(dir) {
+	if p, ok := storage.Local(dir); ok {
+		dir = p
 		return newestManifest(dir, tenant)
 	}
 	loc, err := storage.Open(ctx, dir)
@@ -178,7 +182,8 @@ func newestManifestAt(ctx context.Context, dir, tenant string) (*archive.Manifes
 // archiveExists reports whether the archive operand names something that
 // exists, with an error that says what to give otherwise.
 func archiveExists(ctx context.Context, arg string) error {
-	if !storage.IsBucket(arg) {
+	if p, ok := storage.Local(arg); ok {
+		arg = p
 		_, err := os.Stat(arg)
 		return err
 	}
@@ -200,7 +205,8 @@ func archiveExists(ctx context.Context, arg string) error {
 // readManifestArg reads only the manifest of an archive named by a path or
 // an object URL.
 func readManifestArg(ctx context.Context, arg string) (*archive.Manifest, error) {
-	if !storage.IsBucket(arg) {
+	if p, ok := storage.Local(arg); ok {
+		arg = p
 		return archive.ReadManifest(arg)
 	}
 	r, _, closeAll, err := openArchiveArg(ctx, arg)
@@ -221,7 +227,9 @@ type backupDest struct {
 }
 
 func openBackupDest(ctx context.Context, dir, tenant string, now time.Time) (*backupDest, error) {
-	if storage.IsBucket(dir) {
+	if p, ok := storage.Local(dir); ok {
+		dir = p
+	} else {
 		loc, name, err := bucketDest(ctx, "", dir, tenant, now)
 		if err != nil {
 			return nil, fmt.Errorf("--backup-dir: %w", err)

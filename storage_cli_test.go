@@ -350,3 +350,43 @@ func TestPruneBucketMatchesDirectory(t *testing.T) {
 		t.Errorf("prune touched the sub-prefix: it holds %v", got)
 	}
 }
+
+// file:// URLs are local paths; other schemes are refused with one clear
+// error instead of becoming odd relative paths.
+func TestLocationForms(t *testing.T) {
+	clearSailEnv(t)
+	srv := spectest.Start(t, sandbox.Options{})
+	ctx := context.Background()
+	dir := t.TempDir()
+	code, stdout, stderr := runCLI(t, ctx, append([]string{"export", "--output-dir", "file://" + dir, "--json"}, tenantArgs(srv)...)...)
+	if code != 0 {
+		t.Fatalf("export to file://: exit %d\n%s", code, stderr)
+	}
+	var sum exportSummary
+	if err := json.Unmarshal([]byte(stdout), &sum); err != nil {
+		t.Fatal(err)
+	}
+	if filepath.Dir(sum.Archive) != dir {
+		t.Fatalf("archive %s is not in %s", sum.Archive, dir)
+	}
+	if code, out, _ := runCLI(t, ctx, "verify", "file://"+sum.Archive); code != 0 {
+		t.Errorf("verify file://: exit %d\n%s", code, out)
+	}
+	for _, args := range [][]string{
+		append([]string{"export", "--output-dir", "ftp://host/backups"}, tenantArgs(srv)...),
+		{"verify", "ftp://host/x.tar.zst"},
+		{"ls", "s3://key:secret@bkt/x.tar.zst"},
+	} {
+		code, out, errOut := runCLI(t, ctx, args...)
+		msg := out + errOut
+		if code == 0 || !(strings.Contains(msg, "unsupported scheme") || strings.Contains(msg, "credentials do not go in the URL")) {
+			t.Errorf("%v: exit %d, want a clear refusal:\n%s", args, code, msg)
+		}
+		if strings.Contains(msg, "secret@") || strings.Contains(msg, "key:secret") {
+			t.Errorf("%v: the error repeats credentials from the URL:\n%s", args, msg)
+		}
+	}
+	if _, err := os.Stat("ftp:"); err == nil {
+		t.Error("an ftp:// location became a local directory")
+	}
+}

@@ -141,6 +141,9 @@ func Prune(ctx context.Context, dir string, p Policy, dryRun bool, opts ...Optio
 	}
 	var archives []Archive
 	remove := removeFile
+	if p, ok := storage.Local(dir); ok {
+		dir = p // a file:// URL's path
+	}
 	if storage.IsBucket(dir) {
 		// An object store has no lock to take: see ScanLocation for why a
 		// prune racing an export there is still safe.

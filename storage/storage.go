@@ -66,10 +66,25 @@ func IsURL(s string) bool {
 	return ok && scheme != "" && !strings.ContainsAny(scheme, `/\`)
 }
 
-// IsBucket reports whether s is a bucket URL (not a path or a file:// URL).
-func IsBucket(s string) bool {
+// Local returns the local path s names: s itself for a plain path, the path
+// of a file:// URL. ok is false for a bucket URL and for a URL connvault
+// cannot use (Open and OpenObject then say what is wrong with it).
+func Local(s string) (path string, ok bool) {
+	if !IsURL(s) {
+		return s, true
+	}
 	sp, err := parse(s)
-	return err == nil && sp.scheme != ""
+	if err != nil || sp.scheme != "" {
+		return "", false
+	}
+	return sp.dir, true
+}
+
+// IsBucket reports whether s must be opened with Open rather than used as a
+// local path: a bucket URL, or a URL Open will refuse with a clear error.
+func IsBucket(s string) bool {
+	_, local := Local(s)
+	return !local
 }
 
 // spec is a parsed location.

@@ -68,7 +68,7 @@ func TestBaseNameAndIsBucket(t *testing.T) {
 			t.Errorf("BaseName(%q) = %q, want %q", in, got, want)
 		}
 	}
-	for in, want := range map[string]bool{"s3://b/p": true, "gs://b": true, "azblob://c/p": true, "file:///x": false, "dir/x": false, "ftp://x": false} {
+	for in, want := range map[string]bool{"s3://b/p": true, "gs://b": true, "azblob://c/p": true, "file:///x": false, "dir/x": false} {
 		if IsBucket(in) != want {
 			t.Errorf("IsBucket(%q) = %v, want %v", in, !want, want)
 		}
@@ -338,5 +338,26 @@ func TestReadDetectsChangedObject(t *testing.T) {
 	}
 	if err == nil {
 		t.Error("reading a damaged object gave no error")
+	}
+}
+
+func TestLocal(t *testing.T) {
+	for _, tc := range []struct {
+		in, path string
+		ok       bool
+	}{
+		{"backups/x.tar.zst", "backups/x.tar.zst", true},
+		{"", "", true},
+		{"file:///var/backups", "/var/backups", true},
+		{"s3://b/p", "", false},
+		{"ftp://h/p", "", false}, // not local: Open says the scheme is unsupported
+		{"file://host/p", "", false},
+	} {
+		if p, ok := Local(tc.in); p != tc.path || ok != tc.ok {
+			t.Errorf("Local(%q) = %q, %v; want %q, %v", tc.in, p, ok, tc.path, tc.ok)
+		}
+		if IsBucket(tc.in) == tc.ok {
+			t.Errorf("IsBucket(%q) = %v", tc.in, !tc.ok)
+		}
 	}
 }
