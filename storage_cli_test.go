@@ -120,6 +120,25 @@ func TestObjectStorageEndToEnd(t *testing.T) {
 		t.Errorf("restore --dry-run: exit %d\n%s%s", code, out, errOut)
 	}
 
+	// restore from the bucket, with the pre-restore snapshot going to a
+	// bucket prefix too; afterwards the tenant equals the archive again.
+	mutateForUpdate(t, srv.Tenant)
+	preURL := s3.URL(t, "bkt", "pre-restore")
+	code, out, errOut = runCLI(t, ctx, append([]string{"restore", "--yes", "--backup-dir", preURL}, append(tenantArgs(srv), sum.Archive)...)...)
+	if code != 0 {
+		t.Fatalf("restore --backup-dir URL: exit %d\n%s%s", code, out, errOut)
+	}
+	pre := objectNames(t, preURL)
+	if len(pre) != 1 {
+		t.Fatalf("pre-restore prefix holds %v, want one snapshot", pre)
+	}
+	if code, out, _ := runCLI(t, ctx, "verify", "s3://bkt/pre-restore/"+pre[0]+"?"+s3.Query()); code != 0 {
+		t.Errorf("verify the pre-restore snapshot: exit %d\n%s", code, out)
+	}
+	if code, out := diffExit(t, srv, sum.Archive); code != 0 {
+		t.Errorf("diff after restore: exit %d, want 0\n%s", code, out)
+	}
+
 	// --if-changed compares with the newest archive in the bucket prefix.
 	code, _, errOut = runCLI(t, ctx, append([]string{"export", "--output-dir", dirURL, "--if-changed"}, tenantArgs(srv)...)...)
 	if code != 0 || !strings.Contains(errOut, "unchanged since") {
