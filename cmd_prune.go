@@ -60,6 +60,10 @@ Other files in DIR (temp files of a running export, anything not named like an
 archive) are never touched. prune takes DIR's lock, so it never runs during an
 export into DIR: it fails at once if one is running, or waits with --wait.
 
+DIR may be a bucket URL (s3://bucket/prefix, gs://, azblob://): the same rules
+apply to the objects directly under the prefix. A bucket has no lock, so let the
+scheduler keep runs on one prefix apart (see README, Archives in object storage).
+
 Example: connvault prune /var/backups/connvault --keep-daily 7 --keep-weekly 5 --keep-monthly 12`,
 		Flags: flags,
 		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
