@@ -146,8 +146,8 @@ func parse(location string) (spec, error) {
 	return spec{scheme: scheme, bucket: u.Host, prefix: prefix, query: u.RawQuery}, nil
 }
 
-// Open opens a location. A local directory is not created here (see
-// MkdirAll); a bucket must exist and its driver's settings must be valid, but
+// Open opens a location. A local directory is not created here; a bucket
+// must exist and its driver's settings must be valid, but
 // nothing is read from it yet.
 func Open(ctx context.Context, location string) (*Location, error) {
 	sp, err := parse(location)
@@ -206,12 +206,6 @@ func OpenObject(ctx context.Context, arg string) (*Location, string, error) {
 // String is the location as given.
 func (l *Location) String() string { return l.raw }
 
-// IsLocal reports whether the location is a local directory.
-func (l *Location) IsLocal() bool { return l.bucket == nil }
-
-// Dir is the local directory ("" for a bucket).
-func (l *Location) Dir() string { return l.dir }
-
 // Path names an object or file of the location the way a user can pass it
 // back to connvault: a file path, or the object's URL with the location's
 // query (driver settings, never credentials).
@@ -234,18 +228,6 @@ func BaseName(p string) string {
 		}
 	}
 	return filepath.Base(p)
-}
-
-// MkdirAll creates a local directory (mode 0700) and does nothing for a
-// bucket, whose prefix needs no creating.
-func (l *Location) MkdirAll() error {
-	if l.bucket != nil {
-		return nil
-	}
-	if err := os.MkdirAll(l.dir, 0o700); err != nil {
-		return fmt.Errorf("creating directory %s: %w", l.dir, err)
-	}
-	return nil
 }
 
 // Close releases the bucket's client.
