@@ -284,7 +284,7 @@ func TestHostileServerAnswers(t *testing.T) {
 func faultyTenantOptions(clean sandbox.Options) sandbox.Options {
 	o := clean
 	o.ErrorRate, o.DropRate = 0.10, 0.02
-	o.RateLimit, o.RateWindow = 40, time.Second
+	o.RateLimit, o.RateWindow = 25, time.Second
 	o.TokenTTL = 2 * time.Second
 	o.Latency, o.Jitter = time.Millisecond, 5*time.Millisecond
 	return o
