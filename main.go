@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 
 	"github.com/urfave/cli/v2"
@@ -28,7 +29,29 @@ const (
 )
 
 func main() {
-	os.Exit(run(context.Background(), os.Args, os.Stdin, os.Stdout, os.Stderr))
+	os.Exit(profiled(func() int { return run(context.Background(), os.Args, os.Stdin, os.Stdout, os.Stderr) }))
+}
+
+// profiled writes a CPU profile to $CONNVAULT_CPUPROFILE when it is set: the
+// benchmarks run connvault as its own process, and that is where its cost
+// has to be looked at.
+func profiled(f func() int) int {
+	path := os.Getenv("CONNVAULT_CPUPROFILE")
+	if path == "" {
+		return f()
+	}
+	out, err := os.Create(path)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "connvault: CONNVAULT_CPUPROFILE: %v\n", err)
+		return f()
+	}
+	defer out.Close()
+	if err := pprof.StartCPUProfile(out); err != nil {
+		fmt.Fprintf(os.Stderr, "connvault: CONNVAULT_CPUPROFILE: %v\n", err)
+		return f()
+	}
+	defer pprof.StopCPUProfile()
+	return f()
 }
 
 // run is main without the process: tests call it with their own streams.
