@@ -241,11 +241,10 @@ func (w *Writer) encode(ctx context.Context, m *Manifest, mb []byte, out io.Writ
 	wrap := func(what string, err error) error { return fmt.Errorf("archive %s: %s: %w", w.path, what, err) }
 	counter := &countWriter{w: out}
 	bw := bufio.NewWriterSize(counter, 256<<10)
-	zw, err := newEncoder(bw)
-	if err != nil {
-		return 0, wrap("start zstd", err)
-	}
-	defer zw.Close()
+	// The encoder that compressed the connectors does the head and tail
+	// frames too: a second one would double the writer's largest buffers.
+	zw := w.enc
+	zw.Reset(bw)
 	tw := tar.NewWriter(zw)
 	header := tarHeader(headerTime(m.CreatedAt))
 	if err := tw.WriteHeader(header(manifestName, int64(len(mb)))); err != nil {
