@@ -95,6 +95,21 @@ func runRestore(c *cli.Context) error {
 	if arch.Manifest.Partial {
 		s.log.Warn("the archive is partial: connectors that failed at export are not in it and will not be restored", "skipped", len(arch.Manifest.Skipped))
 	}
+	// An --only name the archive lacks is a typo: say so before reading the
+	// tenant, not after.
+	if only := c.StringSlice("only"); len(only) > 0 {
+		have := map[string]bool{}
+		for _, conn := range arch.Connectors {
+			f, _ := diff.DetailFields(conn.Detail)
+			n, _ := f["name"].(string)
+			have[n] = true
+		}
+		for _, n := range only {
+			if !have[n] {
+				return usagef("--only %q: %v (names are matched exactly, as in the detail's \"name\"; `connvault ls %s` lists them)", n, importer.ErrNotInArchive, path)
+			}
+		}
+	}
 
 	ctx := c.Context
 	filter, err := filterexpr.Parse(c.String("filters"))

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/pprof"
+	"strings"
 	"syscall"
 
 	"github.com/urfave/cli/v2"
@@ -164,6 +165,11 @@ func exitCode(ctx context.Context, err error) int {
 	}
 	var ce cli.ExitCoder
 	if errors.As(err, &ce) {
+		// urfave's help command answers an unknown topic with exit code 3,
+		// which here means a partial backup.
+		if strings.HasPrefix(err.Error(), "No help topic") {
+			return exitUsage
+		}
 		return ce.ExitCode()
 	}
 	return exitError
