@@ -226,15 +226,7 @@ func quoteFilter(s string) string {
 // GetConnector fetches a connector's detail. The raw body is returned too, so
 // an archive keeps exactly what the server sent.
 func (c *Client) GetConnector(ctx context.Context, scriptName, locale string) (*ConnectorDetail, json.RawMessage, error) {
-	if err := checkScriptName("get connector", scriptName); err != nil {
-		return nil, nil, err
-	}
-	var q url.Values
-	if locale != "" {
-		q = url.Values{"locale": {locale}}
-	}
-	r := &request{op: "get connector", scriptName: scriptName, method: http.MethodGet, path: connectorPath(scriptName), query: q, accept: acceptJSON}
-	resp, err := c.do(ctx, r, &budget{})
+	r, resp, err := c.getDetail(ctx, scriptName, locale)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -250,15 +242,7 @@ func (c *Client) GetConnector(ctx context.Context, scriptName, locale string) (*
 // once into its own canonical form, and a detail carries every document, so a
 // second decode here would double the CPU cost of a large backup.
 func (c *Client) GetConnectorRaw(ctx context.Context, scriptName, locale string) (json.RawMessage, error) {
-	if err := checkScriptName("get connector", scriptName); err != nil {
-		return nil, err
-	}
-	var q url.Values
-	if locale != "" {
-		q = url.Values{"locale": {locale}}
-	}
-	r := &request{op: "get connector", scriptName: scriptName, method: http.MethodGet, path: connectorPath(scriptName), query: q, accept: acceptJSON}
-	resp, err := c.do(ctx, r, &budget{})
+	r, resp, err := c.getDetail(ctx, scriptName, locale)
 	if err != nil {
 		return nil, err
 	}
@@ -266,6 +250,19 @@ func (c *Client) GetConnectorRaw(ctx context.Context, scriptName, locale string)
 		return nil, c.contentError(r, resp, "JSON")
 	}
 	return json.RawMessage(resp.body), nil
+}
+
+func (c *Client) getDetail(ctx context.Context, scriptName, locale string) (*request, *response, error) {
+	if err := checkScriptName("get connector", scriptName); err != nil {
+		return nil, nil, err
+	}
+	var q url.Values
+	if locale != "" {
+		q = url.Values{"locale": {locale}}
+	}
+	r := &request{op: "get connector", scriptName: scriptName, method: http.MethodGet, path: connectorPath(scriptName), query: q, accept: acceptJSON}
+	resp, err := c.do(ctx, r, &budget{})
+	return r, resp, err
 }
 
 // DeleteConnector deletes a connector. If a repeat after a lost answer finds

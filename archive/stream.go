@@ -37,16 +37,9 @@ func (w *Writer) CloseTo(ctx context.Context, create func(ctx context.Context, s
 
 func (w *Writer) stream(ctx context.Context, create func(context.Context, string, int64) (io.WriteCloser, error)) (*Manifest, error) {
 	wrap := func(what string, err error) error { return fmt.Errorf("archive %s: %s: %w", w.path, what, err) }
-	if err := ctx.Err(); err != nil {
-		return nil, wrap("write", err)
-	}
-	if err := w.spoolBuf.Flush(); err != nil {
-		return nil, wrap("flush temporary file", err)
-	}
-	m := w.manifest()
-	mb, err := encodeManifest(m)
+	m, mb, err := w.finish(ctx)
 	if err != nil {
-		return nil, wrap("encode manifest", err)
+		return nil, err
 	}
 
 	first := sha256.New()

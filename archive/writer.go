@@ -424,18 +424,29 @@ func (c *countWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-func (w *Writer) commit(ctx context.Context) (*Manifest, error) {
+// finish flushes the spool and makes the manifest and its bytes: the first
+// step of Close and CloseTo alike.
+func (w *Writer) finish(ctx context.Context) (*Manifest, []byte, error) {
 	wrap := func(what string, err error) error { return fmt.Errorf("archive %s: %s: %w", w.path, what, err) }
 	if err := ctx.Err(); err != nil {
-		return nil, wrap("write", err)
+		return nil, nil, wrap("write", err)
 	}
 	if err := w.spoolBuf.Flush(); err != nil {
-		return nil, wrap("flush temporary file", err)
+		return nil, nil, wrap("flush temporary file", err)
 	}
 	m := w.manifest()
 	mb, err := encodeManifest(m)
 	if err != nil {
-		return nil, wrap("encode manifest", err)
+		return nil, nil, wrap("encode manifest", err)
+	}
+	return m, mb, nil
+}
+
+func (w *Writer) commit(ctx context.Context) (*Manifest, error) {
+	wrap := func(what string, err error) error { return fmt.Errorf("archive %s: %s: %w", w.path, what, err) }
+	m, mb, err := w.finish(ctx)
+	if err != nil {
+		return nil, err
 	}
 	tmp, err := os.CreateTemp(w.dir, "."+filepath.Base(w.path)+".*.tmp")
 	if err != nil {
