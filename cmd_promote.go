@@ -15,6 +15,7 @@ import (
 	"github.com/connvault/connvault/dirlock"
 	"github.com/connvault/connvault/export"
 	"github.com/connvault/connvault/importer"
+	"github.com/connvault/connvault/storage"
 	"github.com/connvault/connvault/tenants"
 )
 
@@ -112,6 +113,13 @@ func runPromote(c *cli.Context) error {
 	dir, err := stateDir(c.String("archive-dir"), "promote", "--archive-dir DIR")
 	if err != nil {
 		return err
+	}
+	if p, ok := storage.Local(dir); ok {
+		dir = p
+	} else {
+		// promote keeps three archives and reads two back at once; it works
+		// on a local directory (copy them to a bucket afterwards if wanted).
+		return usagef("--archive-dir %q: promote keeps its archives in a local directory; give a path (export, restore and prune take bucket URLs)", dir)
 	}
 
 	ctx := c.Context

@@ -55,3 +55,18 @@ func TestPromoteJSON(t *testing.T) {
 		t.Errorf("second promotion: %+v", res)
 	}
 }
+
+func TestPromoteArchiveDirMustBeLocal(t *testing.T) {
+	e := newNamedEnv(t)
+	a := e.sandbox("a", sandbox.Options{})
+	b := e.sandbox("b", sandbox.Options{Empty: true})
+	e.add("a", a)
+	e.add("b", b)
+	code, _, stderr := e.run("promote", "--from", "a", "--to", "b", "--archive-dir", "s3://bucket/prefix", "--dry-run")
+	if code != exitUsage || !strings.Contains(stderr, "local directory") {
+		t.Errorf("exit %d, %s", code, stderr)
+	}
+	if w := b.Tenant.Stats().TotalRequests(); w != 0 {
+		t.Errorf("the refusal reached the target (%d requests)", w)
+	}
+}
