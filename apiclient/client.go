@@ -418,7 +418,9 @@ func (c *Client) attempt(ctx context.Context, r *request) (hr *http.Response, bo
 	c.bytesOut.Add(int64(len(r.body)))
 	hr, err = c.hc.Do(req)
 	if err != nil {
-		c.log.DebugContext(ctx, "apiclient: request failed", "method", r.method, "url", req.URL.String(), "headers", redactHeaders(req.Header), "error", c.scrub(err.Error()), "elapsed", time.Since(sent))
+		if c.log.Enabled(ctx, slog.LevelDebug) {
+			c.log.DebugContext(ctx, "apiclient: request failed", "method", r.method, "url", req.URL.String(), "headers", redactHeaders(req.Header), "error", c.scrub(err.Error()), "elapsed", time.Since(sent))
+		}
 		return nil, nil, tok, sent, err
 	}
 	defer hr.Body.Close()
@@ -433,8 +435,12 @@ func (c *Client) attempt(ctx context.Context, r *request) (hr *http.Response, bo
 		err = fmt.Errorf("%w: no data for %s after %d bytes", errStalled, c.idle, len(body))
 	}
 	c.bytesIn.Add(int64(len(body)))
-	c.log.DebugContext(ctx, "apiclient: request", "method", r.method, "url", req.URL.String(), "headers", redactHeaders(req.Header),
-		"status", hr.StatusCode, "bytesOut", len(r.body), "bytesIn", len(body), "elapsed", time.Since(sent), "retryAfter", hr.Header.Get("Retry-After"))
+	// The arguments cost a URL string and a header copy per request: build
+	// them only when someone reads them.
+	if c.log.Enabled(ctx, slog.LevelDebug) {
+		c.log.DebugContext(ctx, "apiclient: request", "method", r.method, "url", req.URL.String(), "headers", redactHeaders(req.Header),
+			"status", hr.StatusCode, "bytesOut", len(r.body), "bytesIn", len(body), "elapsed", time.Since(sent), "retryAfter", hr.Header.Get("Retry-After"))
+	}
 	if err != nil {
 		return hr, body, tok, sent, err
 	}
