@@ -6,16 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/connvault/connvault/archive"
-	"github.com/connvault/connvault/diff"
 	"github.com/connvault/connvault/export"
 	"github.com/connvault/connvault/filterexpr"
 	"github.com/connvault/connvault/importer"
@@ -95,22 +92,6 @@ func runRestore(c *cli.Context) error {
 	if arch.Manifest.Partial {
 		s.log.Warn("the archive is partial: connectors that failed at export are not in it and will not be restored", "skipped", len(arch.Manifest.Skipped))
 	}
-	// An --only name the archive lacks is a typo: say so before reading the
-	// tenant, not after.
-	if only := c.StringSlice("only"); len(only) > 0 {
-		have := map[string]bool{}
-		for _, conn := range arch.Connectors {
-			f, _ := diff.DetailFields(conn.Detail)
-			n, _ := f["name"].(string)
-			have[n] = true
-		}
-		for _, n := range only {
-			if !have[n] {
-				return usagef("--only %q: %v (names are matched exactly, as in the detail's \"name\"; `connvault ls %s` lists them)", n, importer.ErrNotInArchive, path)
-			}
-		}
-	}
-
 	ctx := c.Context
 	filter, err := filterexpr.Parse(c.String("filters"))
 	if err != nil {
@@ -201,17 +182,15 @@ func (j *restoreJob) run(ctx context.Context) (*restoreResult, error) {
 	}
 	// Only target connectors that an archive connector can land on matter:
 	// reading just those keeps a restore into a large tenant cheap under the
-	// rate limit, and it is exactly what undoing the restore needs.
-	touch := map[string]bool{}
-	for _, conn := range j.arch.Connectors {
-		f, _ := diff.DetailFields(conn.Detail)
-		n, _ := f["name"].(string)
-		if to, ok := j.opts.Mapping[n]; ok {
-			n = to
-		}
-		touch[n] = true
+	// rate limit, and it is exactly what undoing the restore needs. A bad
+	// --only is refused here, before the first request.
+	names, err := importer.TargetNames(j.arch, j.opts)
+	if errors.Is(err, importer.ErrNotInArchive) {
+		return nil, usageError(err)
 	}
-	names := slices.Sorted(maps.Keys(touch))
+	if err != nil {
+		return nil, err
+	}
 	target, err := readTenant(ctx, s, t, &archive.Selection{ScriptNames: res.scriptNames, Names: names})
 	if err != nil {
 		return nil, err

@@ -532,9 +532,13 @@ func TestRestoreMapping(t *testing.T) {
 	if c.Metadata["shortDesc"] != "from dev" || c.SourceConfig == nil {
 		t.Errorf("mapped connector not restored: %+v", c)
 	}
+	before := b.Tenant.Stats().TotalRequests()
 	code, _, stderr = runCLI(t, context.Background(), append(append([]string{"restore", "--dry-run", "--only", "No Such Connector"}, tenantArgs(b)...), path)...)
 	if code != exitUsage || !strings.Contains(stderr, "No Such Connector") {
 		t.Errorf("--only with an unknown name: exit %d\n%s", code, stderr)
+	}
+	if n := b.Tenant.Stats().TotalRequests() - before; n != 0 {
+		t.Errorf("--only with an unknown name sent %d requests before refusing", n)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"errors"
 	"slices"
 	"strings"
 	"sync"
@@ -581,4 +582,25 @@ func FuzzNewPlan(f *testing.F) {
 			t.Fatal(err)
 		}
 	})
+}
+
+func TestTargetNames(t *testing.T) {
+	arch := snap(
+		conn("a", map[string]any{"name": "A", "type": "custom A"}, nil, nil),
+		conn("b", map[string]any{"name": "B", "type": "custom B"}, nil, nil),
+	)
+	got, err := TargetNames(arch, Options{Mapping: map[string]string{"A": "A (prod)"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"A (prod)", "B"}; !slices.Equal(got, want) {
+		t.Errorf("TargetNames = %q, want %q", got, want)
+	}
+	if _, err := TargetNames(arch, Options{Only: []string{"C"}}); !errors.Is(err, ErrNotInArchive) {
+		t.Errorf("unknown --only: %v, want ErrNotInArchive", err)
+	}
+	dup := snap(conn("a", map[string]any{"name": "A"}, nil, nil), conn("a2", map[string]any{"name": "A"}, nil, nil))
+	if _, err := TargetNames(dup, Options{}); err == nil || !strings.Contains(err.Error(), "two connectors named") {
+		t.Errorf("duplicate names: %v", err)
+	}
 }

@@ -213,11 +213,11 @@ func NewPlan(arch, target *archive.Snapshot, opts Options) (*Plan, error) {
 	for n := range archNames {
 		names[n] = true
 	}
+	if err := checkOnly(names, opts.Only); err != nil {
+		return nil, err
+	}
 	only := map[string]bool{}
 	for _, n := range opts.Only {
-		if !names[n] {
-			return nil, fmt.Errorf("--only %q: %w (names are matched exactly, as in the detail's \"name\")", n, ErrNotInArchive)
-		}
 		only[n] = true
 	}
 
@@ -329,6 +329,39 @@ func uniqueNames(side string, s *archive.Snapshot) (map[string]string, error) {
 		out[n] = c.ScriptName
 	}
 	return out, nil
+}
+
+// checkOnly refuses an --only name the archive does not have.
+func checkOnly(names map[string]bool, only []string) error {
+	for _, n := range only {
+		if !names[n] {
+			return fmt.Errorf("--only %q: %w (names are matched exactly, as in the detail's \"name\")", n, ErrNotInArchive)
+		}
+	}
+	return nil
+}
+
+// TargetNames checks the archive side as NewPlan does (unique names, every
+// --only name present) and returns, sorted, the target connector names the
+// archive's connectors land on (their own, or their mapping's). A caller
+// reads just those from the target, and can refuse a bad command line before
+// its first request.
+func TargetNames(arch *archive.Snapshot, opts Options) ([]string, error) {
+	archNames, err := uniqueNames("the archive", arch)
+	if err != nil {
+		return nil, err
+	}
+	names := map[string]bool{}
+	out := make([]string, 0, len(archNames))
+	for n := range archNames {
+		names[n] = true
+		out = append(out, targetName(n, opts.Mapping))
+	}
+	if err := checkOnly(names, opts.Only); err != nil {
+		return nil, err
+	}
+	slices.Sort(out)
+	return slices.Compact(out), nil
 }
 
 func targetName(name string, mapping map[string]string) string {
