@@ -187,7 +187,7 @@ func Run(ctx context.Context, t Tenant, opts Options, emit func(*archive.Connect
 		return nil
 	})
 
-	res := &Result{Seen: map[string]string{}}
+	res := &Result{}
 	done := 0
 	var writeErr error
 	for ch := range order {
@@ -207,7 +207,6 @@ func Run(ctx context.Context, t Tenant, opts Options, emit func(*archive.Connect
 				break
 			}
 			res.Connectors++
-			res.Seen[o.conn.ScriptName] = o.name
 			res.Documents += countDocs(o.conn)
 			res.Bytes += sizeOf(o.conn)
 		case o.skipped != nil:
@@ -389,9 +388,16 @@ func fetchOne(ctx context.Context, t Tenant, it item, locales []string, reqs *sl
 // JSON string, and copying those instead of decoding and re-escaping them is
 // what keeps a large backup from being bound by JSON work.
 func Canonical(raw []byte) ([]byte, error) {
+	return canonicalDoc(raw, nil)
+}
+
+// canonicalDoc is Canonical; top, when not nil, receives the top-level
+// object's fields, so a caller can read a few of them without parsing the
+// document a second time.
+func canonicalDoc(raw []byte, top *map[string]json.RawMessage) ([]byte, error) {
 	var buf bytes.Buffer
 	buf.Grow(len(raw) + 1)
-	if err := canonical(&buf, raw, 0); err != nil {
+	if err := canonical(&buf, raw, 0, top); err != nil {
 		return nil, err
 	}
 	buf.WriteByte('\n')
@@ -408,7 +414,8 @@ func trimJSONSpace(b []byte) []byte {
 	return bytes.Trim(b, " \t\r\n")
 }
 
-func canonical(dst *bytes.Buffer, raw []byte, depth int) error {
+// canonical writes raw's canonical form to dst (top as for canonicalDoc).
+func canonical(dst *bytes.Buffer, raw []byte, depth int, top *map[string]json.RawMessage) error {
 	raw = trimJSONSpace(raw)
 	if len(raw) == 0 {
 		return errors.New("not valid JSON: empty")
@@ -421,6 +428,9 @@ func canonical(dst *bytes.Buffer, raw []byte, depth int) error {
 		var m map[string]json.RawMessage
 		if err := json.Unmarshal(raw, &m); err != nil {
 			return fmt.Errorf("not valid JSON: %w", err)
+		}
+		if top != nil {
+			*top = m
 		}
 		keys := make([]string, 0, len(m))
 		for k := range m {
@@ -438,7 +448,7 @@ func canonical(dst *bytes.Buffer, raw []byte, depth int) error {
 			}
 			dst.Write(kb)
 			dst.WriteByte(':')
-			if err := canonical(dst, m[k], depth+1); err != nil {
+			if err := canonical(dst, m[k], depth+1, nil); err != nil {
 				return err
 			}
 		}
@@ -453,7 +463,7 @@ func canonical(dst *bytes.Buffer, raw []byte, depth int) error {
 			if i > 0 {
 				dst.WriteByte(',')
 			}
-			if err := canonical(dst, v, depth+1); err != nil {
+			if err := canonical(dst, v, depth+1, nil); err != nil {
 				return err
 			}
 		}
@@ -481,21 +491,21 @@ func canonicalDetail(raw []byte) ([]byte, string, []string, error) {
 		}
 		return nil, "", nil, errors.New("not a JSON object")
 	}
-	b, err := Canonical(trimmed)
+	var top map[string]json.RawMessage
+	b, err := canonicalDoc(trimmed, &top)
 	if err != nil {
 		return nil, "", nil, err
 	}
-	var d struct {
-		Name                  string                     `json:"name"`
-		TranslationProperties map[string]json.RawMessage `json:"translationProperties"`
-	}
-	// Valid by now; only the small fields are decoded, the documents skipped.
-	_ = json.Unmarshal(b, &d)
-	locales := make([]string, 0, len(d.TranslationProperties))
-	for l := range d.TranslationProperties {
+	// Only the small fields are decoded; the documents were copied as they are.
+	var name string
+	_ = json.Unmarshal(top["name"], &name)
+	var tp map[string]json.RawMessage
+	_ = json.Unmarshal(top["translationProperties"], &tp)
+	locales := make([]string, 0, len(tp))
+	for l := range tp {
 		locales = append(locales, l)
 	}
-	return b, d.Name, locales, nil
+	return b, name, locales, nil
 }
 
 func countDocs(c *archive.Connector) int {
