@@ -8,46 +8,47 @@ import (
 	"github.com/connvault/connvault/export"
 )
 
-// snapshotTenant exports the whole tenant t (its listed connectors plus the
-// extra scriptNames, which the list may hide) into a new archive in dir and
-// returns the archive's path. Restore takes one before it writes, so every
-// restore can be undone by restoring the snapshot.
-func snapshotTenant(ctx context.Context, s *session, t *tenant, dir string, extraScriptNames []string) (string, *archive.Manifest, error) {
+// exportInto exports the connectors of t that sel selects (the listed ones
+// its filter keeps, plus its scriptNames, which the list may hide) into a new
+// archive in dir, a directory or a bucket prefix, and returns the archive's
+// path and manifest. Connectors not saved are recorded in the manifest's
+// Skipped, not logged: a scriptName the tenant lacks can be expected.
+func exportInto(ctx context.Context, s *session, t *tenant, dir string, sel archive.Selection) (string, *archive.Manifest, error) {
 	now := utcNow()
 	dst, err := openBackupDest(ctx, dir, t.name, now)
 	if err != nil {
 		return "", nil, err
 	}
 	defer dst.release()
-	path := dst.path
 	meta := archive.Meta{
 		ToolVersion: version,
 		CreatedAt:   now,
 		Source:      archive.Source{BaseURL: t.client.BaseURL(), APIVersion: t.client.APIVersion()},
-		Selection:   archive.Selection{ScriptNames: extraScriptNames},
+		Selection:   sel,
 	}
-	w, err := createArchive(ctx, dst.bucket, path, meta)
+	w, err := createArchive(ctx, dst.bucket, dst.path, meta)
 	if err != nil {
 		return "", nil, err
 	}
 	defer w.Abort()
+	bar := newProgress(s, "exporting "+t.name, t.client.Stats)
 	res, err := export.Run(ctx, t.client, export.Options{
-		ScriptNames: extraScriptNames,
+		Filters:     sel.Filters,
+		ScriptNames: sel.ScriptNames,
 		Concurrency: s.concurrency,
 		Logger:      s.log,
+		Progress:    bar.update,
 	}, func(c *archive.Connector) error { return w.Add(ctx, c) })
+	bar.finish()
 	if err != nil {
-		return "", nil, fmt.Errorf("snapshot of %s: %w", t.name, err)
+		return "", nil, fmt.Errorf("exporting %s: %w", t.name, err)
 	}
-	// Explicit scriptNames that the target does not have are expected here
-	// (they are the archive's, probably from another tenant): not worth a
-	// warning, but recorded.
 	w.SetSkipped(res.Skipped)
 	m, err := closeArchive(ctx, w, dst.bucket, dst.name)
 	if err != nil {
-		return "", nil, fmt.Errorf("snapshot of %s: %w", t.name, err)
+		return "", nil, fmt.Errorf("exporting %s: %w", t.name, err)
 	}
-	return path, m, nil
+	return dst.path, m, nil
 }
 
 // saveSnapshot writes snap, a tenant as read moments ago, into a new archive

@@ -1,19 +1,15 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/connvault/connvault/archive"
 	"github.com/connvault/connvault/diff"
-	"github.com/connvault/connvault/dirlock"
-	"github.com/connvault/connvault/export"
 	"github.com/connvault/connvault/importer"
 	"github.com/connvault/connvault/storage"
 	"github.com/connvault/connvault/tenants"
@@ -145,9 +141,12 @@ func runPromote(c *cli.Context) error {
 	}
 
 	sel := archive.Selection{Filters: c.String("filters"), ScriptNames: c.StringSlice("script-name")}
-	srcPath, err := exportTenant(ctx, s, src, dir, sel)
+	srcPath, srcManifest, err := exportInto(ctx, s, src, dir, sel)
 	if err != nil {
 		return err
+	}
+	for _, sk := range srcManifest.Skipped {
+		s.log.Warn("not in the archive", "tenant", src.name, "scriptName", sk.ScriptName, "reason", sk.Reason)
 	}
 	s.log.Info(fmt.Sprintf("exported source %s", from), "path", srcPath)
 	pj.SourceArchive = srcPath
@@ -205,7 +204,7 @@ func runPromote(c *cli.Context) error {
 	}
 	slices.Sort(names)
 	names = slices.Compact(names)
-	afterPath, _, err := snapshotTenant(ctx, s, dst, dir, names)
+	afterPath, _, err := exportInto(ctx, s, dst, dir, archive.Selection{ScriptNames: names})
 	if err != nil {
 		return fmt.Errorf("verifying %s: %w", to, err)
 	}
@@ -313,51 +312,6 @@ func byScriptName(s *archive.Snapshot, scriptName string) *archive.Connector {
 		}
 	}
 	return nil
-}
-
-// exportTenant exports t's connectors that sel selects into a new archive in
-// dir, named like export's, and returns its path.
-func exportTenant(ctx context.Context, s *session, t *tenant, dir string, sel archive.Selection) (string, error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return "", fmt.Errorf("creating the archive directory: %w", err)
-	}
-	lock, err := dirlock.Acquire(ctx, dir, true)
-	if err != nil {
-		return "", err
-	}
-	defer lock.Release()
-	now := utcNow()
-	path := freeName(dir, t.name, now)
-	w, err := archive.Create(ctx, path, archive.Meta{
-		ToolVersion: version,
-		CreatedAt:   now,
-		Source:      archive.Source{BaseURL: t.client.BaseURL(), APIVersion: t.client.APIVersion()},
-		Selection:   sel,
-	})
-	if err != nil {
-		return "", err
-	}
-	defer w.Abort()
-	bar := newProgress(s, "exporting "+t.name).withStats(t.client.Stats)
-	res, err := export.Run(ctx, t.client, export.Options{
-		Filters:     sel.Filters,
-		ScriptNames: sel.ScriptNames,
-		Concurrency: s.concurrency,
-		Logger:      s.log,
-		Progress:    bar.update,
-	}, func(c *archive.Connector) error { return w.Add(ctx, c) })
-	bar.finish()
-	if err != nil {
-		return "", fmt.Errorf("exporting %s: %w", t.name, err)
-	}
-	for _, sk := range res.Skipped {
-		s.log.Warn("not in the archive", "tenant", t.name, "scriptName", sk.ScriptName, "reason", sk.Reason)
-	}
-	w.SetSkipped(res.Skipped)
-	if _, err := w.Close(ctx); err != nil {
-		return "", fmt.Errorf("exporting %s: %w", t.name, err)
-	}
-	return path, nil
 }
 
 // writeJSON prints v as indented JSON: the --json output of every command.
