@@ -253,30 +253,6 @@ func freeName(dir, tenant string, now time.Time) string {
 	}
 }
 
-// newestManifest reads the manifest of the newest archive of tenant in dir,
-// or nil when there is none.
-func newestManifest(dir, tenant string) (*archive.Manifest, error) {
-	all, err := retention.Scan(dir)
-	if err != nil {
-		return nil, err
-	}
-	var newest *retention.Archive
-	for i := range all {
-		a := &all[i]
-		if a.Tenant == tenant && (newest == nil || a.Time.After(newest.Time)) {
-			newest = a
-		}
-	}
-	if newest == nil {
-		return nil, nil
-	}
-	m, err := archive.ReadManifest(newest.Path)
-	if err != nil {
-		return nil, fmt.Errorf("--if-changed: reading the newest archive %s: %w (verify or remove it)", newest.Path, err)
-	}
-	return m, nil
-}
-
 func short(digest string) string {
 	if i := strings.IndexByte(digest, ':'); i >= 0 && len(digest) > i+13 {
 		return digest[:i+13]

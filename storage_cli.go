@@ -147,20 +147,25 @@ func verifyArchiveArg(ctx context.Context, arg string) []archive.Problem {
 	return probs
 }
 
-// newestManifestAt is newestManifest for a directory or a bucket prefix.
+// newestManifestAt reads the manifest of the newest archive of tenant in dir
+// (a directory or a bucket prefix), or nil when there is none.
 func newestManifestAt(ctx context.Context, dir, tenant string) (*archive.Manifest, error) {
+	var all []retention.Archive
 	if p, ok := storage.Local(dir); ok {
-		dir = p
-		return newestManifest(dir, tenant)
-	}
-	loc, err := storage.Open(ctx, dir)
-	if err != nil {
-		return nil, err
-	}
-	defer loc.Close()
-	all, err := retention.ScanLocation(ctx, loc)
-	if err != nil {
-		return nil, err
+		a, err := retention.Scan(p)
+		if err != nil {
+			return nil, err
+		}
+		all = a
+	} else {
+		loc, err := storage.Open(ctx, dir)
+		if err != nil {
+			return nil, err
+		}
+		defer loc.Close()
+		if all, err = retention.ScanLocation(ctx, loc); err != nil {
+			return nil, err
+		}
 	}
 	var newest *retention.Archive
 	for i := range all {
@@ -171,12 +176,11 @@ func newestManifestAt(ctx context.Context, dir, tenant string) (*archive.Manifes
 	if newest == nil {
 		return nil, nil
 	}
-	r, _, closeAll, err := openArchiveArg(ctx, newest.Path)
+	m, err := readManifestArg(ctx, newest.Path)
 	if err != nil {
 		return nil, fmt.Errorf("--if-changed: reading the newest archive %s: %w (verify or remove it)", newest.Path, err)
 	}
-	defer closeAll()
-	return r.Manifest(), nil
+	return m, nil
 }
 
 // archiveExists reports whether the archive operand names something that
