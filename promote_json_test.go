@@ -6,17 +6,12 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/connvault/connvault/sandbox"
 )
 
 // TestPromoteJSON: with --json, stdout holds one JSON document describing
 // the promotion and nothing else; the plan goes to stderr.
 func TestPromoteJSON(t *testing.T) {
-	e := newNamedEnv(t)
-	a := e.sandbox("a", sandbox.Options{})
-	b := e.sandbox("b", sandbox.Options{Empty: true})
-	e.add("a", a)
-	e.add("b", b)
+	e, a, _ := promotePair(t)
 	dir := t.TempDir()
 
 	code, stdout, stderr := e.run(append(promoteArgs(a, dir, "--yes"), "--json")...)
@@ -57,11 +52,7 @@ func TestPromoteJSON(t *testing.T) {
 }
 
 func TestPromoteArchiveDirMustBeLocal(t *testing.T) {
-	e := newNamedEnv(t)
-	a := e.sandbox("a", sandbox.Options{})
-	b := e.sandbox("b", sandbox.Options{Empty: true})
-	e.add("a", a)
-	e.add("b", b)
+	e, _, b := promotePair(t)
 	code, _, stderr := e.run("promote", "--from", "a", "--to", "b", "--archive-dir", "s3://bucket/prefix", "--dry-run")
 	if code != exitUsage || !strings.Contains(stderr, "local directory") {
 		t.Errorf("exit %d, %s", code, stderr)

@@ -37,11 +37,7 @@ func promoteArgs(a *sandbox.Server, dir string, extra ...string) []string {
 // nothing and writes nothing; a change in the target shows as a diff and is
 // undone by the next promotion.
 func TestPromote(t *testing.T) {
-	e := newNamedEnv(t)
-	a := e.sandbox("a", sandbox.Options{})
-	b := e.sandbox("b", sandbox.Options{Empty: true})
-	e.add("a", a)
-	e.add("b", b)
+	e, a, b := promotePair(t)
 	dir := t.TempDir()
 
 	code, stdout, stderr := e.run(promoteArgs(a, dir, "--yes")...)
@@ -112,11 +108,7 @@ func TestPromote(t *testing.T) {
 
 // TestPromoteOnlyAndMap: --only limits the promotion, --map renames.
 func TestPromoteOnlyAndMap(t *testing.T) {
-	e := newNamedEnv(t)
-	a := e.sandbox("a", sandbox.Options{})
-	b := e.sandbox("b", sandbox.Options{Empty: true})
-	e.add("a", a)
-	e.add("b", b)
+	e, _, b := promotePair(t)
 	code, stdout, stderr := e.run("promote", "--from", "a", "--to", "b", "--rate", "0", "--archive-dir", t.TempDir(), "--yes",
 		"--only", "Acme HR Feed", "--map", "Acme HR Feed=HR Feed (prod)")
 	if code != 0 || !strings.Contains(stderr, "verified") {
@@ -214,4 +206,16 @@ func TestPromoteUsage(t *testing.T) {
 			t.Errorf("%v: exit %d, want 2 and %q\n%s", tc.args, code, tc.want, stderr)
 		}
 	}
+}
+
+// promotePair names two spec-validating sandboxes in a fresh tenants file:
+// "a", seeded, and "b", empty.
+func promotePair(t *testing.T) (*namedEnv, *sandbox.Server, *sandbox.Server) {
+	t.Helper()
+	e := newNamedEnv(t)
+	a := e.sandbox("a", sandbox.Options{})
+	b := e.sandbox("b", sandbox.Options{Empty: true})
+	e.add("a", a)
+	e.add("b", b)
+	return e, a, b
 }

@@ -204,11 +204,7 @@ func TestTenantsRefuseSecrets(t *testing.T) {
 }
 
 func TestTenantResolution(t *testing.T) {
-	e := newNamedEnv(t)
-	a := e.sandbox("a", sandbox.Options{})
-	b := e.sandbox("b", sandbox.Options{Empty: true})
-	e.add("a", a)
-	e.add("b", b)
+	e, a, b := promotePair(t)
 
 	exportWith := func(args ...string) (int, *archive.Manifest, string, string) {
 		t.Helper()
