@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -114,7 +115,7 @@ func lsRow(c *archive.Connector) lsConnector {
 		row.Translations = append(row.Translations, loc)
 		row.Bytes += int64(len(b))
 	}
-	sortStrings(row.Translations)
+	slices.Sort(row.Translations)
 	return row
 }
 

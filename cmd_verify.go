@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"sort"
 
 	"github.com/urfave/cli/v2"
 )
@@ -76,5 +75,3 @@ func runVerify(c *cli.Context) error {
 	}
 	return nil
 }
-
-func sortStrings(s []string) { sort.Strings(s) }

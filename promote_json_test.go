@@ -5,7 +5,6 @@ import (
 	"os"
 	"strings"
 	"testing"
-
 )
 
 // TestPromoteJSON: with --json, stdout holds one JSON document describing
