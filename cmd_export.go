@@ -158,7 +158,7 @@ func runExport(c *cli.Context) error {
 	}
 	defer w.Abort() // no-op after a successful Close
 
-	bar := newProgress(s, "exporting").withStats(t.client.Stats)
+	bar := newProgress(s, "exporting", t.client.Stats)
 	res, err := export.Run(ctx, t.client, export.Options{
 		Filters:      c.String("filters"),
 		ScriptNames:  c.StringSlice("script-name"),

@@ -18,23 +18,12 @@ type progress struct {
 	s     *session
 	label string
 	total int
-	stats func() apiclient.Stats // requests and retries for the description; may be nil
+	stats func() apiclient.Stats // requests and retries for the description
 }
 
-// newProgress takes an optional stats source whose request counters are shown
-// beside the bar.
-func newProgress(s *session, label string, stats ...func() apiclient.Stats) *progress {
-	p := &progress{s: s, label: label, total: -1}
-	if len(stats) > 0 {
-		p.stats = stats[0]
-	}
-	return p
-}
-
-// withStats shows the client's request counters beside the bar.
-func (p *progress) withStats(stats func() apiclient.Stats) *progress {
-	p.stats = stats
-	return p
+// newProgress shows the client's request counters beside the bar.
+func newProgress(s *session, label string, stats func() apiclient.Stats) *progress {
+	return &progress{s: s, label: label, total: -1, stats: stats}
 }
 
 func (p *progress) update(e export.Progress) {

@@ -68,7 +68,7 @@ func readTenant(ctx context.Context, s *session, t *tenant, sel *archive.Selecti
 	if sel != nil {
 		snap.Manifest.Selection = *sel
 	}
-	bar := newProgress(s, "reading "+t.name).withStats(t.client.Stats)
+	bar := newProgress(s, "reading "+t.name, t.client.Stats)
 	res, err := export.Run(ctx, t.client, opts, func(conn *archive.Connector) error {
 		snap.Connectors = append(snap.Connectors, conn)
 		return nil
