@@ -15,7 +15,7 @@ import (
 // Skipped, not logged: a scriptName the tenant lacks can be expected.
 func exportInto(ctx context.Context, s *session, t *tenant, dir string, sel archive.Selection) (string, *archive.Manifest, error) {
 	now := utcNow()
-	dst, err := openBackupDest(ctx, dir, t.name, now)
+	dst, err := openDirDest(ctx, "--backup-dir", dir, t.name, now, true)
 	if err != nil {
 		return "", nil, err
 	}
@@ -57,7 +57,7 @@ func exportInto(ctx context.Context, s *session, t *tenant, dir string, sel arch
 // pass over the tenant.
 func saveSnapshot(ctx context.Context, t *tenant, dir string, snap *archive.Snapshot) (string, *archive.Manifest, error) {
 	now := utcNow()
-	dst, err := openBackupDest(ctx, dir, t.name, now)
+	dst, err := openDirDest(ctx, "--backup-dir", dir, t.name, now, true)
 	if err != nil {
 		return "", nil, err
 	}

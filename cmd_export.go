@@ -12,7 +12,6 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/connvault/connvault/archive"
-	"github.com/connvault/connvault/dirlock"
 	"github.com/connvault/connvault/export"
 	"github.com/connvault/connvault/retention"
 	"github.com/connvault/connvault/storage"
@@ -100,32 +99,27 @@ func runExport(c *cli.Context) error {
 
 	start := time.Now()
 	now := utcNow()
-	// bucket is set when the archive goes to object storage: no directory
-	// lock there (see retention.ScanLocation), and out is the object's URL.
-	var bucket *storage.Location
-	var objName string
 	if p, ok := storage.Local(out); ok {
 		out = p // a file:// URL's path
 	}
-	if p, ok := storage.Local(dir); ok {
-		dir = p
+	// dst is nil for a plain --output file; otherwise it names the object
+	// or the free name in the (locked) directory.
+	var dst *archiveDest
+	switch {
+	case storage.IsBucket(out):
+		if dst, err = objectDest(ctx, out); err != nil {
+			return fmt.Errorf("--output: %w", err)
+		}
+	case dir != "":
+		if dst, err = openDirDest(ctx, "--output-dir", dir, t.name, now, c.Bool("wait")); err != nil {
+			return err
+		}
 	}
-	if storage.IsBucket(out) || storage.IsBucket(dir) {
-		if bucket, objName, err = bucketDest(ctx, out, dir, t.name, now); err != nil {
-			return err
-		}
-		defer bucket.Close()
-		out = bucket.Path(objName)
-	} else if dir != "" {
-		if err := os.MkdirAll(dir, 0o700); err != nil {
-			return fmt.Errorf("creating the output directory: %w", err)
-		}
-		lock, err := dirlock.Acquire(ctx, dir, c.Bool("wait"))
-		if err != nil {
-			return err
-		}
-		defer lock.Release()
-		out = freeName(dir, t.name, now)
+	var bucket *storage.Location
+	var objName string
+	if dst != nil {
+		defer dst.release()
+		out, bucket, objName = dst.path, dst.bucket, dst.name
 	}
 
 	meta := archive.Meta{

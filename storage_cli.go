@@ -15,30 +15,14 @@ import (
 	"github.com/connvault/connvault/storage"
 )
 
-// bucketDest opens where export writes when --output or --output-dir is a
-// bucket URL, and returns the location with the object's name in it. An
-// --output-dir name moves a second on while taken, like freeName.
-func bucketDest(ctx context.Context, out, dir, tenant string, now time.Time) (*storage.Location, string, error) {
-	if out != "" {
-		loc, name, err := storage.OpenObject(ctx, out)
-		if err != nil {
-			return nil, "", fmt.Errorf("--output: %w", err)
-		}
-		return loc, name, nil
-	}
-	loc, err := storage.Open(ctx, dir)
-	if err != nil {
-		return nil, "", fmt.Errorf("--output-dir: %w", err)
-	}
+// freeObjectName picks the archive name for now under a bucket prefix,
+// moving a second on while the name is taken, as freeName does on disk.
+func freeObjectName(ctx context.Context, loc *storage.Location, tenant string, now time.Time) (string, error) {
 	for i := 0; ; i++ {
 		name := retention.FileName(tenant, now.Add(time.Duration(i)*time.Second))
 		taken, err := loc.Exists(ctx, name)
-		if err != nil {
-			loc.Close()
-			return nil, "", err
-		}
-		if !taken {
-			return loc, name, nil
+		if err != nil || !taken {
+			return name, err
 		}
 	}
 }
@@ -221,31 +205,48 @@ func readManifestArg(ctx context.Context, arg string) (*archive.Manifest, error)
 	return r.Manifest(), nil
 }
 
-// backupDest is where a pre-restore snapshot goes: a locked local directory
-// or a bucket prefix (no lock there: see retention.ScanLocation).
-type backupDest struct {
+// archiveDest is where a new archive goes: a file in a locked local
+// directory, or an object under a bucket prefix (no lock there: see
+// retention.ScanLocation).
+type archiveDest struct {
 	bucket  *storage.Location // nil for a directory
 	path    string            // file path or object URL
 	name    string            // object name in bucket
 	release func()
 }
 
-func openBackupDest(ctx context.Context, dir, tenant string, now time.Time) (*backupDest, error) {
-	if p, ok := storage.Local(dir); ok {
-		dir = p
-	} else {
-		loc, name, err := bucketDest(ctx, "", dir, tenant, now)
-		if err != nil {
-			return nil, fmt.Errorf("--backup-dir: %w", err)
-		}
-		return &backupDest{bucket: loc, path: loc.Path(name), name: name, release: func() { loc.Close() }}, nil
-	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("creating the backup directory: %w", err)
-	}
-	lock, err := dirlock.Acquire(ctx, dir, true)
+// objectDest is the archive object an --output URL names.
+func objectDest(ctx context.Context, url string) (*archiveDest, error) {
+	loc, name, err := storage.OpenObject(ctx, url)
 	if err != nil {
 		return nil, err
 	}
-	return &backupDest{path: freeName(dir, tenant, now), release: func() { lock.Release() }}, nil
+	return &archiveDest{bucket: loc, path: loc.Path(name), name: name, release: func() { loc.Close() }}, nil
+}
+
+// openDirDest picks a free archive name for tenant in dir, a directory or a
+// bucket prefix; a directory is created if need be and locked (waiting for
+// another run when wait is set) until release. flag names dir in errors.
+func openDirDest(ctx context.Context, flag, dir, tenant string, now time.Time, wait bool) (*archiveDest, error) {
+	local, ok := storage.Local(dir)
+	if !ok {
+		loc, err := storage.Open(ctx, dir)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", flag, err)
+		}
+		name, err := freeObjectName(ctx, loc, tenant, now)
+		if err != nil {
+			loc.Close()
+			return nil, fmt.Errorf("%s: %w", flag, err)
+		}
+		return &archiveDest{bucket: loc, path: loc.Path(name), name: name, release: func() { loc.Close() }}, nil
+	}
+	if err := os.MkdirAll(local, 0o700); err != nil {
+		return nil, fmt.Errorf("%s: creating %s: %w", flag, local, err)
+	}
+	lock, err := dirlock.Acquire(ctx, local, wait)
+	if err != nil {
+		return nil, err
+	}
+	return &archiveDest{path: freeName(local, tenant, now), release: func() { lock.Release() }}, nil
 }
