@@ -237,6 +237,33 @@ func TestLatencyKnobsAnswerNormally(t *testing.T) {
 	}
 }
 
+func TestLatencyIsALowerBound(t *testing.T) {
+	// An answer must never leave before its latency has run, whether it is a
+	// detail, an error or a dropped connection.
+	const lat = 30 * time.Millisecond
+	e := newEnv(t, sandbox.Options{Latency: lat, Seed: 1})
+	for _, path := range []string{"/v3/connectors/servicenow", "/v3/connectors/no-such-connector", "/v3/connectors/servicenow/source-config"} {
+		start := time.Now()
+		a := e.get(path)
+		if took := time.Since(start); took < lat {
+			t.Errorf("GET %s answered %d after %v, before the %v latency", path, a.status, took, lat)
+		}
+		if a.status == 0 || len(a.body) == 0 {
+			t.Errorf("GET %s: empty answer %d", path, a.status)
+		}
+	}
+	srv := spectest.Start(t, sandbox.Options{Latency: lat, DropRate: 1, Seed: 1})
+	start := time.Now()
+	resp, err := http.PostForm(srv.URL+"/oauth/token", url.Values{"grant_type": {"client_credentials"}, "client_id": {srv.ClientID}, "client_secret": {srv.ClientSecret}})
+	if err == nil {
+		resp.Body.Close()
+		t.Fatalf("DropRate 1 answered %d", resp.StatusCode)
+	}
+	if took := time.Since(start); took < lat {
+		t.Errorf("connection dropped after %v, before the %v latency", took, lat)
+	}
+}
+
 func TestHook(t *testing.T) {
 	e := newEnv(t, sandbox.Options{})
 	e.tenant.SetHook(func(w http.ResponseWriter, r *http.Request) bool {

@@ -35,10 +35,13 @@
 package sandbox
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -54,7 +57,7 @@ type Options struct {
 	Synthetic  int               // add N synthetic connectors (see DocSize, Locales)
 	DocSize    int               // bytes per synthetic XML document (default 20 KB)
 	Locales    int               // locales per synthetic connector (default 3, at most 19)
-	Latency    time.Duration     // added to every request
+	Latency    time.Duration     // every answer leaves this long after its request arrived (or later, if the work takes longer)
 	Jitter     time.Duration     // plus a uniform random share of this
 	RateLimit  int               // requests per RateWindow per client id (and API version); 0: off
 	RateWindow time.Duration     // default 10 s
@@ -172,6 +175,7 @@ func (t *Tenant) SetHook(h func(w http.ResponseWriter, r *http.Request) bool) {
 
 // ServeHTTP implements http.Handler.
 func (t *Tenant) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	arrived := time.Now()
 	rt, ok := route(r)
 	t.stats.request(rt.op)
 
@@ -182,9 +186,22 @@ func (t *Tenant) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	if err := t.delay(r.Context()); err != nil {
-		return // the client went away while we were being slow
+	// The answer is worked out while the latency runs and held until it has
+	// passed: a real tenant's latency includes its own work, and the
+	// sandbox's work is done on the client's CPU.
+	d := t.latency()
+	if d <= 0 {
+		t.answer(w, r, rt, ok)
+		return
 	}
+	held := &heldResponse{w: w, ctx: r.Context(), until: arrived.Add(d)}
+	t.answer(held, r, rt, ok)
+	held.send()
+}
+
+// answer is ServeHTTP after the hook: routing errors, the token endpoint,
+// auth, the rate limit, faults and the operation itself.
+func (t *Tenant) answer(w http.ResponseWriter, r *http.Request, rt routed, ok bool) {
 	if !ok {
 		if rt.methodNotAllowed {
 			w.Header().Set("Allow", rt.allow)
@@ -217,14 +234,59 @@ func (t *Tenant) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	t.serveOp(w, r, rt)
 }
 
-// delay sleeps Latency plus a random share of Jitter, or until ctx ends.
-func (t *Tenant) delay(ctx context.Context) error {
+// latency is Latency plus a random share of Jitter.
+func (t *Tenant) latency() time.Duration {
 	d := t.opts.Latency
 	if t.opts.Jitter > 0 {
 		t.rngMu.Lock()
 		d += time.Duration(t.rng.Int64N(int64(t.opts.Jitter)))
 		t.rngMu.Unlock()
 	}
+	return d
+}
+
+// heldResponse buffers an answer until its time has come. Headers go
+// straight to the real writer, since net/http sends nothing before
+// WriteHeader or Write.
+type heldResponse struct {
+	w      http.ResponseWriter
+	ctx    context.Context
+	until  time.Time
+	status int
+	body   bytes.Buffer
+	gone   bool // the client went away while we were being slow
+}
+
+func (h *heldResponse) Header() http.Header { return h.w.Header() }
+
+func (h *heldResponse) WriteHeader(code int) {
+	if h.status == 0 {
+		h.status = code
+	}
+}
+
+func (h *heldResponse) Write(p []byte) (int, error) {
+	h.WriteHeader(http.StatusOK)
+	return h.body.Write(p)
+}
+
+// Hijack lets a dropped-connection fault drop it when the answer would have
+// been due, not before.
+func (h *heldResponse) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	hj, ok := h.w.(http.Hijacker)
+	if !ok {
+		return nil, nil, http.ErrNotSupported
+	}
+	if err := h.wait(); err != nil {
+		return nil, nil, err
+	}
+	h.status = -1 // nothing more to send
+	return hj.Hijack()
+}
+
+// wait sleeps until the answer is due, or until the client goes away.
+func (h *heldResponse) wait() error {
+	d := time.Until(h.until)
 	if d <= 0 {
 		return nil
 	}
@@ -233,9 +295,22 @@ func (t *Tenant) delay(ctx context.Context) error {
 	select {
 	case <-tm.C:
 		return nil
-	case <-ctx.Done():
-		return ctx.Err()
+	case <-h.ctx.Done():
+		h.gone = true
+		return h.ctx.Err()
 	}
+}
+
+// send writes the held answer once it is due.
+func (h *heldResponse) send() {
+	if h.status < 0 || h.gone || h.wait() != nil {
+		return
+	}
+	if h.status == 0 {
+		h.status = http.StatusOK
+	}
+	h.w.WriteHeader(h.status)
+	_, _ = h.w.Write(h.body.Bytes())
 }
 
 // fault injects a dropped connection or a 5xx answer with the configured
