@@ -301,6 +301,11 @@ func (h *heldResponse) wait() error {
 	}
 }
 
+// bodyAllowed reports whether a status may carry a body (RFC 9110 6.4.1).
+func bodyAllowed(status int) bool {
+	return status >= 200 && status != http.StatusNoContent && status != http.StatusNotModified
+}
+
 // send writes the held answer once it is due.
 func (h *heldResponse) send() {
 	if h.status < 0 || h.gone || h.wait() != nil {
@@ -308,6 +313,10 @@ func (h *heldResponse) send() {
 	}
 	if h.status == 0 {
 		h.status = http.StatusOK
+	}
+	// The whole answer is known: a Content-Length spares it chunked encoding.
+	if h.w.Header().Get("Content-Length") == "" && bodyAllowed(h.status) {
+		h.w.Header().Set("Content-Length", strconv.Itoa(h.body.Len()))
 	}
 	h.w.WriteHeader(h.status)
 	_, _ = h.w.Write(h.body.Bytes())
