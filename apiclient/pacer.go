@@ -28,6 +28,15 @@ const (
 	nearCeiling = 0.9
 	// floorShare is the lowest effective rate, as a share of the target.
 	floorShare = 0.05
+	// holdAtCeiling is how long the pace stays just under the rate of the
+	// last 429 before it probes above it: every probe that fails costs a
+	// pause until the server's window ends.
+	holdAtCeiling = 10 * time.Second
+	// historyLen is how many recent successes are remembered to measure
+	// what the server let through before a 429.
+	historyLen = 4096
+	// maxWindow bounds the server window a measurement assumes.
+	maxWindow = time.Minute
 )
 
 // pacer is the one client-side limiter every request passes: smooth spacing
@@ -49,6 +58,14 @@ type pacer struct {
 	// is where the server pushed back. 0 once the rate got past it without
 	// a 429 (the other tool sharing the client id has probably left).
 	ceiling float64
+
+	// succ holds the answer times (UnixNano) of the last historyLen
+	// successes, a ring written at succN % historyLen.
+	succ  []int64
+	succN int
+	// window is the longest Retry-After seen: the server's window is at
+	// least that long.
+	window time.Duration
 }
 
 // newPacer paces at rps requests per second; rps < 0 disables pacing.
@@ -57,7 +74,7 @@ func newPacer(rps float64) *pacer {
 		return &pacer{}
 	}
 	t := rps * rateMargin
-	return &pacer{lim: rate.NewLimiter(rate.Limit(t), 1), target: t, cur: t}
+	return &pacer{lim: rate.NewLimiter(rate.Limit(t), 1), target: t, cur: t, succ: make([]int64, historyLen)}
 }
 
 // pauseLeft is how long the shared 429 pause still runs at now.
@@ -86,38 +103,81 @@ func (p *pacer) next(now time.Time) (d time.Duration, paused bool) {
 // cut once per round: answers to requests sent before the last cut were
 // caused by the old rate and do not cut again, so a burst of 429s from
 // requests that were in flight together counts as one signal.
+//
+// The cut is by cutFactor, or deeper, to what the server let through in its
+// last window (not counting time we were paused), which is an upper bound on
+// its limit: a client that starts at twice a per-second limit can learn the
+// limit from its first 429 instead of paying a pause for each of four 20 %
+// cuts.
 func (p *pacer) on429(sent, now time.Time, ra time.Duration) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	lastPause := p.pauseUntil
 	if until := now.Add(ra); until.After(p.pauseUntil) {
 		p.pauseUntil = until
 	}
 	if p.lim == nil || sent.Before(p.lastCut) {
 		return
 	}
-	p.ceiling = p.cur
-	p.cur = max(p.target*floorShare, p.cur*cutFactor)
+	p.window = min(maxWindow, max(p.window, ra, time.Second))
+	from := now.Add(-p.window)
+	if lastPause.After(from) {
+		from = lastPause
+	}
+	cut, ceiling := p.cur*cutFactor, p.cur
+	if n := p.successesSince(from); n > 0 {
+		// n is at least the server's limit: its full window lies within the
+		// span counted.
+		allowed := float64(n) / p.window.Seconds()
+		ceiling = min(ceiling, allowed)
+		cut = min(cut, allowed*rateMargin)
+	}
+	p.ceiling = ceiling
+	p.cur = max(p.target*floorShare, cut)
 	p.lastCut = now
 	p.growFrom = p.pauseUntil
 	p.lim.SetLimitAt(now, rate.Limit(p.cur))
 }
 
-// onSuccess lets the effective rate climb back towards the target, linearly
-// in time since the last 429 pause ended.
+// successesSince counts the remembered successes answered at or after from.
+func (p *pacer) successesSince(from time.Time) int {
+	f := from.UnixNano()
+	n := 0
+	for i := p.succN - 1; i >= 0 && i >= p.succN-historyLen; i-- {
+		if p.succ[i%historyLen] < f {
+			break
+		}
+		n++
+	}
+	return n
+}
+
+// onSuccess records a success and lets the effective rate climb back
+// towards the target, linearly in time since the last 429 pause ended: held
+// just under the ceiling for holdAtCeiling, then ten times slower near it.
 func (p *pacer) onSuccess(now time.Time) {
 	if p.lim == nil {
 		return
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.succ[p.succN%historyLen] = now.UnixNano()
+	p.succN++
 	if p.cur >= p.target || !now.After(p.growFrom) {
 		return
 	}
-	step := p.target * growPerSecond
+	step, limit := p.target*growPerSecond, p.target
 	if p.ceiling > 0 && p.cur >= nearCeiling*p.ceiling {
 		step /= 10
 	}
-	p.cur = min(p.target, p.cur+step*now.Sub(p.growFrom).Seconds())
+	if p.ceiling > 0 && now.Sub(p.lastCut) < holdAtCeiling {
+		limit = min(limit, p.ceiling*rateMargin)
+		if p.cur >= limit {
+			p.growFrom = now
+			return
+		}
+	}
+	p.cur = min(limit, p.cur+step*now.Sub(p.growFrom).Seconds())
 	if p.ceiling > 0 && p.cur > p.ceiling {
 		p.ceiling = 0
 	}

@@ -2,6 +2,7 @@ package apiclient
 
 import (
 	"container/heap"
+	"math"
 	"math/rand/v2"
 	"testing"
 	"time"
@@ -232,5 +233,66 @@ func TestPacerSharedPauseAndRecovery(t *testing.T) {
 	}
 	if d, paused := u.next(t0.Add(2 * time.Second)); paused || d != 0 {
 		t.Errorf("unpaced client after the pause: %v, %v", d, paused)
+	}
+}
+
+func TestPaceLearnsAPerSecondLimit(t *testing.T) {
+	// Export benchmark (c): a server allowing 200 requests per 1 s window, a
+	// client configured for 400/s. Every 429 costs a pause to the window's
+	// end (Retry-After rounds up to whole seconds), so the client must find
+	// the limit in few rounds, whatever the window's phase.
+	const total, limit = 2102, 200
+	floor := float64(total) / limit
+	worst, sum := 0.0, 0.0
+	for ph := range 20 {
+		phase := time.Duration(ph) * 50 * time.Millisecond
+		srv := &fixedWindow{window: time.Second, limit: limit, phase: time.Date(2025, 12, 31, 23, 59, 59, 0, time.UTC).Add(phase)}
+		res := simulate(newPacer(2*limit), 16, total, 25*time.Millisecond, 2*time.Millisecond, srv, uint64(ph))
+		r := res.elapsed.Seconds() / floor
+		worst, sum = max(worst, r), sum+r
+	}
+	t.Logf("2x a per-second limit: wall/floor mean %.3f, worst %.3f over 20 window phases", sum/20, worst)
+	if sum/20 > 1.2 || worst > 1.35 {
+		t.Errorf("wall/floor mean %.3f (want <= 1.2), worst %.3f (want <= 1.35)", sum/20, worst)
+	}
+	// A client only 10 % over must not be cut far below the limit.
+	worst = 0
+	for ph := range 20 {
+		phase := time.Duration(ph) * 50 * time.Millisecond
+		srv := &fixedWindow{window: time.Second, limit: limit, phase: time.Date(2025, 12, 31, 23, 59, 59, 0, time.UTC).Add(phase)}
+		res := simulate(newPacer(1.1*limit), 16, 6000, 25*time.Millisecond, 2*time.Millisecond, srv, uint64(ph))
+		worst = max(worst, res.elapsed.Seconds()/(6000.0/limit))
+	}
+	t.Logf("1.1x a per-second limit: worst wall/floor %.3f", worst)
+	if worst > 1.2 {
+		t.Errorf("1.1x: worst wall/floor %.3f, want <= 1.2", worst)
+	}
+}
+
+func TestPacerCutsToWhatTheServerAllowed(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	// 200 successes in the half second before a 429 with a 1 s window: the
+	// server allows about 200/s, far below the 394/s we were pacing at.
+	p := newPacer(400)
+	for i := range 200 {
+		p.onSuccess(t0.Add(time.Duration(i) * 2500 * time.Microsecond))
+	}
+	p.on429(t0.Add(500*time.Millisecond), t0.Add(510*time.Millisecond), time.Second)
+	if r := p.rate(); r < 190 || r > 200 {
+		t.Errorf("rate after the 429 = %.1f, want just under the 200/s the server allowed", r)
+	}
+	// It stays there instead of probing straight back into the limit.
+	p.onSuccess(t0.Add(5 * time.Second))
+	if r := p.rate(); r > 200 {
+		t.Errorf("rate 4.5 s after the pause = %.1f, want it held under 200", r)
+	}
+	// When the count only mirrors our own pace, the plain cut applies.
+	q := newPacer(100)
+	for i := range 200 {
+		q.onSuccess(t0.Add(time.Duration(i) * 10 * time.Millisecond))
+	}
+	q.on429(t0.Add(2*time.Second), t0.Add(2*time.Second), time.Second)
+	if r, want := q.rate(), 100*rateMargin*cutFactor; math.Abs(r-want) > 1e-9 {
+		t.Errorf("rate after an uninformative 429 = %.2f, want %.2f", r, want)
 	}
 }
