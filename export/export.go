@@ -270,43 +270,76 @@ func normaliseLocales(in []string) ([]string, error) {
 	return out, nil
 }
 
-// fetchOne reads one connector: its detail first (it names the locales), then
-// the three documents and the translations concurrently. Every request holds
-// a slot of reqs while it runs.
+// fetchOne reads one connector: its detail and its three documents at once,
+// then the translations of the locales the detail names (at once with the
+// rest when --locales named them). Every request holds a slot of reqs while
+// it runs; the detail goes first among its connector's, since the
+// translations wait for it.
 func fetchOne(ctx context.Context, t Tenant, it item, locales []string, reqs *slots, log *slog.Logger) outcome {
-	acquire := func() bool { return reqs.acquire(ctx, it.seq) == nil }
-	release := reqs.release
-
 	fail := func(err error) outcome {
 		return outcome{failure: &Failure{ScriptName: it.scriptName, Name: it.name, Err: fmt.Errorf("connector %s: %w", it.scriptName, err), Message: err.Error()}}
 	}
-	if !acquire() {
-		return fail(ctx.Err())
-	}
-	raw, err := t.GetConnectorRaw(ctx, it.scriptName, "")
-	release()
-	if err != nil {
-		if apiclient.IsNotFound(err) {
-			reason := "deleted between list and fetch (404)"
-			if it.explicit {
-				reason = "not found (404)"
-			}
-			return outcome{skipped: &archive.Skipped{ScriptName: it.scriptName, Name: it.name, Reason: reason}}
+	c := &archive.Connector{ScriptName: it.scriptName}
+	var mu sync.Mutex
+	g, gctx := errgroup.WithContext(ctx)
+
+	fetchTranslations := func(want []string) {
+		for _, l := range want {
+			g.Go(func() error {
+				if reqs.acquire(gctx, 2*it.seq+1) != nil {
+					return gctx.Err()
+				}
+				defer reqs.release()
+				b, err := t.GetTranslation(gctx, it.scriptName, l)
+				if apiclient.IsNotFound(err) {
+					return nil
+				}
+				if err != nil {
+					return fmt.Errorf("reading translations %s: %w", l, err)
+				}
+				if b == nil {
+					b = []byte{}
+				}
+				mu.Lock()
+				if c.Translations == nil {
+					c.Translations = map[string][]byte{}
+				}
+				c.Translations[l] = b
+				mu.Unlock()
+				return nil
+			})
 		}
-		return fail(fmt.Errorf("reading detail: %w", err))
-	}
-	canon, name, detailLocales, err := canonicalDetail(raw)
-	if err != nil {
-		return fail(fmt.Errorf("the server's detail answer: %w", err))
-	}
-	c := &archive.Connector{ScriptName: it.scriptName, Detail: canon}
-	if it.name == "" {
-		it.name = name
 	}
 
-	want := locales
-	if want == nil {
-		want = make([]string, 0, len(detailLocales))
+	// The detail's own failure is kept apart: a 404 there means the
+	// connector is gone, which is a skip, not an error.
+	var detailErr error
+	g.Go(func() error {
+		if err := reqs.acquire(gctx, 2*it.seq); err != nil {
+			detailErr = err
+			return errDetail
+		}
+		raw, err := t.GetConnectorRaw(gctx, it.scriptName, "")
+		reqs.release()
+		if err != nil {
+			detailErr = fmt.Errorf("reading detail: %w", err)
+			return errDetail
+		}
+		canon, name, detailLocales, err := canonicalDetail(raw)
+		if err != nil {
+			detailErr = fmt.Errorf("the server's detail answer: %w", err)
+			return errDetail
+		}
+		mu.Lock()
+		c.Detail = canon
+		mu.Unlock()
+		if it.name == "" {
+			it.name = name
+		}
+		if locales != nil {
+			return nil
+		}
+		want := make([]string, 0, len(detailLocales))
 		for _, l := range detailLocales {
 			if slices.Contains(apiclient.Locales, l) {
 				want = append(want, l)
@@ -315,21 +348,15 @@ func fetchOne(ctx context.Context, t Tenant, it item, locales []string, reqs *sl
 			}
 		}
 		sort.Strings(want)
-	}
-
-	var mu sync.Mutex
-	g, gctx := errgroup.WithContext(ctx)
-	docs := map[apiclient.Document]*[]byte{
-		apiclient.SourceConfig:      &c.SourceConfig,
-		apiclient.SourceTemplate:    &c.SourceTemplate,
-		apiclient.CorrelationConfig: &c.CorrelationConfig,
-	}
+		fetchTranslations(want)
+		return nil
+	})
 	for _, d := range apiclient.Documents {
 		g.Go(func() error {
-			if !acquire() {
+			if reqs.acquire(gctx, 2*it.seq+1) != nil {
 				return gctx.Err()
 			}
-			defer release()
+			defer reqs.release()
 			b, err := t.GetDocument(gctx, it.scriptName, d)
 			if apiclient.IsNotFound(err) {
 				// A connector without, say, a correlation config answers 404:
@@ -344,41 +371,41 @@ func fetchOne(ctx context.Context, t Tenant, it item, locales []string, reqs *sl
 				b = []byte{}
 			}
 			mu.Lock()
-			*docs[d] = b
+			switch d {
+			case apiclient.SourceConfig:
+				c.SourceConfig = b
+			case apiclient.SourceTemplate:
+				c.SourceTemplate = b
+			case apiclient.CorrelationConfig:
+				c.CorrelationConfig = b
+			}
 			mu.Unlock()
 			return nil
 		})
 	}
-	for _, l := range want {
-		g.Go(func() error {
-			if !acquire() {
-				return gctx.Err()
-			}
-			defer release()
-			b, err := t.GetTranslation(gctx, it.scriptName, l)
-			if apiclient.IsNotFound(err) {
-				return nil
-			}
-			if err != nil {
-				return fmt.Errorf("reading translations %s: %w", l, err)
-			}
-			if b == nil {
-				b = []byte{}
-			}
-			mu.Lock()
-			if c.Translations == nil {
-				c.Translations = map[string][]byte{}
-			}
-			c.Translations[l] = b
-			mu.Unlock()
-			return nil
-		})
+	if locales != nil {
+		fetchTranslations(locales)
 	}
-	if err := g.Wait(); err != nil {
+	err := g.Wait()
+	switch {
+	case apiclient.IsNotFound(detailErr):
+		reason := "deleted between list and fetch (404)"
+		if it.explicit {
+			reason = "not found (404)"
+		}
+		return outcome{skipped: &archive.Skipped{ScriptName: it.scriptName, Name: it.name, Reason: reason}}
+	case err != nil && !errors.Is(err, errDetail):
+		// A document failed first; the detail may only have been cancelled.
 		return fail(err)
+	case detailErr != nil:
+		return fail(detailErr)
 	}
 	return outcome{conn: c, name: it.name}
 }
+
+// errDetail stops a connector's other requests when its detail failed; the
+// detail's own error says why.
+var errDetail = errors.New("detail failed")
 
 func countDocs(c *archive.Connector) int {
 	n := len(c.Translations)

@@ -377,3 +377,56 @@ func TestSlotsServeOldestFirst(t *testing.T) {
 		t.Errorf("after cancel: free %d, waiters %d; want 1, 0", s.free, len(s.waiters))
 	}
 }
+
+// docFirstTenant answers a detail only once that connector's source config
+// has been asked for: an exporter that waits for the detail before asking
+// for the documents never finishes a connector.
+type docFirstTenant struct {
+	*fakeTenant
+	mu    sync.Mutex
+	asked map[string]chan struct{}
+}
+
+func (d *docFirstTenant) ch(scriptName string) chan struct{} {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	c, ok := d.asked[scriptName]
+	if !ok {
+		c = make(chan struct{})
+		d.asked[scriptName] = c
+	}
+	return c
+}
+
+func (d *docFirstTenant) GetConnectorRaw(ctx context.Context, scriptName, locale string) (json.RawMessage, error) {
+	select {
+	case <-d.ch(scriptName):
+	case <-time.After(5 * time.Second):
+		return nil, errors.New("the source config was never asked for while the detail was outstanding")
+	}
+	return d.fakeTenant.GetConnectorRaw(ctx, scriptName, locale)
+}
+
+func (d *docFirstTenant) GetDocument(ctx context.Context, scriptName string, doc apiclient.Document) ([]byte, error) {
+	if doc == apiclient.SourceConfig {
+		close(d.ch(scriptName))
+	}
+	return d.fakeTenant.GetDocument(ctx, scriptName, doc)
+}
+
+func TestRunAsksForDocumentsWithTheDetail(t *testing.T) {
+	// The documents do not depend on the detail; asking for them together
+	// takes one round trip off every connector's critical path.
+	ft := &docFirstTenant{fakeTenant: &fakeTenant{n: 3, locales: []string{"en"}}, asked: map[string]chan struct{}{}}
+	var got []*archive.Connector
+	_, err := Run(context.Background(), ft, Options{Concurrency: 4}, func(c *archive.Connector) error {
+		got = append(got, c)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 3 || got[2].SourceConfig == nil || got[2].Translations["en"] == nil || got[2].Detail == nil {
+		t.Fatalf("got %d connectors, last %+v", len(got), got[len(got)-1])
+	}
+}
