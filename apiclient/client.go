@@ -430,7 +430,7 @@ func (c *Client) attempt(ctx context.Context, r *request) (hr *http.Response, bo
 	}
 	guard := &stallGuard{rd: hr.Body, idle: c.idle, timer: time.AfterFunc(time.Hour, func() { cancel(errStalled) })}
 	guard.timer.Stop()
-	body, err = readCapped(guard, limit, hr.StatusCode < 300)
+	body, err = readCapped(guard, hr.ContentLength, limit, hr.StatusCode < 300)
 	if err != nil && errors.Is(context.Cause(actx), errStalled) && ctx.Err() == nil {
 		err = fmt.Errorf("%w: no data for %s after %d bytes", errStalled, c.idle, len(body))
 	}
@@ -472,11 +472,26 @@ func (g *stallGuard) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// maxPresize bounds the buffer a declared Content-Length reserves up front.
+const maxPresize = 8 << 20
+
 // readCapped reads at most limit bytes. When strict, a longer body is an
 // error (a body far larger than any real one is a fault, not data); error
 // bodies are silently truncated instead, since only their start is shown.
-func readCapped(rd io.Reader, limit int64, strict bool) ([]byte, error) {
-	body, err := io.ReadAll(io.LimitReader(rd, limit+1))
+func readCapped(rd io.Reader, size, limit int64, strict bool) ([]byte, error) {
+	// A declared length sizes the buffer once; io.ReadAll would grow it from
+	// 512 bytes, copying a 100 KB detail a dozen times. The declaration is
+	// only a hint (bounded, so a lying server cannot make us allocate much):
+	// the limit still applies to what actually arrives.
+	var body []byte
+	var err error
+	if size > 0 && size <= min(limit, maxPresize) {
+		buf := bytes.NewBuffer(make([]byte, 0, size+bytes.MinRead))
+		_, err = buf.ReadFrom(io.LimitReader(rd, limit+1))
+		body = buf.Bytes()
+	} else {
+		body, err = io.ReadAll(io.LimitReader(rd, limit+1))
+	}
 	if err != nil {
 		return body, err
 	}

@@ -764,3 +764,36 @@ func TestTokenEndpointOutageIsRetried(t *testing.T) {
 		t.Errorf("err = %v, want a token-endpoint 503 with its message", err)
 	}
 }
+
+func TestReadCappedTrustsNoDeclaredLength(t *testing.T) {
+	data := bytes.Repeat([]byte("x"), 3000)
+	for _, tc := range []struct {
+		name     string
+		size     int64
+		limit    int64
+		strict   bool
+		wantLen  int
+		wantFail bool
+	}{
+		{"declared exactly", 3000, 10000, true, 3000, false},
+		{"declared too little", 100, 10000, true, 3000, false},
+		{"declared too much", 9000, 10000, true, 3000, false},
+		{"declared absurdly", 1 << 40, 10000, true, 3000, false},
+		{"unknown", -1, 10000, true, 3000, false},
+		{"over the limit, declared small", 100, 2000, true, 0, true},
+		{"over the limit, error body truncated", 100, 2000, false, 2000, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := readCapped(bytes.NewReader(data), tc.size, tc.limit, tc.strict)
+			if tc.wantFail {
+				if !errors.Is(err, errBodyTooLarge) {
+					t.Fatalf("err = %v, want errBodyTooLarge", err)
+				}
+				return
+			}
+			if err != nil || len(got) != tc.wantLen || !bytes.Equal(got, data[:tc.wantLen]) {
+				t.Fatalf("got %d bytes, err %v; want %d", len(got), err, tc.wantLen)
+			}
+		})
+	}
+}
