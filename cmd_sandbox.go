@@ -23,7 +23,7 @@ func sandboxCommand() *cli.Command {
 			"Nothing is stored: the tenant starts afresh each time.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "listen", Value: "127.0.0.1:0", Usage: "address to listen on (port 0 picks a free one)"},
-			&cli.DurationFlag{Name: "latency", Usage: "fixed delay added to every request"},
+			&cli.DurationFlag{Name: "latency", Usage: "time from a request's arrival to its answer; the sandbox's own work runs within it, as a real server's does"},
 			&cli.DurationFlag{Name: "jitter", Usage: "random extra delay, up to this much, on every request"},
 			&cli.IntFlag{Name: "rate-limit", Usage: "requests per --rate-window per client id and API version before 429 (the real gateway allows 100 per 10 s); 0 is off"},
 			&cli.DurationFlag{Name: "rate-window", Value: 10 * time.Second, Usage: "the fixed window --rate-limit counts in (the gateway's is 10 s; 1s models a per-second limit)"},
