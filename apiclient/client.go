@@ -302,7 +302,7 @@ func (c *Client) do(ctx context.Context, r *request, b *budget) (*response, erro
 		b.attempts++
 		hr, body, tok, sent, err := c.attempt(ctx, r)
 		if err == nil && hr.StatusCode < 300 {
-			c.pacer.onSuccess(time.Now())
+			c.pacer.onSuccess(sent, time.Now())
 			return &response{status: hr.StatusCode, header: hr.Header, body: body}, nil
 		}
 		if err == nil && hr.StatusCode == http.StatusUnauthorized && !reauthed {

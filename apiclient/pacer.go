@@ -2,6 +2,8 @@ package apiclient
 
 import (
 	"context"
+	"math"
+	"slices"
 	"sync"
 	"time"
 
@@ -37,6 +39,10 @@ const (
 	historyLen = 4096
 	// maxWindow bounds the server window a measurement assumes.
 	maxWindow = time.Minute
+	// maxEvents is how many past 429 rounds the window-phase search uses.
+	maxEvents = 8
+	// phaseSteps is how finely the phase search divides the window.
+	phaseSteps = 200
 )
 
 // pacer is the one client-side limiter every request passes: smooth spacing
@@ -66,6 +72,10 @@ type pacer struct {
 	// window is the longest Retry-After seen: the server's window is at
 	// least that long.
 	window time.Duration
+	// events holds the arrival times (UnixNano) of the 429s that cut the
+	// rate, a ring written at eventN % maxEvents.
+	events [maxEvents]int64
+	eventN int
 }
 
 // newPacer paces at rps requests per second; rps < 0 disables pacing.
@@ -104,11 +114,13 @@ func (p *pacer) next(now time.Time) (d time.Duration, paused bool) {
 // caused by the old rate and do not cut again, so a burst of 429s from
 // requests that were in flight together counts as one signal.
 //
-// The cut is by cutFactor, or deeper, to what the server let through in its
-// last window (not counting time we were paused), which is an upper bound on
-// its limit: a client that starts at twice a per-second limit can learn the
-// limit from its first 429 instead of paying a pause for each of four 20 %
-// cuts.
+// Every further 429 costs a pause to the end of the server's window, so the
+// cut aims at the server's limit rather than stepping towards it: when the
+// rounds of 429s so far fit fixed windows (windowLimit), just under that
+// limit; otherwise by cutFactor, or deeper, to what the server let through
+// in its last window (not counting time we were paused), which bounds its
+// limit from above. A client that starts at twice a per-second limit used
+// to pay for four 20 % cuts and end 20 % under the limit.
 func (p *pacer) on429(sent, now time.Time, ra time.Duration) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -120,17 +132,27 @@ func (p *pacer) on429(sent, now time.Time, ra time.Duration) {
 		return
 	}
 	p.window = min(maxWindow, max(p.window, ra, time.Second))
-	from := now.Add(-p.window)
-	if lastPause.After(from) {
-		from = lastPause
-	}
+	arrived := arrival(sent, now)
+	p.events[p.eventN%maxEvents] = arrived.UnixNano()
+	p.eventN++
 	cut, ceiling := p.cur*cutFactor, p.cur
-	if n := p.successesSince(from); n > 0 {
-		// n is at least the server's limit: its full window lies within the
-		// span counted.
-		allowed := float64(n) / p.window.Seconds()
-		ceiling = min(ceiling, allowed)
-		cut = min(cut, allowed*rateMargin)
+	if limit, ok := p.windowLimit(); ok && limit/p.window.Seconds()*rateMargin < p.cur {
+		// The server's window and limit are known: pace just under them,
+		// whether that is a smaller or a larger step than the plain cut.
+		ceiling = limit / p.window.Seconds()
+		cut = ceiling * rateMargin
+	} else {
+		from := arrived.Add(-p.window)
+		if lastPause.After(from) {
+			from = lastPause
+		}
+		if n := p.successesSince(from); n > 0 {
+			// n is at least the server's limit: its full window lies within
+			// the span counted.
+			allowed := float64(n) / p.window.Seconds()
+			ceiling = min(ceiling, allowed)
+			cut = min(cut, allowed*rateMargin)
+		}
 	}
 	p.ceiling = ceiling
 	p.cur = max(p.target*floorShare, cut)
@@ -139,7 +161,8 @@ func (p *pacer) on429(sent, now time.Time, ra time.Duration) {
 	p.lim.SetLimitAt(now, rate.Limit(p.cur))
 }
 
-// successesSince counts the remembered successes answered at or after from.
+// successesSince counts the remembered successes that arrived at or after
+// from.
 func (p *pacer) successesSince(from time.Time) int {
 	f := from.UnixNano()
 	n := 0
@@ -152,16 +175,105 @@ func (p *pacer) successesSince(from time.Time) int {
 	return n
 }
 
+// windowLimit looks for the fixed window that explains the 429s: a gateway
+// that counts in fixed windows of length W answers 429 once a window holds
+// its limit, so under the right phase every window with a 429 holds the
+// same number of successes up to it, and no other window holds more. With
+// two or more rounds of 429s inside the remembered history that pins the
+// phase and gives the limit exactly, where counting the last W seconds
+// would also count the previous window's tail. ok is false when no phase
+// fits (a sliding window, a limit shared with other clients, a window
+// longer than any Retry-After seen so far).
+func (p *pacer) windowLimit() (limit float64, ok bool) {
+	n := min(p.succN, historyLen)
+	if n == 0 {
+		return 0, false
+	}
+	succ := make([]int64, n)
+	for i := range n {
+		succ[i] = p.succ[(p.succN-n+i)%historyLen]
+	}
+	slices.Sort(succ)
+	var events []int64
+	for i := max(0, p.eventN-maxEvents); i < p.eventN; i++ {
+		if e := p.events[i%maxEvents]; e > succ[0] {
+			events = append(events, e)
+		}
+	}
+	w := int64(p.window)
+	if len(events) < 2 || events[len(events)-1]-events[0] < w {
+		return 0, false
+	}
+	// count is the number of successes that arrived in [a, b].
+	count := func(a, b int64) int {
+		lo, _ := slices.BinarySearch(succ, a)
+		hi, _ := slices.BinarySearch(succ, b+1)
+		return hi - lo
+	}
+	best, bestSpread := 0, -1
+	for step := range phaseSteps {
+		phase := succ[0] + w*int64(step)/phaseSteps
+		lo, hi := math.MaxInt, 0
+		fits := true
+		for _, e := range events {
+			start := phase + (e-phase)/w*w
+			if start < succ[0] {
+				fits = false // the history does not reach back to its start
+				break
+			}
+			c := count(start, e)
+			lo, hi = min(lo, c), max(hi, c)
+		}
+		if !fits || lo == 0 {
+			continue
+		}
+		// A window without a 429 holding more than the limit rules the
+		// phase out; only whole windows the history covers are checked.
+		for start := phase + w; start+w <= succ[n-1]; start += w {
+			if c := count(start, start+w-1); c > lo+tolerance(lo) && !containsEvent(events, start, start+w) {
+				fits = false
+				break
+			}
+		}
+		if fits && (bestSpread < 0 || hi-lo < bestSpread) {
+			best, bestSpread = lo, hi-lo
+		}
+	}
+	if bestSpread < 0 || bestSpread > tolerance(best) {
+		return 0, false
+	}
+	return float64(best), true
+}
+
+// tolerance is how far apart two counts of the same window may be: arrival
+// times are estimated as the middle of each request's round trip.
+func tolerance(n int) int { return max(2, n*3/100) }
+
+func containsEvent(events []int64, a, b int64) bool {
+	for _, e := range events {
+		if e >= a && e < b {
+			return true
+		}
+	}
+	return false
+}
+
+// arrival estimates when a request reached the server: halfway through its
+// round trip.
+func arrival(sent, answered time.Time) time.Time {
+	return sent.Add(answered.Sub(sent) / 2)
+}
+
 // onSuccess records a success and lets the effective rate climb back
 // towards the target, linearly in time since the last 429 pause ended: held
 // just under the ceiling for holdAtCeiling, then ten times slower near it.
-func (p *pacer) onSuccess(now time.Time) {
+func (p *pacer) onSuccess(sent, now time.Time) {
 	if p.lim == nil {
 		return
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.succ[p.succN%historyLen] = now.UnixNano()
+	p.succ[p.succN%historyLen] = arrival(sent, now).UnixNano()
 	p.succN++
 	if p.cur >= p.target || !now.After(p.growFrom) {
 		return
