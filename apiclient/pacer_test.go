@@ -2,9 +2,9 @@ package apiclient
 
 import (
 	"container/heap"
-	"reflect"
 	"math"
 	"math/rand/v2"
+	"reflect"
 	"testing"
 	"time"
 )
