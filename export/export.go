@@ -270,9 +270,10 @@ func normaliseLocales(in []string) ([]string, error) {
 	return out, nil
 }
 
-// fetchOne reads one connector: its detail and its three documents at once,
-// then the translations of the locales the detail names (at once with the
-// rest when --locales named them). Every request holds a slot of reqs while
+// fetchOne reads one connector: its detail and its three documents at once
+// (a listed connector exists; one the caller named is asked for its detail
+// first), then the translations of the locales the detail names (at once
+// with the rest when --locales named them). Every request holds a slot of reqs while
 // it runs; the detail goes first among its connector's, since the
 // translations wait for it.
 func fetchOne(ctx context.Context, t Tenant, it item, locales []string, reqs *slots, log *slog.Logger) outcome {
@@ -314,7 +315,7 @@ func fetchOne(ctx context.Context, t Tenant, it item, locales []string, reqs *sl
 	// The detail's own failure is kept apart: a 404 there means the
 	// connector is gone, which is a skip, not an error.
 	var detailErr error
-	g.Go(func() error {
+	detail := func() error {
 		if err := reqs.acquire(gctx, 2*it.seq); err != nil {
 			detailErr = err
 			return errDetail
@@ -350,7 +351,17 @@ func fetchOne(ctx context.Context, t Tenant, it item, locales []string, reqs *sl
 		sort.Strings(want)
 		fetchTranslations(want)
 		return nil
-	})
+	}
+	if it.explicit {
+		// A scriptName the caller named may not exist (restore probes its
+		// target with the archive's): ask for the rest only once the detail
+		// is there, so a missing connector costs one request, not four.
+		if detail() != nil {
+			return finish(it, c, nil, detailErr, fail)
+		}
+	} else {
+		g.Go(detail)
+	}
 	for _, d := range apiclient.Documents {
 		g.Go(func() error {
 			if reqs.acquire(gctx, 2*it.seq+1) != nil {
@@ -386,7 +397,12 @@ func fetchOne(ctx context.Context, t Tenant, it item, locales []string, reqs *sl
 	if locales != nil {
 		fetchTranslations(locales)
 	}
-	err := g.Wait()
+	return finish(it, c, g.Wait(), detailErr, fail)
+}
+
+// finish turns a connector's fetch into its outcome: err is the first
+// failure among its requests, detailErr the detail's own.
+func finish(it item, c *archive.Connector, err, detailErr error, fail func(error) outcome) outcome {
 	switch {
 	case apiclient.IsNotFound(detailErr):
 		reason := "deleted between list and fetch (404)"

@@ -33,6 +33,16 @@ type fakeTenant struct {
 	started  atomic.Int64 // connectors whose detail was requested
 	mu       sync.Mutex
 	listErr  error
+	asked    map[string]int // scriptName -> document and translation requests
+}
+
+func (f *fakeTenant) ask(scriptName string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.asked == nil {
+		f.asked = map[string]int{}
+	}
+	f.asked[scriptName]++
 }
 
 func (f *fakeTenant) enter() func() {
@@ -83,6 +93,7 @@ func (f *fakeTenant) GetConnectorRaw(ctx context.Context, scriptName, locale str
 
 func (f *fakeTenant) GetDocument(ctx context.Context, scriptName string, doc apiclient.Document) ([]byte, error) {
 	defer f.enter()()
+	f.ask(scriptName)
 	if doc == apiclient.CorrelationConfig && f.noCorr {
 		return nil, notFound()
 	}
@@ -91,6 +102,7 @@ func (f *fakeTenant) GetDocument(ctx context.Context, scriptName string, doc api
 
 func (f *fakeTenant) GetTranslation(ctx context.Context, scriptName, locale string) ([]byte, error) {
 	defer f.enter()()
+	f.ask(scriptName)
 	return []byte(scriptName + "." + locale + "=x"), ctx.Err()
 }
 
@@ -428,5 +440,21 @@ func TestRunAsksForDocumentsWithTheDetail(t *testing.T) {
 	}
 	if len(got) != 3 || got[2].SourceConfig == nil || got[2].Translations["en"] == nil || got[2].Detail == nil {
 		t.Fatalf("got %d connectors, last %+v", len(got), got[len(got)-1])
+	}
+}
+
+func TestRunAsksForNothingElseOfAMissingNamedConnector(t *testing.T) {
+	// Restore probes its target with the archive's scriptNames, most of
+	// which may not exist there: each missing one must cost one request.
+	ft := &fakeTenant{n: 0, locales: []string{"en"}, gone: map[string]bool{"missing-1": true, "missing-2": true}}
+	_, res, err := collect(t, ft, Options{ListDisabled: true, ScriptNames: []string{"missing-1", "missing-2"}, Locales: []string{"en"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Skipped) != 2 {
+		t.Fatalf("skipped %+v, want both", res.Skipped)
+	}
+	if len(ft.asked) != 0 {
+		t.Errorf("documents or translations asked for missing connectors: %v", ft.asked)
 	}
 }
