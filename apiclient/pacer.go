@@ -210,7 +210,9 @@ func (p *pacer) windowLimit() (limit float64, ok bool) {
 		hi, _ := slices.BinarySearch(succ, b+1)
 		return hi - lo
 	}
-	best, bestSpread := 0, -1
+	// Counts are noisy by a request or two, so neighbouring phases fit as
+	// well; the limit is taken from the middle of the ones that fit.
+	fitLo, fitHi := math.MaxInt, -1
 	for step := range phaseSteps {
 		phase := succ[0] + w*int64(step)/phaseSteps
 		lo, hi := math.MaxInt, 0
@@ -224,7 +226,7 @@ func (p *pacer) windowLimit() (limit float64, ok bool) {
 			c := count(start, e)
 			lo, hi = min(lo, c), max(hi, c)
 		}
-		if !fits || lo == 0 {
+		if !fits || lo == 0 || hi-lo > tolerance(lo) {
 			continue
 		}
 		// A window without a 429 holding more than the limit rules the
@@ -235,19 +237,19 @@ func (p *pacer) windowLimit() (limit float64, ok bool) {
 				break
 			}
 		}
-		if fits && (bestSpread < 0 || hi-lo < bestSpread) {
-			best, bestSpread = lo, hi-lo
+		if fits {
+			fitLo, fitHi = min(fitLo, lo), max(fitHi, lo)
 		}
 	}
-	if bestSpread < 0 || bestSpread > tolerance(best) {
+	if fitHi < 0 {
 		return 0, false
 	}
-	return float64(best), true
+	return float64(fitLo+fitHi) / 2, true
 }
 
 // tolerance is how far apart two counts of the same window may be: arrival
 // times are estimated as the middle of each request's round trip.
-func tolerance(n int) int { return max(2, n*3/100) }
+func tolerance(n int) int { return max(2, n/100) }
 
 func containsEvent(events []int64, a, b int64) bool {
 	for _, e := range events {
