@@ -49,6 +49,8 @@ var cases = []benchCase{
 		concurrency: 16, maxRSSMB: 200},
 }
 
+var goMemLimit string
+
 type result struct {
 	c                       benchCase
 	wall, floor             time.Duration
@@ -62,6 +64,7 @@ type result struct {
 
 func main() {
 	only := flag.String("cases", "", "comma-separated case ids to run (default all: a,b,c,d500,d)")
+	flag.StringVar(&goMemLimit, "gomemlimit", "", "GOMEMLIMIT for the exporting process (default: none), to tell memory it holds from memory the Go runtime has not yet returned")
 	flag.Parse()
 	if err := runAll(*only); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -151,6 +154,9 @@ func runCase(bin, tmp string, c benchCase) (result, error) {
 		"--rate", fmt.Sprint(c.clientRate), "--concurrency", fmt.Sprint(c.concurrency))
 	exp.Env = append(os.Environ(), "SAIL_BASE_URL="+env["SAIL_BASE_URL"], "SAIL_CLIENT_ID="+env["SAIL_CLIENT_ID"],
 		"SAIL_CLIENT_SECRET="+env["SAIL_CLIENT_SECRET"])
+	if goMemLimit != "" {
+		exp.Env = append(exp.Env, "GOMEMLIMIT="+goMemLimit)
+	}
 	exp.Stderr = os.Stderr
 	start := time.Now()
 	stdout, err := exp.Output()
