@@ -180,8 +180,8 @@ func (p *pacer) successesSince(from time.Time) int {
 // its limit, so under the right phase every window with a 429 holds the
 // same number of successes up to it, and no other window holds more. With
 // two or more rounds of 429s inside the remembered history that pins the
-// phase and gives the limit exactly, where counting the last W seconds
-// would also count the previous window's tail. ok is false when no phase
+// phase, and the limit to within the noise of the counts, where counting
+// the last W seconds would also count the previous window's tail. ok is false when no phase
 // fits (a sliding window, a limit shared with other clients, a window
 // longer than any Retry-After seen so far).
 func (p *pacer) windowLimit() (limit float64, ok bool) {
