@@ -85,10 +85,13 @@ type Client struct {
 	// now is the clock for token expiry; tests move it forward.
 	now func() time.Time
 
-	tokSem    chan struct{} // one token fetch at a time; ctx-aware unlike a mutex
-	tok       *oauth2.Token
-	refreshAt time.Time
-	forced    bool // the next fetch is a re-authentication after a 401
+	tokSem chan struct{} // one token fetch at a time; ctx-aware unlike a mutex
+	tok    *oauth2.Token
+	// tokStalled is set when the token answer being read stalled (token
+	// fetches are serialised by tokSem).
+	tokStalled atomic.Bool
+	refreshAt  time.Time
+	forced     bool // the next fetch is a re-authentication after a 401
 	// curTok mirrors tok for scrubbing, which must never wait for a fetch.
 	curTok atomic.Pointer[string]
 
@@ -573,9 +576,13 @@ func (c *Client) token(ctx context.Context) (*oauth2.Token, error) {
 		return nil, err
 	}
 	hc := c.tokenHTTPClient()
+	c.tokStalled.Store(false)
 	t, err := c.oauth.Token(context.WithValue(ctx, oauth2.HTTPClient, hc))
 	c.tokens.Add(1)
 	if err != nil {
+		if c.tokStalled.Load() && ctx.Err() == nil {
+			err = fmt.Errorf("token endpoint: %w: no data for %s", errStalled, c.idle)
+		}
 		return nil, c.tokenError(err)
 	}
 	if t.AccessToken == "" {
@@ -625,37 +632,64 @@ func tokenLifetime(t *oauth2.Token) time.Duration {
 
 func (c *Client) tokenHTTPClient() *http.Client {
 	cp := *c.hc
-	cp.Transport = &countingTransport{base: c.hc.Transport, in: &c.bytesIn}
+	cp.Transport = &tokenTransport{base: c.hc.Transport, in: &c.bytesIn, idle: c.idle, stalled: &c.tokStalled}
 	return &cp
 }
 
-// countingTransport counts token response bytes into BytesIn.
-type countingTransport struct {
-	base http.RoundTripper
-	in   *atomic.Int64
+// tokenTransport counts token response bytes into BytesIn and abandons a
+// token answer whose body stops arriving for the idle timeout, as attempt
+// does for API answers: a nightly run must not hang on a token endpoint
+// that sent its headers and went quiet. The oauth2 package formats body
+// errors with %v, so the stall is reported through stalled instead.
+type tokenTransport struct {
+	base    http.RoundTripper
+	in      *atomic.Int64
+	idle    time.Duration
+	stalled *atomic.Bool
 }
 
-func (t *countingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+func (t *tokenTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	base := t.base
 	if base == nil {
 		base = http.DefaultTransport
 	}
-	resp, err := base.RoundTrip(req)
-	if err == nil && resp.Body != nil {
-		resp.Body = &countingBody{ReadCloser: resp.Body, n: t.in}
+	ctx, cancel := context.WithCancelCause(req.Context())
+	resp, err := base.RoundTrip(req.WithContext(ctx))
+	if err != nil {
+		cancel(nil)
+		return resp, err
 	}
-	return resp, err
+	b := &tokenBody{rc: resp.Body, n: t.in, idle: t.idle, cancel: cancel}
+	b.timer = time.AfterFunc(time.Hour, func() {
+		t.stalled.Store(true)
+		cancel(errStalled)
+	})
+	b.timer.Stop()
+	resp.Body = b
+	return resp, nil
 }
 
-type countingBody struct {
-	io.ReadCloser
-	n *atomic.Int64
+type tokenBody struct {
+	rc     io.ReadCloser
+	n      *atomic.Int64
+	idle   time.Duration
+	timer  *time.Timer
+	cancel context.CancelCauseFunc
 }
 
-func (b *countingBody) Read(p []byte) (int, error) {
-	n, err := b.ReadCloser.Read(p)
+func (b *tokenBody) Read(p []byte) (int, error) {
+	b.timer.Reset(b.idle)
+	n, err := b.rc.Read(p)
+	b.timer.Stop()
 	b.n.Add(int64(n))
 	return n, err
+}
+
+func (b *tokenBody) Close() error {
+	b.timer.Stop()
+	err := b.rc.Close()
+	b.cancel(nil)
+	return err
 }
 
 // tokenError converts a token fetch failure. The oauth2 error text embeds the

@@ -570,6 +570,39 @@ func TestStalledBodyAbandoned(t *testing.T) {
 	}
 }
 
+// TestStalledTokenAnswerAbandoned: a token endpoint that sends its headers
+// and goes quiet is cut off after the idle timeout and asked again, instead
+// of hanging the run; the partial answer never shows in the error.
+func TestStalledTokenAnswerAbandoned(t *testing.T) {
+	f := newFake(t, func(w http.ResponseWriter, r *http.Request, n int) {
+		w.Header().Set("Content-Type", "application/xml")
+		io.WriteString(w, "<Application/>")
+	})
+	f.tokenStall = 1
+	c := newTestClient(t, f, func(cfg *Config) { cfg.IdleTimeout = 100 * time.Millisecond; cfg.MaxAttempts = 3 })
+	if b, err := c.GetDocument(context.Background(), "acme", SourceConfig); err != nil || string(b) != "<Application/>" {
+		t.Fatalf("after one stalled token answer: %q, %v", b, err)
+	}
+	if f.tokenCalls != 1 {
+		t.Errorf("token endpoint issued %d tokens, want 1", f.tokenCalls)
+	}
+
+	g := newFake(t, func(w http.ResponseWriter, r *http.Request, n int) {})
+	g.tokenStall = 10
+	c = newTestClient(t, g, func(cfg *Config) { cfg.IdleTimeout = 100 * time.Millisecond; cfg.MaxAttempts = 2 })
+	_, err := c.GetDocument(context.Background(), "acme", SourceConfig)
+	var e *Error
+	if !errors.Is(err, errStalled) || !errors.As(err, &e) || !e.Token {
+		t.Fatalf("err = %v; want a token error saying the answer stalled", err)
+	}
+	if strings.Contains(err.Error(), "PARTIAL-TOKEN") {
+		t.Errorf("error shows the partial token answer: %v", err)
+	}
+	if g.tokenStall != 8 {
+		t.Errorf("token endpoint asked %d times, want 2 (MaxAttempts)", 10-g.tokenStall)
+	}
+}
+
 func TestOversizedBodyRefused(t *testing.T) {
 	f := newFake(t, func(w http.ResponseWriter, r *http.Request, n int) {
 		w.Header().Set("Content-Type", "application/xml")

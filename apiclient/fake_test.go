@@ -35,6 +35,7 @@ type fakeTenant struct {
 	valid      map[string]bool
 	expiresIn  int
 	tokenFail  int                                                 // answer this many token requests with 503 first
+	tokenStall int                                                 // then stall this many mid-body (until the client gives up)
 	api        func(w http.ResponseWriter, r *http.Request, n int) // n: 0-based index among API requests
 }
 
@@ -83,6 +84,15 @@ func (f *fakeTenant) token(w http.ResponseWriter, r *http.Request) {
 		f.mu.Unlock()
 		w.Header().Set("Retry-After", "0")
 		writeJSON(w, http.StatusServiceUnavailable, `{"detailCode":"503","messages":[{"text":"token service busy"}]}`)
+		return
+	}
+	if f.tokenStall > 0 {
+		f.tokenStall--
+		f.mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"access_token":"PARTIAL-TOKEN-`)
+		w.(http.Flusher).Flush()
+		<-r.Context().Done()
 		return
 	}
 	f.tokenCalls++
