@@ -13,9 +13,9 @@ import (
 // archive in dir, a directory or a bucket prefix, and returns the archive's
 // path and manifest. Connectors not saved are recorded in the manifest's
 // Skipped, not logged: a scriptName the tenant lacks can be expected.
-func exportInto(ctx context.Context, s *session, t *tenant, dir string, sel archive.Selection) (string, *archive.Manifest, error) {
+func exportInto(ctx context.Context, s *session, t *tenant, flag, dir string, sel archive.Selection) (string, *archive.Manifest, error) {
 	now := utcNow()
-	dst, err := openDirDest(ctx, "--backup-dir", dir, t.name, now, true)
+	dst, err := openDirDest(ctx, flag, dir, t.name, now, true)
 	if err != nil {
 		return "", nil, err
 	}

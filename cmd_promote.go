@@ -36,7 +36,7 @@ func promoteCommand() *cli.Command {
 			&cli.StringFlag{Name: "map-file", Usage: "read OLD=NEW pairs from `FILE` (one per line, # comments)"},
 			&cli.StringFlag{Name: "filters", Value: defaultPromoteFilter, Usage: "the list filter for the source export (\"\" for every listed connector)"},
 			&cli.StringSliceFlag{Name: "script-name", Usage: "also promote this source connector by `SCRIPTNAME` (repeatable): the list hides DEVELOPMENT and DEMO ones"},
-			&cli.StringFlag{Name: "archive-dir", Usage: "keep the archives in `DIR` (default: $XDG_STATE_HOME/connvault/promote, else ~/.local/state/connvault/promote)"},
+			&cli.StringFlag{Name: "archive-dir", Usage: "keep the archives in `DIR`, a directory or a bucket URL (default: $XDG_STATE_HOME/connvault/promote, else ~/.local/state/connvault/promote)"},
 			&cli.BoolFlag{Name: "dry-run", Aliases: []string{"n"}, Usage: "export the source, print the diff and plan, and stop: nothing is written to the target"},
 			&cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, Usage: "apply without asking (needed when stdin is not a terminal)"},
 			&cli.StringFlag{Name: "yes-protected", Usage: "allow writing to the protected tenant `NAME` (spelled out)"},
@@ -112,10 +112,6 @@ func runPromote(c *cli.Context) error {
 	}
 	if p, ok := storage.Local(dir); ok {
 		dir = p
-	} else {
-		// promote keeps three archives and reads two back at once; it works
-		// on a local directory (copy them to a bucket afterwards if wanted).
-		return usagef("--archive-dir %q: promote keeps its archives in a local directory; give a path (export, restore and prune take bucket URLs)", dir)
 	}
 
 	ctx := c.Context
@@ -141,7 +137,7 @@ func runPromote(c *cli.Context) error {
 	}
 
 	sel := archive.Selection{Filters: c.String("filters"), ScriptNames: c.StringSlice("script-name")}
-	srcPath, srcManifest, err := exportInto(ctx, s, src, dir, sel)
+	srcPath, srcManifest, err := exportInto(ctx, s, src, "--archive-dir", dir, sel)
 	if err != nil {
 		return err
 	}
@@ -150,7 +146,7 @@ func runPromote(c *cli.Context) error {
 	}
 	s.log.Info(fmt.Sprintf("exported source %s", from), "path", srcPath)
 	pj.SourceArchive = srcPath
-	source, err := archive.ReadFile(srcPath, archive.ReadOptions{})
+	source, err := readArchiveArg(ctx, srcPath)
 	if err != nil {
 		return err
 	}
@@ -204,13 +200,13 @@ func runPromote(c *cli.Context) error {
 	}
 	slices.Sort(names)
 	names = slices.Compact(names)
-	afterPath, _, err := exportInto(ctx, s, dst, dir, archive.Selection{ScriptNames: names})
+	afterPath, _, err := exportInto(ctx, s, dst, "--archive-dir", dir, archive.Selection{ScriptNames: names})
 	if err != nil {
 		return fmt.Errorf("verifying %s: %w", to, err)
 	}
 	s.log.Info(fmt.Sprintf("snapshot of target %s after the promotion", to), "path", afterPath)
 	pj.After = afterPath
-	after, err := archive.ReadFile(afterPath, archive.ReadOptions{})
+	after, err := readArchiveArg(ctx, afterPath)
 	if err != nil {
 		return fmt.Errorf("verifying %s: %w", to, err)
 	}

@@ -5,6 +5,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/connvault/connvault/internal/s3test"
 )
 
 // TestPromoteJSON: with --json, stdout holds one JSON document describing
@@ -50,13 +52,37 @@ func TestPromoteJSON(t *testing.T) {
 	}
 }
 
-func TestPromoteArchiveDirMustBeLocal(t *testing.T) {
-	e, _, b := promotePair(t)
-	code, _, stderr := e.run("promote", "--from", "a", "--to", "b", "--archive-dir", "s3://bucket/prefix", "--dry-run")
-	if code != exitUsage || !strings.Contains(stderr, "local directory") {
-		t.Errorf("exit %d, %s", code, stderr)
+// TestPromoteKeepsArchivesInABucket: --archive-dir takes a bucket URL like
+// export's --output-dir: the source export, the target's pre-promotion
+// backup and the snapshot after it all go there, and each verifies.
+func TestPromoteKeepsArchivesInABucket(t *testing.T) {
+	e, a, b := promotePair(t)
+	s3 := s3test.Start(t)
+	dirURL := s3.URL(t, "bkt", "promote")
+	code, stdout, stderr := e.run(append(promoteArgs(a, dirURL, "--yes"), "--json")...)
+	if code != 0 {
+		t.Fatalf("promote --archive-dir URL: exit %d\n%s", code, stderr)
 	}
-	if w := b.Tenant.Stats().TotalRequests(); w != 0 {
-		t.Errorf("the refusal reached the target (%d requests)", w)
+	var res promotionJSON
+	if err := json.Unmarshal([]byte(stdout), &res); err != nil {
+		t.Fatalf("promote --json: %v\n%s", err, stdout)
+	}
+	if !res.Verified || res.Report == nil || res.Report.Created == 0 {
+		t.Fatalf("result %+v", res)
+	}
+	for _, p := range []string{res.SourceArchive, res.Backup, res.After} {
+		if !strings.HasPrefix(p, "s3://bkt/promote/") {
+			t.Errorf("archive %q is not under the bucket prefix", p)
+			continue
+		}
+		if code, out, errOut := e.run("verify", p); code != 0 {
+			t.Errorf("verify %s: exit %d\n%s%s", p, code, out, errOut)
+		}
+	}
+	if got := len(objectNames(t, dirURL)); got != 3 {
+		t.Errorf("%d objects under the prefix, want 3", got)
+	}
+	if d := b.Tenant.Stats().TotalRequests(); d == 0 {
+		t.Error("the target saw no requests")
 	}
 }
