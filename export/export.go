@@ -273,42 +273,50 @@ func normaliseLocales(in []string) ([]string, error) {
 // fetchOne reads one connector: its detail and its three documents at once
 // (a listed connector exists; one the caller named is asked for its detail
 // first), then the translations of the locales the detail names (at once
-// with the rest when --locales named them). Every request holds a slot of reqs while
-// it runs; the detail goes first among its connector's, since the
+// with the rest when --locales named them). Every request holds a slot of
+// reqs while it runs; the detail goes first among its connector's, since the
 // translations wait for it.
 func fetchOne(ctx context.Context, t Tenant, it item, locales []string, reqs *slots, log *slog.Logger) outcome {
-	fail := func(err error) outcome {
-		return outcome{failure: &Failure{ScriptName: it.scriptName, Name: it.name, Err: fmt.Errorf("connector %s: %w", it.scriptName, err), Message: err.Error()}}
-	}
 	c := &archive.Connector{ScriptName: it.scriptName}
 	var mu sync.Mutex
 	g, gctx := errgroup.WithContext(ctx)
 
+	// part fetches a document or a translation and hands it to store (under
+	// mu). A 404 means the connector has none, which the archive records by
+	// omission.
+	part := func(what string, get func(context.Context) ([]byte, error), store func([]byte)) {
+		g.Go(func() error {
+			if reqs.acquire(gctx, 2*it.seq+1) != nil {
+				return gctx.Err()
+			}
+			defer reqs.release()
+			b, err := get(gctx)
+			if apiclient.IsNotFound(err) {
+				log.Debug("absent", "scriptName", it.scriptName, "what", what)
+				return nil
+			}
+			if err != nil {
+				return fmt.Errorf("reading %s: %w", what, err)
+			}
+			if b == nil {
+				b = []byte{}
+			}
+			mu.Lock()
+			store(b)
+			mu.Unlock()
+			return nil
+		})
+	}
 	fetchTranslations := func(want []string) {
 		for _, l := range want {
-			g.Go(func() error {
-				if reqs.acquire(gctx, 2*it.seq+1) != nil {
-					return gctx.Err()
-				}
-				defer reqs.release()
-				b, err := t.GetTranslation(gctx, it.scriptName, l)
-				if apiclient.IsNotFound(err) {
-					return nil
-				}
-				if err != nil {
-					return fmt.Errorf("reading translations %s: %w", l, err)
-				}
-				if b == nil {
-					b = []byte{}
-				}
-				mu.Lock()
-				if c.Translations == nil {
-					c.Translations = map[string][]byte{}
-				}
-				c.Translations[l] = b
-				mu.Unlock()
-				return nil
-			})
+			part("translations "+l,
+				func(ctx context.Context) ([]byte, error) { return t.GetTranslation(ctx, it.scriptName, l) },
+				func(b []byte) {
+					if c.Translations == nil {
+						c.Translations = map[string][]byte{}
+					}
+					c.Translations[l] = b
+				})
 		}
 	}
 
@@ -352,71 +360,53 @@ func fetchOne(ctx context.Context, t Tenant, it item, locales []string, reqs *sl
 		fetchTranslations(want)
 		return nil
 	}
+
+	// result turns the fetch into the outcome once every request is done:
+	// err is the first failure among them.
+	result := func(err error) outcome {
+		if apiclient.IsNotFound(detailErr) {
+			reason := "deleted between list and fetch (404)"
+			if it.explicit {
+				reason = "not found (404)"
+			}
+			return outcome{skipped: &archive.Skipped{ScriptName: it.scriptName, Name: it.name, Reason: reason}}
+		}
+		if err == nil || errors.Is(err, errDetail) {
+			// A document that failed first is the cause; otherwise the
+			// detail's own error says why.
+			err = detailErr
+		}
+		if err == nil {
+			return outcome{conn: c, name: it.name}
+		}
+		return outcome{failure: &Failure{ScriptName: it.scriptName, Name: it.name, Err: fmt.Errorf("connector %s: %w", it.scriptName, err), Message: err.Error()}}
+	}
+
 	if it.explicit {
 		// A scriptName the caller named may not exist (restore probes its
 		// target with the archive's): ask for the rest only once the detail
 		// is there, so a missing connector costs one request, not four.
 		if detail() != nil {
-			return finish(it, c, nil, detailErr, fail)
+			return result(nil)
 		}
 	} else {
 		g.Go(detail)
 	}
+	docs := map[apiclient.Document]*[]byte{
+		apiclient.SourceConfig:      &c.SourceConfig,
+		apiclient.SourceTemplate:    &c.SourceTemplate,
+		apiclient.CorrelationConfig: &c.CorrelationConfig,
+	}
 	for _, d := range apiclient.Documents {
-		g.Go(func() error {
-			if reqs.acquire(gctx, 2*it.seq+1) != nil {
-				return gctx.Err()
-			}
-			defer reqs.release()
-			b, err := t.GetDocument(gctx, it.scriptName, d)
-			if apiclient.IsNotFound(err) {
-				// A connector without, say, a correlation config answers 404:
-				// the document is absent, which the archive records by omission.
-				log.Debug("document absent", "scriptName", it.scriptName, "document", d)
-				return nil
-			}
-			if err != nil {
-				return fmt.Errorf("reading %s: %w", d, err)
-			}
-			if b == nil {
-				b = []byte{}
-			}
-			mu.Lock()
-			switch d {
-			case apiclient.SourceConfig:
-				c.SourceConfig = b
-			case apiclient.SourceTemplate:
-				c.SourceTemplate = b
-			case apiclient.CorrelationConfig:
-				c.CorrelationConfig = b
-			}
-			mu.Unlock()
-			return nil
-		})
+		part(string(d),
+			func(ctx context.Context) ([]byte, error) { return t.GetDocument(ctx, it.scriptName, d) },
+			func(b []byte) { *docs[d] = b })
 	}
 	if locales != nil {
 		fetchTranslations(locales)
 	}
-	return finish(it, c, g.Wait(), detailErr, fail)
-}
-
-// finish turns a connector's fetch into its outcome: err is the first
-// failure among its requests, detailErr the detail's own.
-func finish(it item, c *archive.Connector, err, detailErr error, fail func(error) outcome) outcome {
-	switch {
-	case apiclient.IsNotFound(detailErr):
-		reason := "deleted between list and fetch (404)"
-		if it.explicit {
-			reason = "not found (404)"
-		}
-		return outcome{skipped: &archive.Skipped{ScriptName: it.scriptName, Name: it.name, Reason: reason}}
-	case err != nil && !errors.Is(err, errDetail):
-		// A document failed first; the detail may only have been cancelled.
-		return fail(err)
-	case detailErr != nil:
-		return fail(detailErr)
-	}
-	return outcome{conn: c, name: it.name}
+	err := g.Wait()
+	return result(err)
 }
 
 // errDetail stops a connector's other requests when its detail failed; the
