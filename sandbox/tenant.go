@@ -254,7 +254,6 @@ type heldResponse struct {
 	until  time.Time
 	status int
 	body   bytes.Buffer
-	gone   bool // the client went away while we were being slow
 }
 
 func (h *heldResponse) Header() http.Header { return h.w.Header() }
@@ -296,8 +295,7 @@ func (h *heldResponse) wait() error {
 	case <-tm.C:
 		return nil
 	case <-h.ctx.Done():
-		h.gone = true
-		return h.ctx.Err()
+		return h.ctx.Err() // the client went away while we were being slow
 	}
 }
 
@@ -308,7 +306,7 @@ func bodyAllowed(status int) bool {
 
 // send writes the held answer once it is due.
 func (h *heldResponse) send() {
-	if h.status < 0 || h.gone || h.wait() != nil {
+	if h.status < 0 || h.wait() != nil {
 		return
 	}
 	if h.status == 0 {
