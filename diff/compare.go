@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -371,7 +372,7 @@ func Compare(a, b *archive.Snapshot, opts Options) (*Result, error) {
 	}
 	sort.Strings(res.Ignored)
 
-	for _, from := range sortedKeys(opts.Mapping) {
+	for _, from := range slices.Sorted(maps.Keys(opts.Mapping)) {
 		to := opts.Mapping[from]
 		switch {
 		case sa.byKey[from] == nil:
@@ -386,7 +387,7 @@ func Compare(a, b *archive.Snapshot, opts Options) (*Result, error) {
 	// not also paired by key with an A connector of the same key (that one
 	// is then removed), and an A connector it names pairs only with its
 	// target.
-	for _, from := range sortedKeys(opts.Mapping) {
+	for _, from := range slices.Sorted(maps.Keys(opts.Mapping)) {
 		ea, eb := sa.byKey[from], sb.byKey[opts.Mapping[from]]
 		if ea != nil && eb != nil {
 			ea.paired, eb.paired = true, true
@@ -422,15 +423,6 @@ func Compare(a, b *archive.Snapshot, opts Options) (*Result, error) {
 		return x.BKey < y.BKey
 	})
 	return res, nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 type comparer struct {

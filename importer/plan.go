@@ -18,6 +18,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -453,7 +454,7 @@ func planCreate(c Connector, src *archive.Connector, fields map[string]any) Conn
 			c.Items = append(c.Items, Item{Kind: ItemDocument, Path: string(doc), Change: ChangeAdd, Document: doc, data: b})
 		}
 	}
-	for _, loc := range sortedKeys(src.Translations) {
+	for _, loc := range slices.Sorted(maps.Keys(src.Translations)) {
 		c.Items = append(c.Items, Item{Kind: ItemTranslation, Path: "translations/" + loc, Change: ChangeAdd, Locale: loc, data: src.Translations[loc]})
 	}
 	for _, f := range patchable {
@@ -503,15 +504,6 @@ func document(c *archive.Connector, d apiclient.Document) []byte {
 		return c.CorrelationConfig
 	}
 	return nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // shortJSON shows a detail value in a warning line: absent, or its compact
