@@ -4,7 +4,6 @@ import (
 	"container/heap"
 	"math"
 	"math/rand/v2"
-	"reflect"
 	"testing"
 	"time"
 )
@@ -126,7 +125,7 @@ func simulate(p *pacer, workers, total int, latency, jitter time.Duration, srv g
 			arrive := e.at.Add(latency/2 + j)
 			res.arrivals = append(res.arrivals, arrive)
 			ok, ra := true, time.Duration(0)
-			if srv != nil && !reflect.ValueOf(srv).IsNil() {
+			if srv != nil {
 				ok, ra = srv.admit(arrive)
 			}
 			heap.Push(q, simEvent{at: e.at.Add(latency + j), kind: 2, sent: e.at, ok: ok, ra: ra, worker: e.worker})
