@@ -7,9 +7,9 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/connvault/connvault/apiclient"
 	"github.com/connvault/connvault/archive"
-	"github.com/connvault/connvault/export"
+	"github.com/connvault/connvault/archivestore"
+	"github.com/connvault/connvault/workflow"
 )
 
 // tenantOperand is how a command line names a live tenant instead of an
@@ -24,10 +24,10 @@ func isTenantOperand(arg string) bool { return strings.HasPrefix(arg, tenantOper
 // other side's, so both sides cover the same connectors).
 func loadOperand(ctx context.Context, c *cli.Context, s *session, arg string, sel *archive.Selection) (*archive.Snapshot, error) {
 	if !isTenantOperand(arg) {
-		if err := archiveExists(ctx, arg); err != nil {
+		if err := archivestore.Exists(ctx, arg); err != nil {
 			return nil, fmt.Errorf("archive %s: %w (give an archive file, %q for the tenant the flags configure, or %q for a named tenant)", arg, err, tenantOperand, tenantOperand+"NAME")
 		}
-		snap, err := readArchiveArg(ctx, arg)
+		snap, err := archivestore.Read(ctx, arg)
 		if err != nil {
 			return nil, err
 		}
@@ -44,40 +44,5 @@ func loadOperand(ctx context.Context, c *cli.Context, s *session, arg string, se
 		return nil, err
 	}
 	defer t.close()
-	return readTenant(ctx, s, t, sel)
-}
-
-// readTenant reads a live tenant with the export pipeline, without an archive.
-func readTenant(ctx context.Context, s *session, t *tenant, sel *archive.Selection) (*archive.Snapshot, error) {
-	opts := export.Options{Concurrency: s.concurrency, Logger: s.log}
-	if sel != nil {
-		opts.Filters = sel.Filters
-		opts.ScriptNames = sel.ScriptNames
-		opts.Locales = sel.Locales
-		if len(sel.Names) > 0 {
-			names := map[string]bool{}
-			for _, n := range sel.Names {
-				names[n] = true
-			}
-			opts.Select = func(dto apiclient.V3ConnectorDto) bool { return names[dto.Name] }
-		}
-	}
-	snap := &archive.Snapshot{}
-	snap.Manifest.Format = archive.FormatName
-	snap.Manifest.Source = archive.Source{BaseURL: t.client.BaseURL(), APIVersion: t.client.APIVersion()}
-	if sel != nil {
-		snap.Manifest.Selection = *sel
-	}
-	bar := newProgress(s, "reading "+t.name, t.client.Stats)
-	res, err := export.Run(ctx, t.client, opts, func(conn *archive.Connector) error {
-		snap.Connectors = append(snap.Connectors, conn)
-		return nil
-	})
-	bar.finish()
-	if err != nil {
-		return nil, fmt.Errorf("reading tenant %s: %w", t.name, err)
-	}
-	snap.Manifest.ConnectorCount = res.Connectors
-	snap.Manifest.Skipped = res.Skipped
-	return snap, nil
+	return workflow.ReadTenant(ctx, s.env(), t.Tenant, sel)
 }

@@ -1,4 +1,10 @@
-package main
+// Package archivestore is where connvault's archives live: files in local
+// directories and objects under bucket prefixes, their names
+// (<tenant>-connectors-<UTC time>.tar.zst), the directory lock, the newest
+// archive of a tenant, the spool files of bucket uploads, and the state
+// directories of pre-restore snapshots and promotions. Commands and workflows
+// go through it instead of each knowing the layout.
+package archivestore
 
 import (
 	"context"
@@ -15,9 +21,9 @@ import (
 	"github.com/connvault/connvault/storage"
 )
 
-// freeObjectName picks the archive name for now under a bucket prefix,
-// moving a second on while the name is taken, as freeName does on disk.
-func freeObjectName(ctx context.Context, loc *storage.Location, tenant string, now time.Time) (string, error) {
+// FreeObjectName picks the archive name for now under a bucket prefix,
+// moving a second on while the name is taken, as FreeName does on disk.
+func FreeObjectName(ctx context.Context, loc *storage.Location, tenant string, now time.Time) (string, error) {
 	for i := 0; ; i++ {
 		name := retention.FileName(tenant, now.Add(time.Duration(i)*time.Second))
 		taken, err := loc.Exists(ctx, name)
@@ -27,20 +33,20 @@ func freeObjectName(ctx context.Context, loc *storage.Location, tenant string, n
 	}
 }
 
-// createArchive starts an archive bound for loc (a bucket) or, when loc is
+// Create starts an archive bound for loc (a bucket) or, when loc is
 // nil, for the file path. A bucket archive is spooled in the temporary
-// directory ($TMPDIR) and streamed to the bucket by closeArchive.
-func createArchive(ctx context.Context, loc *storage.Location, path string, meta archive.Meta) (*archive.Writer, error) {
+// directory ($TMPDIR) and streamed to the bucket by Commit.
+func Create(ctx context.Context, loc *storage.Location, path string, meta archive.Meta) (*archive.Writer, error) {
 	if loc == nil {
 		return archive.Create(ctx, path, meta)
 	}
 	return archive.Create(ctx, filepath.Join(os.TempDir(), storage.BaseName(path)), meta)
 }
 
-// closeArchive commits w to the file it was created for or, with loc, as
+// Commit commits w to the file it was created for or, with loc, as
 // object name in the bucket with the archive's SHA-256 as metadata. The
 // object appears only when the upload completes.
-func closeArchive(ctx context.Context, w *archive.Writer, loc *storage.Location, name string) (*archive.Manifest, error) {
+func Commit(ctx context.Context, w *archive.Writer, loc *storage.Location, name string) (*archive.Manifest, error) {
 	if loc == nil {
 		return w.Close(ctx)
 	}
@@ -49,9 +55,9 @@ func closeArchive(ctx context.Context, w *archive.Writer, loc *storage.Location,
 	})
 }
 
-// openArchiveArg opens an archive named by a path or an object URL for
+// Open opens an archive named by a path or an object URL for
 // streaming reads. The returned close releases the object and the reader.
-func openArchiveArg(ctx context.Context, arg string) (*archive.Reader, int64, func(), error) {
+func Open(ctx context.Context, arg string) (*archive.Reader, int64, func(), error) {
 	if p, ok := storage.Local(arg); ok {
 		arg = p
 		r, err := archive.Open(arg, archive.ReadOptions{})
@@ -93,8 +99,8 @@ func openObject(ctx context.Context, arg string) (*storage.Location, *storage.Ob
 	return loc, obj, nil
 }
 
-// readArchiveArg reads a whole archive named by a path or an object URL.
-func readArchiveArg(ctx context.Context, arg string) (*archive.Snapshot, error) {
+// Read reads a whole archive named by a path or an object URL.
+func Read(ctx context.Context, arg string) (*archive.Snapshot, error) {
 	if p, ok := storage.Local(arg); ok {
 		arg = p
 		return archive.ReadFile(arg, archive.ReadOptions{})
@@ -108,10 +114,10 @@ func readArchiveArg(ctx context.Context, arg string) (*archive.Snapshot, error) 
 	return archive.ReadAll(obj, arg, archive.ReadOptions{})
 }
 
-// verifyArchiveArg verifies an archive named by a path or an object URL. For
+// Verify verifies an archive named by a path or an object URL. For
 // an object the SHA-256 in its metadata is checked too: a mismatch is a
 // problem even when the archive itself reads clean.
-func verifyArchiveArg(ctx context.Context, arg string) []archive.Problem {
+func Verify(ctx context.Context, arg string) []archive.Problem {
 	if p, ok := storage.Local(arg); ok {
 		arg = p
 		return archive.Verify(arg, archive.ReadOptions{})
@@ -131,9 +137,9 @@ func verifyArchiveArg(ctx context.Context, arg string) []archive.Problem {
 	return probs
 }
 
-// newestManifestAt reads the manifest of the newest archive of tenant in dir
+// NewestManifest reads the manifest of the newest archive of tenant in dir
 // (a directory or a bucket prefix), or nil when there is none.
-func newestManifestAt(ctx context.Context, dir, tenant string) (*archive.Manifest, error) {
+func NewestManifest(ctx context.Context, dir, tenant string) (*archive.Manifest, error) {
 	var all []retention.Archive
 	if p, ok := storage.Local(dir); ok {
 		a, err := retention.Scan(p)
@@ -160,16 +166,16 @@ func newestManifestAt(ctx context.Context, dir, tenant string) (*archive.Manifes
 	if newest == nil {
 		return nil, nil
 	}
-	m, err := readManifestArg(ctx, newest.Path)
+	m, err := ReadManifest(ctx, newest.Path)
 	if err != nil {
 		return nil, fmt.Errorf("--if-changed: reading the newest archive %s: %w (verify or remove it)", newest.Path, err)
 	}
 	return m, nil
 }
 
-// archiveExists reports whether the archive operand names something that
+// Exists reports whether the archive operand names something that
 // exists, with an error that says what to give otherwise.
-func archiveExists(ctx context.Context, arg string) error {
+func Exists(ctx context.Context, arg string) error {
 	if p, ok := storage.Local(arg); ok {
 		arg = p
 		_, err := os.Stat(arg)
@@ -190,14 +196,14 @@ func archiveExists(ctx context.Context, arg string) error {
 	return nil
 }
 
-// readManifestArg reads only the manifest of an archive named by a path or
+// ReadManifest reads only the manifest of an archive named by a path or
 // an object URL.
-func readManifestArg(ctx context.Context, arg string) (*archive.Manifest, error) {
+func ReadManifest(ctx context.Context, arg string) (*archive.Manifest, error) {
 	if p, ok := storage.Local(arg); ok {
 		arg = p
 		return archive.ReadManifest(arg)
 	}
-	r, _, closeAll, err := openArchiveArg(ctx, arg)
+	r, _, closeAll, err := Open(ctx, arg)
 	if err != nil {
 		return nil, err
 	}
@@ -205,41 +211,42 @@ func readManifestArg(ctx context.Context, arg string) (*archive.Manifest, error)
 	return r.Manifest(), nil
 }
 
-// archiveDest is where a new archive goes: a file in a locked local
+// Dest is where a new archive goes: a file in a locked local
 // directory, or an object under a bucket prefix (no lock there: see
 // retention.ScanLocation).
-type archiveDest struct {
-	bucket  *storage.Location // nil for a directory
-	path    string            // file path or object URL
-	name    string            // object name in bucket
-	release func()
+type Dest struct {
+	Bucket *storage.Location // nil for a directory
+	Path   string            // file path or object URL
+	Name   string            // object name in Bucket
+	// Release closes the bucket or releases the directory's lock.
+	Release func()
 }
 
-// objectDest is the archive object an --output URL names.
-func objectDest(ctx context.Context, url string) (*archiveDest, error) {
+// ObjectDest is the archive object an --output URL names.
+func ObjectDest(ctx context.Context, url string) (*Dest, error) {
 	loc, name, err := storage.OpenObject(ctx, url)
 	if err != nil {
 		return nil, err
 	}
-	return &archiveDest{bucket: loc, path: loc.Path(name), name: name, release: func() { loc.Close() }}, nil
+	return &Dest{Bucket: loc, Path: loc.Path(name), Name: name, Release: func() { loc.Close() }}, nil
 }
 
-// openDirDest picks a free archive name for tenant in dir, a directory or a
+// DirDest picks a free archive name for tenant in dir, a directory or a
 // bucket prefix; a directory is created if need be and locked (waiting for
 // another run when wait is set) until release. flag names dir in errors.
-func openDirDest(ctx context.Context, flag, dir, tenant string, now time.Time, wait bool) (*archiveDest, error) {
+func DirDest(ctx context.Context, flag, dir, tenant string, now time.Time, wait bool) (*Dest, error) {
 	local, ok := storage.Local(dir)
 	if !ok {
 		loc, err := storage.Open(ctx, dir)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", flag, err)
 		}
-		name, err := freeObjectName(ctx, loc, tenant, now)
+		name, err := FreeObjectName(ctx, loc, tenant, now)
 		if err != nil {
 			loc.Close()
 			return nil, fmt.Errorf("%s: %w", flag, err)
 		}
-		return &archiveDest{bucket: loc, path: loc.Path(name), name: name, release: func() { loc.Close() }}, nil
+		return &Dest{Bucket: loc, Path: loc.Path(name), Name: name, Release: func() { loc.Close() }}, nil
 	}
 	if err := os.MkdirAll(local, 0o700); err != nil {
 		return nil, fmt.Errorf("%s: creating %s: %w", flag, local, err)
@@ -248,5 +255,40 @@ func openDirDest(ctx context.Context, flag, dir, tenant string, now time.Time, w
 	if err != nil {
 		return nil, err
 	}
-	return &archiveDest{path: freeName(local, tenant, now), release: func() { lock.Release() }}, nil
+	return &Dest{Path: FreeName(local, tenant, now), Release: func() { lock.Release() }}, nil
 }
+
+// FreeName picks the archive name for now, moving a second on while the name
+// is taken, so two runs in the same second still give two archives.
+func FreeName(dir, tenant string, now time.Time) string {
+	for i := 0; ; i++ {
+		p := filepath.Join(dir, retention.FileName(tenant, now.Add(time.Duration(i)*time.Second)))
+		if _, err := os.Lstat(p); errors.Is(err, os.ErrNotExist) {
+			return p
+		}
+	}
+}
+
+// StateDir is flag when set, else the folder sub of connvault's directory in
+// the XDG state directory (~/.local/state when $XDG_STATE_HOME is unset);
+// alternative says what to give instead when there is no home directory.
+func StateDir(flag, sub, alternative string) (string, error) {
+	if flag != "" {
+		return flag, nil
+	}
+	if d := os.Getenv("XDG_STATE_HOME"); d != "" && filepath.IsAbs(d) {
+		return filepath.Join(d, "connvault", sub), nil
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return "", fmt.Errorf("no home directory for connvault's %s folder (%v): give %s", sub, err, alternative)
+	}
+	return filepath.Join(home, ".local", "state", "connvault", sub), nil
+}
+
+// Pre-restore snapshots and promotions keep their archives in these folders
+// of the state directory unless told otherwise.
+const (
+	PreRestoreDir = "pre-restore"
+	PromoteDir    = "promote"
+)
