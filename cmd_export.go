@@ -11,6 +11,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/connvault/connvault/archive"
+	"github.com/connvault/connvault/archivestore"
 	"github.com/connvault/connvault/settings"
 	"github.com/connvault/connvault/storage"
 	"github.com/connvault/connvault/workflow"
@@ -25,8 +26,8 @@ func exportCommand() *cli.Command {
 			"--script-name), fetches each one's detail, XML documents and translations, and writes them to an\n" +
 			"archive atomically: a failed or interrupted run leaves no file behind.",
 		Flags: withGlobals(
-			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the archive to `FILE` (.tar.zst) or object URL (s3://bucket/prefix/NAME.tar.zst, gs://, azblob://)"},
-			&cli.StringFlag{Name: "output-dir", Aliases: []string{"d"}, Usage: "write the archive into `DIR` or bucket URL (s3://bucket/prefix, gs://, azblob://) as <tenant>-connectors-<UTC time>.tar.zst (default: the current directory)"},
+			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the archive to `FILE` (.tar.zst; a new file unless --force), object URL (s3://bucket/prefix/NAME.tar.zst, gs://, azblob://), or - for stdout"},
+			&cli.StringFlag{Name: "output-dir", Aliases: []string{"d"}, Usage: "write the archive into `DIR` (which must exist) or bucket URL (s3://bucket/prefix, gs://, azblob://) as <tenant>-connectors-<UTC time>.tar.zst (default: the current directory)"},
 			&cli.StringFlag{Name: "filters", Usage: "the API's filter expression for the list, e.g. 'type sw \"custom \"'"},
 			&cli.StringSliceFlag{Name: "script-name", Usage: "also export this connector by scriptName (repeatable): the list hides DEVELOPMENT and DEMO ones"},
 			&cli.BoolFlag{Name: "no-list", Usage: "export only the --script-name connectors, without listing"},
@@ -75,6 +76,14 @@ func exportOptions(c *cli.Context) (workflow.ExportOptions, error) {
 	if o.NoList && len(o.Selection.ScriptNames) == 0 {
 		return o, usagef("--no-list needs at least one --script-name")
 	}
+	if o.Output == "-" && c.Bool("json") {
+		return o, usagef("--output - and --json both want stdout: write the archive to a file, or drop --json")
+	}
+	if c.IsSet("output-dir") {
+		if err := archivestore.MustExist("--output-dir", o.Dir); err != nil {
+			return o, usageError(err)
+		}
+	}
 	return o, checkOutputFile(o.Output, c.Bool("force"))
 }
 
@@ -96,7 +105,7 @@ func runExport(c *cli.Context) error {
 		return err
 	}
 	defer t.close()
-	opts.Tenant = t.Tenant
+	opts.Tenant, opts.Stdout = t.Tenant, s.stdout
 
 	sum, err := workflow.Export(ctx, s.env(), opts)
 	if err != nil {
@@ -112,8 +121,12 @@ func runExport(c *cli.Context) error {
 	if sum.Unchanged {
 		s.log.Info(fmt.Sprintf("unchanged since %s: no archive written (%d connectors, digest %s)", sum.Previous.CreatedAt.Format(time.RFC3339), sum.Connectors, short(sum.ContentDigest)))
 	} else {
+		where := sum.Archive
+		if where == "-" {
+			where = "the archive to stdout"
+		}
 		s.log.Info(fmt.Sprintf("wrote %s: %d connectors, %d documents, %s in %s archive, digest %s, %.1fs, %d requests, %d retries, %d rate-limited",
-			sum.Archive, sum.Connectors, sum.Documents, humanBytes(sum.Bytes), humanBytes(sum.ArchiveSize), short(sum.ContentDigest),
+			where, sum.Connectors, sum.Documents, humanBytes(sum.Bytes), humanBytes(sum.ArchiveSize), short(sum.ContentDigest),
 			sum.Seconds, sum.Requests, sum.Retries, sum.RateLimited))
 	}
 	if c.Bool("json") {

@@ -85,6 +85,11 @@ func runPromote(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	if d := c.String("archive-dir"); d != "" {
+		if err := archivestore.MustExist("--archive-dir", d); err != nil {
+			return usageError(err)
+		}
+	}
 	dir, err := archivestore.StateDir(c.String("archive-dir"), archivestore.PromoteDir, "--archive-dir DIR")
 	if err != nil {
 		return usageError(err)

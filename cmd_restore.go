@@ -71,6 +71,11 @@ func runRestore(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	if d := c.String("backup-dir"); d != "" {
+		if err := archivestore.MustExist("--backup-dir", d); err != nil {
+			return usageError(err)
+		}
+	}
 	backupDir := ""
 	if !dryRun && !c.Bool("no-backup") {
 		if backupDir, err = archivestore.StateDir(c.String("backup-dir"), archivestore.PreRestoreDir, "--backup-dir DIR, or --no-backup"); err != nil {

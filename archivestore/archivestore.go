@@ -11,8 +11,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
 	"time"
 
 	"github.com/connvault/connvault/archive"
@@ -40,7 +45,114 @@ func Create(ctx context.Context, loc *storage.Location, path string, meta archiv
 	if loc == nil {
 		return archive.Create(ctx, path, meta)
 	}
-	return archive.Create(ctx, filepath.Join(os.TempDir(), storage.BaseName(path)), meta)
+	return CreateSpooled(ctx, storage.BaseName(path), meta)
+}
+
+// CreateSpooled starts an archive that is not bound for a local file (an
+// object upload, stdout): it is spooled in this process's spool directory
+// in $TMPDIR, whose leftovers a killed run leaves are removed by the next
+// run (see CleanSpools).
+func CreateSpooled(ctx context.Context, name string, meta archive.Meta) (*archive.Writer, error) {
+	dir, err := spoolDir()
+	if err != nil {
+		return nil, fmt.Errorf("spool directory for %s: %w", name, err)
+	}
+	return archive.Create(ctx, filepath.Join(dir, name), meta)
+}
+
+// CommitTo commits a spooled archive to out (stdout for `export -o -`).
+func CommitTo(ctx context.Context, w *archive.Writer, out io.Writer) (*archive.Manifest, error) {
+	return w.CloseTo(ctx, func(context.Context, string, int64) (io.WriteCloser, error) {
+		return nopWriteCloser{out}, nil
+	})
+}
+
+type nopWriteCloser struct{ io.Writer }
+
+func (nopWriteCloser) Close() error { return nil }
+
+// spoolPrefix names the per-process spool directories in $TMPDIR:
+// connvault-spool-<pid>.
+const spoolPrefix = "connvault-spool-"
+
+// spoolDir is this process's spool directory, made private (0700) and
+// refused when something else stands at its name (a link planted in a shared
+// /tmp). It first removes the spool directories of runs that are gone.
+func spoolDir() (string, error) {
+	CleanSpools()
+	d := filepath.Join(os.TempDir(), spoolPrefix+strconv.Itoa(os.Getpid()))
+	if err := os.Mkdir(d, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+		return "", err
+	}
+	fi, err := os.Lstat(d)
+	if err != nil {
+		return "", err
+	}
+	if !fi.IsDir() || fi.Mode().Perm()&0o077 != 0 {
+		return "", fmt.Errorf("%s is not a private directory (mode %v): remove it", d, fi.Mode())
+	}
+	return d, nil
+}
+
+// CleanSpools removes the spool directories of connvault runs that are no
+// longer running (killed during an upload), and returns what it removed.
+// Directories of live runs, and those it may not remove, are left alone.
+func CleanSpools() []string {
+	entries, err := os.ReadDir(os.TempDir())
+	if err != nil {
+		return nil
+	}
+	var removed []string
+	for _, e := range entries {
+		rest, ok := strings.CutPrefix(e.Name(), spoolPrefix)
+		if !ok || !e.IsDir() {
+			continue
+		}
+		pid, err := strconv.Atoi(rest)
+		if err != nil || pid <= 0 || pid == os.Getpid() || !processGone(pid) {
+			continue
+		}
+		p := filepath.Join(os.TempDir(), e.Name())
+		if os.RemoveAll(p) == nil {
+			removed = append(removed, p)
+		}
+	}
+	return removed
+}
+
+// processGone reports whether no process pid exists. When in doubt (a
+// process of another user, a platform without signal 0) it says no: a live
+// run's spool must never be removed.
+func processGone(pid int) bool {
+	p, err := os.FindProcess(pid)
+	if err != nil {
+		return true // Windows: no such process
+	}
+	if runtime.GOOS == "windows" {
+		return false
+	}
+	err = p.Signal(syscall.Signal(0))
+	return errors.Is(err, os.ErrProcessDone) || errors.Is(err, syscall.ESRCH)
+}
+
+// MustExist refuses a local directory that does not exist, with a hint: a
+// typo in -d must not start a new backup history that prune and --if-changed
+// never see. Bucket prefixes need no creating and pass.
+func MustExist(flag, dir string) error {
+	local, ok := storage.Local(dir)
+	if !ok {
+		return nil
+	}
+	fi, err := os.Stat(local)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("%s %s does not exist: check the spelling, or create it first (mkdir -p %s)", flag, local, local)
+	case err != nil:
+		return fmt.Errorf("%s %s: %w", flag, local, err)
+	case !fi.IsDir():
+		return fmt.Errorf("%s %s is not a directory", flag, local)
+	}
+	return nil
 }
 
 // Commit commits w to the file it was created for or, with loc, as
@@ -255,6 +367,9 @@ func DirDest(ctx context.Context, flag, dir, tenant string, now time.Time, wait 
 	if err != nil {
 		return nil, err
 	}
+	// Holding the lock, no other run writes here: temporary files are
+	// what a killed run left.
+	_, _ = archive.RemoveTemps(local, archive.StaleAfter)
 	return &Dest{Path: FreeName(local, tenant, now), Release: func() { lock.Release() }}, nil
 }
 

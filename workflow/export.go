@@ -4,20 +4,24 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/connvault/connvault/archive"
 	"github.com/connvault/connvault/archivestore"
 	"github.com/connvault/connvault/export"
+	"github.com/connvault/connvault/retention"
 	"github.com/connvault/connvault/storage"
 )
 
 // ExportOptions is one export of a tenant into an archive.
 type ExportOptions struct {
 	Tenant *Tenant
-	// Output is the archive file or object URL; Dir the directory or bucket
-	// prefix that gets a dated name. Exactly one is set.
+	// Output is the archive file or object URL, or "-" to stream the
+	// archive to Stdout; Dir the directory or bucket prefix that gets a
+	// dated name. Exactly one is set.
 	Output, Dir string
+	Stdout      io.Writer
 	// Wait waits for another run holding Dir's lock instead of failing.
 	Wait bool
 	// Selection is what to export: the list filter, scriptNames the list
@@ -103,7 +107,12 @@ func Export(ctx context.Context, env *Env, o ExportOptions) (*ExportResult, erro
 		}
 	}
 
-	w, err := archivestore.Create(ctx, bucket, out, meta)
+	var w *archive.Writer
+	if out == "-" {
+		w, err = archivestore.CreateSpooled(ctx, retention.FileName(t.Name, now), meta)
+	} else {
+		w, err = archivestore.Create(ctx, bucket, out, meta)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -141,7 +150,12 @@ func Export(ctx context.Context, env *Env, o ExportOptions) (*ExportResult, erro
 		res.Unchanged = true
 		res.ContentDigest = res.Previous.ContentDigest
 	} else {
-		m, err := archivestore.Commit(ctx, w, bucket, objName)
+		var m *archive.Manifest
+		if out == "-" {
+			m, err = archivestore.CommitTo(ctx, w, o.Stdout)
+		} else {
+			m, err = archivestore.Commit(ctx, w, bucket, objName)
+		}
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
