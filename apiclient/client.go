@@ -241,6 +241,9 @@ func guardRedirects(hc *http.Client) *http.Client {
 				return fmt.Errorf("%w (%s://%s): not followed, so the token and the request stay with the tenant; check SAIL_BASE_URL",
 					errCrossOriginRedirect, req.URL.Scheme, req.URL.Host)
 			}
+			if err := redirectAllowed(req, via); err != nil {
+				return err
+			}
 		}
 		if inner != nil {
 			return inner(req, via)
@@ -374,8 +377,8 @@ func (c *Client) do(ctx context.Context, r *request, b *budget) (*response, erro
 }
 
 func joinHint(a, b string) string {
-	if a == "" {
-		return b
+	if a == "" || b == "" {
+		return a + b
 	}
 	return a + ". " + b
 }
@@ -524,7 +527,8 @@ func (c *Client) makeError(r *request, hr *http.Response, body []byte, err error
 		decodeErrorBody(e, hr.Header.Get("Content-Type"), body)
 		e.Messages = c.scrubAll(e.Messages)
 		e.Snippet = c.scrub(e.Snippet)
-		e.Hint = authHint(hr.StatusCode, r.method)
+		e.Hint = joinHint(authHint(hr.StatusCode, r.method), redirectHint(hr, r.method))
+		redirectError(e, hr, r.method)
 		if err != nil {
 			e.Err = err
 		}
