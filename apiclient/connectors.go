@@ -262,6 +262,9 @@ func (c *Client) getDetail(ctx context.Context, scriptName, locale string) (*req
 	}
 	r := &request{op: "get connector", scriptName: scriptName, method: http.MethodGet, path: connectorPath(scriptName), query: q, accept: acceptJSON}
 	resp, err := c.do(ctx, r, &budget{})
+	if err == nil {
+		err = c.wrongConnector(r, resp, checkDetailFor(r.op, scriptName, resp.body))
+	}
 	return r, resp, err
 }
 

@@ -6,10 +6,13 @@ package apiclient
 // one requested.
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"strings"
+	"unicode/utf8"
 )
 
 // ErrRedirectedWrite marks a write (POST, PUT, PATCH, DELETE) answered with a
@@ -80,4 +83,184 @@ func redirectError(e *Error, hr *http.Response, method string) {
 	if method != http.MethodGet && method != http.MethodHead {
 		e.Err = ErrRedirectedWrite
 	}
+}
+
+// checkDetailFor refuses a detail that names another scriptName than the one
+// asked for (GET /connectors/alpha answered with bravo's detail would be
+// archived as alpha). A detail without a scriptName, or one that is not a
+// JSON object, is left to the caller's decoding to judge.
+func checkDetailFor(op, scriptName string, body []byte) error {
+	got, ok := topLevelString(body, "scriptName")
+	if !ok || got == scriptName {
+		return nil
+	}
+	return fmt.Errorf("%w: the answer is the detail of scriptName %s, not %q; it is not used for %q",
+		ErrWrongConnector, quoteShort(got), scriptName, scriptName)
+}
+
+// quoteShort quotes server text for an error message, cut to a readable length.
+func quoteShort(s string) string {
+	if len(s) > maxSnippet {
+		s = s[:maxSnippet] + "…"
+	}
+	return fmt.Sprintf("%q", s)
+}
+
+// topLevelString finds key among the members of the JSON object in b and
+// returns its value when that is a string (the last one, as encoding/json
+// keeps the last of duplicate keys). It does not decode anything else: a
+// detail carries every document as a string, and a second full decode would
+// double the cost of reading it. ok is false when b is not a well-formed
+// object or the value is absent or not a string.
+func topLevelString(b []byte, key string) (string, bool) {
+	i := skipWS(b, 0)
+	if i >= len(b) || b[i] != '{' {
+		return "", false
+	}
+	i = skipWS(b, i+1)
+	if i < len(b) && b[i] == '}' {
+		return "", false
+	}
+	var val string
+	found := false
+	for {
+		if i >= len(b) || b[i] != '"' {
+			return "", false
+		}
+		end := stringEnd(b, i)
+		if end < 0 {
+			return "", false
+		}
+		k, kok := jsonString(b[i:end])
+		i = skipWS(b, end)
+		if i >= len(b) || b[i] != ':' {
+			return "", false
+		}
+		i = skipWS(b, i+1)
+		vstart := i
+		i = skipValue(b, i)
+		if i < 0 {
+			return "", false
+		}
+		if kok && k == key {
+			v, vok := "", false
+			if b[vstart] == '"' {
+				v, vok = jsonString(b[vstart:i])
+			}
+			val, found = v, vok
+		}
+		i = skipWS(b, i)
+		if i >= len(b) {
+			return "", false
+		}
+		switch b[i] {
+		case ',':
+			i = skipWS(b, i+1)
+		case '}':
+			if skipWS(b, i+1) != len(b) {
+				return "", false
+			}
+			return val, found
+		default:
+			return "", false
+		}
+	}
+}
+
+func skipWS(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// stringEnd returns the index just past the string starting at b[i] == '"',
+// or -1 when it does not end. It jumps from quote to quote (IndexByte is
+// vectorised) and counts the backslashes before each: an odd run escapes it.
+func stringEnd(b []byte, i int) int {
+	i++
+	for {
+		j := bytes.IndexByte(b[i:], '"')
+		if j < 0 {
+			return -1
+		}
+		q := i + j
+		n := 0
+		for k := q - 1; k >= i && b[k] == '\\'; k-- {
+			n++
+		}
+		if n%2 == 0 {
+			return q + 1
+		}
+		i = q + 1
+	}
+}
+
+// skipValue returns the index just past the value starting at b[i], or -1.
+// Containers are skipped by counting brackets outside strings; their
+// contents are not checked, which is the full decoder's job.
+func skipValue(b []byte, i int) int {
+	if i >= len(b) {
+		return -1
+	}
+	switch b[i] {
+	case '"':
+		return stringEnd(b, i)
+	case '{', '[':
+		depth := 0
+		for i < len(b) {
+			switch b[i] {
+			case '"':
+				i = stringEnd(b, i)
+				if i < 0 {
+					return -1
+				}
+				continue
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					return i + 1
+				}
+			}
+			i++
+		}
+		return -1
+	default:
+		start := i
+		for i < len(b) && b[i] != ',' && b[i] != '}' && b[i] != ']' && b[i] != ' ' && b[i] != '\t' && b[i] != '\n' && b[i] != '\r' {
+			i++
+		}
+		if i == start {
+			return -1
+		}
+		return i
+	}
+}
+
+// jsonString decodes one JSON string literal (quotes included).
+func jsonString(lit []byte) (string, bool) {
+	if bytes.IndexByte(lit, '\\') < 0 {
+		s := lit[1 : len(lit)-1]
+		if !utf8.Valid(s) {
+			return "", false
+		}
+		return string(s), true
+	}
+	var s string
+	if json.Unmarshal(lit, &s) != nil {
+		return "", false
+	}
+	return s, true
+}
+
+// wrongConnector turns a failed answer check into the call's *Error (nil
+// stays nil).
+func (c *Client) wrongConnector(r *request, resp *response, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &Error{Op: r.op, ScriptName: r.scriptName, Name: r.name, Method: r.method, Path: "/" + c.version + r.path,
+		StatusCode: resp.status, Err: err}
 }

@@ -2,6 +2,7 @@ package apiclient
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -98,4 +99,81 @@ func TestReadRedirectStaysOnConnector(t *testing.T) {
 	if err != nil || !strings.Contains(string(b), "source-template-v2") {
 		t.Errorf("redirect within alpha: %q, %v; want it followed", b, err)
 	}
+}
+
+// TestDetailForAnotherConnector (issue 18, defect 4): GET /connectors/alpha
+// answered with bravo's detail is an error for alpha, through both the raw
+// and the decoded reads; a detail without a scriptName is accepted.
+func TestDetailForAnotherConnector(t *testing.T) {
+	body := map[string]string{
+		"alpha": `{"name":"Bravo","scriptName":"bravo","sourceConfigXml":"<x a=\"\\\"scriptName\\\"\"/>"}`,
+		"gamma": `{"name":"Gamma","sourceConfigXml":"<x/>"}`,
+		"delta": `{"name":"Delta","scriptName":"delta"}`,
+	}
+	f := newFake(t, func(w http.ResponseWriter, r *http.Request, n int) {
+		writeJSON(w, http.StatusOK, body[strings.TrimPrefix(r.URL.Path, "/v3/connectors/")])
+	})
+	c := newTestClient(t, f, nil)
+	ctx := context.Background()
+	raw, err := c.GetConnectorRaw(ctx, "alpha", "")
+	if !errors.Is(err, ErrWrongConnector) || raw != nil || !strings.Contains(err.Error(), `"bravo"`) || !strings.Contains(err.Error(), `get connector "alpha"`) {
+		t.Errorf("raw alpha: %s, %v; want ErrWrongConnector naming both", raw, err)
+	}
+	if d, _, err := c.GetConnector(ctx, "alpha", ""); !errors.Is(err, ErrWrongConnector) || d != nil {
+		t.Errorf("decoded alpha: %+v, %v; want ErrWrongConnector", d, err)
+	}
+	if _, err := c.GetConnectorRaw(ctx, "gamma", ""); err != nil {
+		t.Errorf("gamma (no scriptName in the detail): %v", err)
+	}
+	if _, _, err := c.GetConnector(ctx, "delta", ""); err != nil {
+		t.Errorf("delta: %v", err)
+	}
+}
+
+func TestTopLevelString(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want string
+		ok   bool
+	}{
+		{`{"scriptName":"a"}`, "a", true},
+		{` { "x" : {"scriptName":"inner"} , "scriptName" : "outer" } `, "outer", true},
+		{`{"scriptName":"a","scriptName":"b"}`, "b", true},
+		{`{"scriptName":"a","scriptName":7}`, "", false},
+		{`{"s\u0063riptName":"esc\"aped"}`, `esc"aped`, true},
+		{`{"a":"\\","scriptName":"z"}`, "z", true},
+		{`{"a":["}",{"b":"]"}],"scriptName":"z"}`, "z", true},
+		{`{"scriptName":"a"`, "", false},
+		{`{"scriptName":"a"} x`, "", false},
+		{`["scriptName","a"]`, "", false},
+		{`{}`, "", false},
+		{``, "", false},
+		{`{"scriptName":"\xff"}`, "", false},
+	} {
+		got, ok := topLevelString([]byte(tc.in), "scriptName")
+		if got != tc.want || ok != tc.ok {
+			t.Errorf("%s: %q, %v; want %q, %v", tc.in, got, ok, tc.want, tc.ok)
+		}
+	}
+}
+
+// FuzzTopLevelString: whenever the scanner finds a value, encoding/json
+// agrees on it for the same well-formed object; it never panics.
+func FuzzTopLevelString(f *testing.F) {
+	for _, s := range []string{`{"scriptName":"a"}`, `{"x":{"scriptName":"b"},"scriptName":"c"}`, `{"scriptName":"a\"b\\"}`, `{"a":[1,2,{"b":null}],"scriptName":"q"}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		got, ok := topLevelString(b, "scriptName")
+		if !ok {
+			return
+		}
+		var m map[string]any
+		if err := json.Unmarshal(b, &m); err != nil {
+			return // the scanner does not validate containers' contents
+		}
+		if v, _ := m["scriptName"].(string); v != got {
+			t.Fatalf("%q: scanner says %q, encoding/json %q", b, got, v)
+		}
+	})
 }
