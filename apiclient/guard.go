@@ -7,11 +7,14 @@ package apiclient
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -263,4 +266,122 @@ func (c *Client) wrongConnector(r *request, resp *response, err error) error {
 	}
 	return &Error{Op: r.op, ScriptName: r.scriptName, Name: r.name, Method: r.method, Path: "/" + c.version + r.path,
 		StatusCode: resp.status, Err: err}
+}
+
+// checkCreated refuses a create's answer that is not the connector asked for:
+// it must carry the requested name exactly and a scriptName that can address
+// a connector. An answer naming another connector (an existing one, whose
+// documents the caller would then overwrite) is ErrWrongConnector.
+func checkCreated(name string, out V3ConnectorDto) error {
+	if out.Name != name {
+		return fmt.Errorf("%w: the answer to creating %q is connector %s (scriptName %s); nothing is written to it",
+			ErrWrongConnector, name, quoteShort(out.Name), quoteShort(out.ScriptName))
+	}
+	if why := badScriptName(out.ScriptName); why != "" {
+		return fmt.Errorf("%w: the answer to creating %q has a scriptName that %s; nothing is written to it",
+			ErrWrongConnector, name, why)
+	}
+	return nil
+}
+
+// badScriptName says why s cannot address a connector, or returns "".
+func badScriptName(s string) string {
+	switch {
+	case s == "":
+		return "is empty"
+	case s == "." || s == "..":
+		return fmt.Sprintf("is %q", s)
+	case strings.ContainsAny(s, "/\\"):
+		return fmt.Sprintf("(%s) holds a slash", quoteShort(s))
+	case !utf8.ValidString(s):
+		return "is not valid UTF-8"
+	}
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f {
+			return fmt.Sprintf("(%s) holds a control character", quoteShort(s))
+		}
+	}
+	return ""
+}
+
+// findCreated looks for a connector named exactly name through every means
+// the API gives, after a create whose answer was lost: the list (filtered by
+// name; it shows RELEASED connectors only), then a probe of each scriptName
+// the server is likely to have derived from the name, so that one created as
+// DEVELOPMENT or DEMO is found too. A probe that finds a connector of another
+// name moves on to the next suffix (-2, -3, ...), as a server that keeps
+// scriptNames unique would have. found is nil when nothing matched; err is
+// set when a lookup itself failed, and then nothing can be concluded.
+func (c *Client) findCreated(ctx context.Context, name string) (*V3ConnectorDto, error) {
+	found, err := c.findByName(ctx, name)
+	if err != nil || found != nil {
+		return found, err
+	}
+	for _, base := range likelyScriptNames(name) {
+		for i := 1; i <= maxSuffixProbes; i++ {
+			sn := base
+			if i > 1 {
+				sn = fmt.Sprintf("%s-%d", base, i)
+			}
+			d, _, err := c.GetConnector(ctx, sn, "")
+			if IsNotFound(err) {
+				break // suffixes are handed out in order: none further
+			}
+			if errors.Is(err, ErrWrongConnector) {
+				continue
+			}
+			if err != nil {
+				return nil, fmt.Errorf("probing scriptName %q: %w", sn, err)
+			}
+			if d.Name == name {
+				c.log.InfoContext(ctx, "apiclient: found the connector an earlier create attempt made (the list hides it)", "name", name, "scriptName", sn, "status", d.Status)
+				return &V3ConnectorDto{Name: d.Name, Type: d.Type, ScriptName: sn, ClassName: &d.ClassName,
+					DirectConnect: d.DirectConnect, ConnectorMetadata: d.ConnectorMetadata, Status: d.Status}, nil
+			}
+		}
+	}
+	return nil, nil
+}
+
+// maxSuffixProbes bounds the probes of one derived scriptName (itself, then
+// -2 .. -N).
+const maxSuffixProbes = 8
+
+// likelyScriptNames are the scriptNames a server may derive from a
+// connector's name. The rule is not documented (the spec's examples are
+// "servicenow" and "aScriptName"): lower case with runs of other characters
+// as one dash (what the sandbox does), lower case with them dropped, lower
+// camel case, and the name itself.
+func likelyScriptNames(name string) []string {
+	var dashed, squashed, camel strings.Builder
+	dash, upper := false, false
+	for _, r := range name {
+		isAlnum := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9'
+		if !isAlnum {
+			dash, upper = true, true
+			continue
+		}
+		lr := unicode.ToLower(r)
+		if dash && dashed.Len() > 0 {
+			dashed.WriteByte('-')
+		}
+		dashed.WriteRune(lr)
+		squashed.WriteRune(lr)
+		switch {
+		case camel.Len() == 0:
+			camel.WriteRune(lr)
+		case upper:
+			camel.WriteRune(unicode.ToUpper(r))
+		default:
+			camel.WriteRune(r)
+		}
+		dash, upper = false, false
+	}
+	var out []string
+	for _, s := range []string{dashed.String(), squashed.String(), camel.String(), name} {
+		if s != "" && badScriptName(s) == "" && !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out
 }

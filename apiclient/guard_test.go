@@ -4,9 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -176,4 +179,119 @@ func FuzzTopLevelString(f *testing.F) {
 			t.Fatalf("%q: scanner says %q, encoding/json %q", b, got, v)
 		}
 	})
+}
+
+// TestCreateAnsweredWithAnotherConnector (defect 1): a create answered 200
+// with a connector that is not the one asked for (another name, or a
+// scriptName that cannot address a connector) is refused, and not repeated.
+func TestCreateAnsweredWithAnotherConnector(t *testing.T) {
+	for _, answer := range []string{
+		`{"name":"Bravo","scriptName":"bravo","status":"RELEASED"}`,
+		`{"name":"alpha ","scriptName":"alpha"}`,
+		`{"scriptName":"alpha"}`,
+		`{"name":"alpha","scriptName":""}`,
+		`{"name":"alpha","scriptName":"../bravo"}`,
+		`{"name":"alpha","scriptName":"a\u001b[2Jb"}`,
+	} {
+		f := newFake(t, func(w http.ResponseWriter, r *http.Request, n int) { writeJSON(w, http.StatusOK, answer) })
+		c := newTestClient(t, f, nil)
+		out, err := c.CreateConnector(context.Background(), V3CreateConnectorDto{Name: "alpha", ClassName: "x"})
+		if !errors.Is(err, ErrWrongConnector) || out.ScriptName != "" || !strings.Contains(err.Error(), `"alpha"`) {
+			t.Errorf("answer %s: %+v, %v; want ErrWrongConnector and no connector", answer, out, err)
+		}
+		if n := len(f.requests()); n != 1 {
+			t.Errorf("answer %s: %d requests, want the create alone", answer, n)
+		}
+	}
+}
+
+// derivingFake creates connectors with scriptNames derived as the sandbox
+// derives them (lower case, dashes, -2 on a collision), lists only RELEASED
+// ones, and loses the answer of the first create.
+type derivingFake struct {
+	mu     sync.Mutex
+	bySN   map[string]V3ConnectorDto
+	posts  int
+	probes int
+}
+
+func (df *derivingFake) handler(t *testing.T) func(w http.ResponseWriter, r *http.Request, n int) {
+	return func(w http.ResponseWriter, r *http.Request, n int) {
+		df.mu.Lock()
+		defer df.mu.Unlock()
+		switch {
+		case r.Method == http.MethodPost:
+			var in V3CreateConnectorDto
+			json.NewDecoder(r.Body).Decode(&in)
+			df.posts++
+			sn := likelyScriptNames(in.Name)[0]
+			for i := 2; ; i++ {
+				if _, taken := df.bySN[sn]; !taken {
+					break
+				}
+				sn = fmt.Sprintf("%s-%d", likelyScriptNames(in.Name)[0], i)
+			}
+			df.bySN[sn] = V3ConnectorDto{Name: in.Name, ScriptName: sn, Status: in.Status}
+			if df.posts == 1 {
+				dropConnection(t, w)
+				return
+			}
+			b, _ := json.Marshal(df.bySN[sn])
+			writeJSON(w, 200, string(b))
+		case r.URL.Path == "/v3/connectors":
+			var out []V3ConnectorDto
+			for _, c := range df.bySN {
+				if c.Status == StatusReleased {
+					out = append(out, c)
+				}
+			}
+			b, _ := json.Marshal(append([]V3ConnectorDto{}, out...))
+			writeJSON(w, 200, string(b))
+		default:
+			df.probes++
+			c, ok := df.bySN[strings.TrimPrefix(r.URL.Path, "/v3/connectors/")]
+			if !ok {
+				writeJSON(w, 404, `{"messages":[{"text":"not found"}]}`)
+				return
+			}
+			b, _ := json.Marshal(ConnectorDetail{Name: c.Name, ScriptName: c.ScriptName, Status: c.Status})
+			writeJSON(w, 200, string(b))
+		}
+	}
+}
+
+// TestCreateLostAnswerFindsHiddenConnector (defect 3): the answer of a
+// create of a DEVELOPMENT connector is lost; the list hides it, but a probe
+// of the likely scriptName finds it (past an older connector holding the
+// plain derivation), and no second create is sent.
+func TestCreateLostAnswerFindsHiddenConnector(t *testing.T) {
+	for _, status := range []string{StatusDevelopment, StatusDemo, StatusReleased} {
+		df := &derivingFake{bySN: map[string]V3ConnectorDto{
+			"acme-widget": {Name: "ACME widget (old)", ScriptName: "acme-widget", Status: StatusDevelopment},
+		}}
+		f := newFake(t, df.handler(t))
+		c := newTestClient(t, f, nil)
+		out, err := c.CreateConnector(context.Background(), V3CreateConnectorDto{Name: "Acme Widget", ClassName: "x", Status: status})
+		if err != nil {
+			t.Fatalf("%s: %v", status, err)
+		}
+		if df.posts != 1 {
+			t.Errorf("%s: %d creates sent, want 1", status, df.posts)
+		}
+		if out.Name != "Acme Widget" || out.ScriptName != "acme-widget-2" {
+			t.Errorf("%s: got %+v, want the connector the lost create made (acme-widget-2)", status, out)
+		}
+	}
+}
+
+func TestLikelyScriptNames(t *testing.T) {
+	got := likelyScriptNames("A Script Name")
+	for _, want := range []string{"a-script-name", "ascriptname", "aScriptName"} {
+		if !slices.Contains(got, want) {
+			t.Errorf("likelyScriptNames = %q, lacks %q", got, want)
+		}
+	}
+	if got := likelyScriptNames("a/b"); slices.Contains(got, "a/b") {
+		t.Errorf("a name with a slash is probed as is: %q", got)
+	}
 }
