@@ -7,6 +7,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -14,6 +15,7 @@ import (
 	"reflect"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/connvault/connvault/apiclient"
@@ -273,5 +275,62 @@ func TestRestoreLostCreateOfHiddenConnector(t *testing.T) {
 	sn := b.Tenant.ScriptNames()[0]
 	if c, _ := b.Tenant.Connector(sn); c.Status != apiclient.StatusDevelopment || c.SourceConfig == nil {
 		t.Errorf("%s: status %s, source-config %d bytes; want the DEVELOPMENT connector restored", sn, c.Status, len(c.SourceConfig))
+	}
+}
+
+// samePageForever answers every list request with the same full page.
+func samePageForever(tn *sandbox.Tenant, lists *atomic.Int32) {
+	var page []apiclient.V3ConnectorDto
+	for i := range apiclient.MaxPageSize {
+		page = append(page, apiclient.V3ConnectorDto{Name: fmt.Sprintf("Ghost %d", i), ScriptName: fmt.Sprintf("ghost-%d", i), Type: "custom Ghost", Status: "RELEASED"})
+	}
+	body, _ := json.Marshal(page)
+	tn.SetHook(func(w http.ResponseWriter, r *http.Request) bool {
+		if !isList(r) {
+			return false
+		}
+		lists.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("X-Total-Count", "1000000")
+		_, _ = w.Write(body)
+		return true
+	})
+}
+
+// TestEndlessPagingStops (defect 5): a server answering every page with the
+// same 250 connectors makes export and restore stop after the second page
+// with the reason named, leaving no archive, no snapshot and no write.
+func TestEndlessPagingStops(t *testing.T) {
+	clearSailEnv(t)
+	a := spectest.Start(t, sandbox.Options{})
+	path := exportCustom(t, a)
+
+	srv := startSandbox(t, sandbox.Options{})
+	var lists atomic.Int32
+	samePageForever(srv.Tenant, &lists)
+	dir := t.TempDir()
+	code, _, stderr := runCLI(t, context.Background(), append([]string{"export", "-d", dir}, tenantArgs(srv)...)...)
+	checkFailure(t, code, stderr, exitError, "list connectors", "repeats 250 of its 250 connectors")
+	if n := lists.Load(); n != 2 {
+		t.Errorf("export asked for %d pages, want 2", n)
+	}
+	if left := leftovers(t, dir); len(left) != 0 {
+		t.Errorf("export left %v", left)
+	}
+
+	lists.Store(0)
+	backups := t.TempDir()
+	before := srv.Tenant.Stats()
+	code, _, stderr = runCLI(t, context.Background(), append(append([]string{"restore", "--yes", "--backup-dir", backups}, tenantArgs(srv)...), path)...)
+	checkFailure(t, code, stderr, exitError, "list connectors", "repeats")
+	if n := lists.Load(); n != 2 {
+		t.Errorf("restore asked for %d pages, want 2", n)
+	}
+	if left := leftovers(t, backups); len(left) != 0 {
+		t.Errorf("restore left %v in the backup directory", left)
+	}
+	after := srv.Tenant.Stats()
+	if len(after.Creates) != len(before.Creates) {
+		t.Errorf("restore created connectors: %v", after.Creates)
 	}
 }

@@ -86,27 +86,16 @@ func (c *Client) ListConnectors(ctx context.Context, q ListQuery) (Page, error) 
 }
 
 // AllConnectors pages through the whole list, MaxPageSize at a time, and
-// stops after the first short page. An error is yielded once and ends the
-// sequence.
+// stops after the first short page. Each connector is yielded once; a server
+// that pages wrong (repeats, more than its X-Total-Count, no end) ends the
+// sequence with ErrEndlessList (pageAll). An error is yielded once and ends
+// the sequence.
 func (c *Client) AllConnectors(ctx context.Context, filters, locale string) iter.Seq2[V3ConnectorDto, error] {
 	return func(yield func(V3ConnectorDto, error) bool) {
-		offset := 0
-		for {
-			p, err := c.ListConnectors(ctx, ListQuery{Filters: filters, Limit: MaxPageSize, Offset: offset, Locale: locale})
-			if err != nil {
-				yield(V3ConnectorDto{}, err)
-				return
-			}
-			for _, it := range p.Items {
-				if !yield(it, nil) {
-					return
-				}
-			}
-			if len(p.Items) < MaxPageSize {
-				return
-			}
-			offset += len(p.Items)
+		fetch := func(ctx context.Context, offset int) (Page, error) {
+			return c.ListConnectors(ctx, ListQuery{Filters: filters, Limit: MaxPageSize, Offset: offset, Locale: locale, Count: true})
 		}
+		pageAll(ctx, fetch, MaxPageSize, MaxListPages, yield)
 	}
 }
 
