@@ -232,9 +232,10 @@ func (j *restoreJob) run(ctx context.Context) (*restoreResult, error) {
 
 	bar := newProgress(s, strings.TrimSuffix(j.verb, "e")+"ing "+t.name, t.client.Stats)
 	res.report = importer.Apply(ctx, t.client, res.plan, importer.ApplyOptions{
-		Concurrency: s.concurrency,
-		Logger:      s.log,
-		Progress:    func(done, total int) { bar.update(export.Progress{Done: done, Total: total}) },
+		Concurrency:       s.concurrency,
+		Logger:            s.log,
+		Progress:          func(done, total int) { bar.update(export.Progress{Done: done, Total: total}) },
+		TargetScriptNames: importer.ScriptNames(target),
 	})
 	bar.finish()
 	if err := importer.WriteReportText(s.stderr, res.report); err != nil {
