@@ -49,19 +49,7 @@ func loadOperand(ctx context.Context, c *cli.Context, s *session, arg string, se
 
 // readTenant reads a live tenant with the export pipeline, without an archive.
 func readTenant(ctx context.Context, s *session, t *tenant, sel *archive.Selection) (*archive.Snapshot, error) {
-	opts := export.Options{Concurrency: s.concurrency, Logger: s.log}
-	if sel != nil {
-		opts.Filters = sel.Filters
-		opts.ScriptNames = sel.ScriptNames
-		opts.Locales = sel.Locales
-		if len(sel.Names) > 0 {
-			names := map[string]bool{}
-			for _, n := range sel.Names {
-				names[n] = true
-			}
-			opts.Select = func(dto apiclient.V3ConnectorDto) bool { return names[dto.Name] }
-		}
-	}
+	opts := exportOptions(s, sel)
 	snap := &archive.Snapshot{}
 	snap.Manifest.Format = archive.FormatName
 	snap.Manifest.Source = archive.Source{BaseURL: t.client.BaseURL(), APIVersion: t.client.APIVersion()}
@@ -80,4 +68,22 @@ func readTenant(ctx context.Context, s *session, t *tenant, sel *archive.Selecti
 	snap.Manifest.ConnectorCount = res.Connectors
 	snap.Manifest.Skipped = res.Skipped
 	return snap, nil
+}
+
+// exportOptions reads the connectors sel selects (all when nil).
+func exportOptions(s *session, sel *archive.Selection) export.Options {
+	opts := export.Options{Concurrency: s.concurrency, Logger: s.log}
+	if sel != nil {
+		opts.Filters = sel.Filters
+		opts.ScriptNames = sel.ScriptNames
+		opts.Locales = sel.Locales
+		if len(sel.Names) > 0 {
+			names := map[string]bool{}
+			for _, n := range sel.Names {
+				names[n] = true
+			}
+			opts.Select = func(dto apiclient.V3ConnectorDto) bool { return names[dto.Name] }
+		}
+	}
+	return opts
 }
