@@ -63,6 +63,10 @@ type Options struct {
 	// exact rule is in docs/diff-format.md); by default they are compared
 	// byte for byte. Translations are always compared byte for byte.
 	IgnoreWhitespace bool
+	// ChangesOnly leaves out what only a reader of the diff needs: Changes
+	// carry no Diff, and for a connector on one side only no Old and New
+	// either. Restore plans from the changes alone.
+	ChangesOnly bool
 	// Window bounds the content CompareSources keeps of connectors waiting
 	// for their pair (DefaultWindow when zero); Compare keeps everything,
 	// since its snapshots are in memory anyway.
@@ -290,6 +294,7 @@ func Compare(a, b *archive.Snapshot, opts Options) (*Result, error) {
 type comparer struct {
 	ignored map[string]bool
 	ws      bool
+	lean    bool // Options.ChangesOnly
 }
 
 // pair compares one connector; ea or eb is nil for a connector on one side only.
@@ -340,6 +345,12 @@ func (c comparer) pair(ea, eb *entry, sum *Summary) ConnectorDiff {
 			unchanged(KindDetail, "")
 			continue
 		}
+		if c.lean && !paired {
+			// A connector on one side only: every field is added or
+			// removed, and restore needs no values to say so.
+			d.Changes = append(d.Changes, Change{Kind: KindDetail, Path: f, Field: f, Action: action(aHas, bHas)})
+			continue
+		}
 		var av, bv any
 		var aj, bj json.RawMessage
 		if aHas {
@@ -354,9 +365,11 @@ func (c comparer) pair(ea, eb *entry, sum *Summary) ConnectorDiff {
 			unchanged(KindDetail, "")
 			continue
 		}
-		la, lb := labels("detail/"+f, aHas, bHas)
-		ch := Change{Kind: KindDetail, Path: f, Field: f, Action: action(aHas, bHas), Old: aj, New: bj,
-			Diff: unified(la, lb, detailText(av, aHas), detailText(bv, bHas), false)}
+		ch := Change{Kind: KindDetail, Path: f, Field: f, Action: action(aHas, bHas), Old: aj, New: bj}
+		if !c.lean {
+			la, lb := labels("detail/"+f, aHas, bHas)
+			ch.Diff = unified(la, lb, detailText(av, aHas), detailText(bv, bHas), false)
+		}
 		d.Changes = append(d.Changes, ch)
 	}
 
@@ -370,9 +383,12 @@ func (c comparer) pair(ea, eb *entry, sum *Summary) ConnectorDiff {
 			unchanged(KindDocument, doc)
 			continue
 		}
-		la, lb := labels(string(doc)+".xml", ab != nil, bb != nil)
-		d.Changes = append(d.Changes, Change{Kind: KindDocument, Path: string(doc), Document: doc,
-			Action: action(ab != nil, bb != nil), Diff: unified(la, lb, string(ab), string(bb), c.ws)})
+		ch := Change{Kind: KindDocument, Path: string(doc), Document: doc, Action: action(ab != nil, bb != nil)}
+		if !c.lean {
+			la, lb := labels(string(doc)+".xml", ab != nil, bb != nil)
+			ch.Diff = unified(la, lb, string(ab), string(bb), c.ws)
+		}
+		d.Changes = append(d.Changes, ch)
 	}
 
 	// Translations.
@@ -383,9 +399,12 @@ func (c comparer) pair(ea, eb *entry, sum *Summary) ConnectorDiff {
 			unchanged(KindTranslation, "")
 			continue
 		}
-		la, lb := labels("translations/"+loc+".properties", aHas, bHas)
-		d.Changes = append(d.Changes, Change{Kind: KindTranslation, Path: "translations/" + loc, Locale: loc,
-			Action: action(aHas, bHas), Diff: unified(la, lb, string(at), string(bt), false)})
+		ch := Change{Kind: KindTranslation, Path: "translations/" + loc, Locale: loc, Action: action(aHas, bHas)}
+		if !c.lean {
+			la, lb := labels("translations/"+loc+".properties", aHas, bHas)
+			ch.Diff = unified(la, lb, string(at), string(bt), false)
+		}
+		d.Changes = append(d.Changes, ch)
 	}
 
 	for _, ch := range d.Changes {

@@ -3,6 +3,7 @@ package diff
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"hash/maphash"
 	"io"
@@ -33,6 +34,57 @@ type Source struct {
 	// Held says the connectors are in memory anyway (a Snapshot): they are
 	// kept as they are and A and B of the result point to them.
 	Held bool
+
+	views []*View // ViewSource's, already split
+}
+
+// View is a connector with its detail split into top-level fields: diff and
+// restore share it so that each detail is scanned once per run.
+type View struct {
+	*archive.Connector
+	// Fields are the detail's top-level fields, undecoded (sub-slices of
+	// Detail).
+	Fields map[string]json.RawMessage
+	// Name is the detail's "name", "" when absent or not a string.
+	Name string
+}
+
+// NewView splits c's detail; it fails when the detail is not one JSON
+// object.
+func NewView(c *archive.Connector) (*View, error) {
+	fields, err := rawFields(c.Detail)
+	if err != nil {
+		return nil, err
+	}
+	var name string
+	if raw, ok := fields["name"]; ok && len(raw) > 0 && raw[0] == '"' {
+		_ = json.Unmarshal(raw, &name) // a name that is not a string is no name
+	}
+	return &View{Connector: c, Fields: fields, Name: name}, nil
+}
+
+// ViewSource serves connectors already split, in memory.
+func ViewSource(vs []*View) Source {
+	return Source{Held: true, Reread: true, views: vs}
+}
+
+// each runs one pass over a side, splitting each detail unless the source
+// has views.
+func (sd *sideState) each(ctx context.Context, emit func(prepared) error) error {
+	if sd.src.views != nil {
+		for _, v := range sd.src.views {
+			if err := emit(prepared{c: v.Connector, fields: v.Fields, name: v.Name}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	n := 0
+	return sd.src.Each(ctx, func(c *archive.Connector) error {
+		p := prepare(sd.label, n, c)
+		n++
+		return emit(p)
+	})
 }
 
 // SnapshotSource is a snapshot already in memory.
@@ -234,12 +286,12 @@ func newStreamer(a, b Source, opts Options) (*streamer, error) {
 	}
 	sort.Strings(res.Ignored)
 	st := &streamer{opts: opts, match: match, mapping: opts.Mapping, targets: targets,
-		cmp: comparer{ignored: ignored, ws: opts.IgnoreWhitespace}, res: res, window: opts.Window}
+		cmp: comparer{ignored: ignored, ws: opts.IgnoreWhitespace, lean: opts.ChangesOnly}, res: res, window: opts.Window}
 	if st.window <= 0 {
 		st.window = DefaultWindow
 	}
 	for i, src := range []Source{a, b} {
-		if src.Each == nil {
+		if src.Each == nil && src.views == nil {
 			src = SnapshotSource(nil)
 		}
 		st.sides[i] = &sideState{src: src, label: string(rune('A' + i)), seen: map[string]string{},
@@ -261,15 +313,45 @@ func prepare(label string, n int, c *archive.Connector) prepared {
 	if c == nil {
 		return prepared{err: fmt.Errorf("snapshot %s: connector %d is nil", label, n)}
 	}
-	fields, err := rawFields(c.Detail)
+	v, err := NewView(c)
 	if err != nil {
-		return prepared{err: fmt.Errorf("snapshot %s, connector %q: %w", label, c.ScriptName, err)}
+		return prepared{err: &ConnectorError{Side: label, ScriptName: c.ScriptName, Err: err}}
 	}
-	var name string
-	if raw, ok := fields["name"]; ok && len(raw) > 0 && raw[0] == '"' {
-		_ = json.Unmarshal(raw, &name) // a name that is not a string is no name
+	return prepared{c: c, fields: v.Fields, name: v.Name}
+}
+
+// ErrNoName is the cause of a ConnectorError for a detail without a name
+// when connectors are matched by name.
+var ErrNoName = errors.New("its detail has no name to match by; compare by scriptName instead")
+
+// ConnectorError is a connector CompareSources cannot compare: its detail
+// is not a JSON object, or has no name to match by.
+type ConnectorError struct {
+	Side       string // "A" or "B"
+	ScriptName string
+	Err        error
+}
+
+func (e *ConnectorError) Error() string {
+	return fmt.Sprintf("snapshot %s, connector %q: %v", e.Side, e.ScriptName, e.Err)
+}
+
+func (e *ConnectorError) Unwrap() error { return e.Err }
+
+// DuplicateError is two connectors of one side with the same match key.
+type DuplicateError struct {
+	Side        string // "A" or "B"
+	Match       string // MatchName or MatchScriptName
+	Key         string
+	ScriptNames [2]string // the first and the second
+}
+
+func (e *DuplicateError) Error() string {
+	if e.Match == MatchName {
+		return fmt.Sprintf("snapshot %s has two connectors named %q (scriptNames %q and %q): names must be unique to match by name; compare by scriptName instead",
+			e.Side, e.Key, e.ScriptNames[0], e.ScriptNames[1])
 	}
-	return prepared{c: c, fields: fields, name: name}
+	return fmt.Sprintf("snapshot %s has two connectors with scriptName %q", e.Side, e.Key)
 }
 
 // read runs pass one: both sides at once, each pair compared when it meets.
@@ -278,9 +360,7 @@ func (st *streamer) read(ctx context.Context) error {
 		// In memory already: A then B, as Compare always did, so that the
 		// first error reported does not depend on timing.
 		for i, sd := range st.sides {
-			err := sd.src.Each(ctx, func(c *archive.Connector) error {
-				p := prepare(sd.label, sd.count, c)
-				sd.count++
+			err := sd.each(ctx, func(p prepared) error {
 				if p.err != nil {
 					return p.err
 				}
@@ -304,10 +384,7 @@ func (st *streamer) read(ctx context.Context) error {
 		go func() {
 			defer wg.Done()
 			defer close(ch)
-			n := 0
-			err := sd.src.Each(ctx, func(c *archive.Connector) error {
-				p := prepare(sd.label, n, c)
-				n++
+			err := sd.each(ctx, func(p prepared) error {
 				select {
 				case ch <- p:
 					return p.err
@@ -417,12 +494,13 @@ func (st *streamer) merge(ctx context.Context, chans [2]chan prepared, ordered b
 // else keeps it waiting.
 func (st *streamer) add(i int, p prepared) error {
 	sd := st.sides[i]
+	sd.count++
 	c := p.c
 	key := p.name
 	switch st.match {
 	case MatchName:
 		if key == "" {
-			return fmt.Errorf("snapshot %s, connector %q: its detail has no name to match by; compare by scriptName instead", sd.label, c.ScriptName)
+			return &ConnectorError{Side: sd.label, ScriptName: c.ScriptName, Err: ErrNoName}
 		}
 	default:
 		if c.ScriptName == "" {
@@ -431,10 +509,7 @@ func (st *streamer) add(i int, p prepared) error {
 		key = c.ScriptName
 	}
 	if prev, dup := sd.seen[key]; dup {
-		if st.match == MatchName {
-			return fmt.Errorf("snapshot %s has two connectors named %q (scriptNames %q and %q): names must be unique to match by name; compare by scriptName instead", sd.label, key, prev, c.ScriptName)
-		}
-		return fmt.Errorf("snapshot %s has two connectors with scriptName %q", sd.label, key)
+		return &DuplicateError{Side: sd.label, Match: st.match, Key: key, ScriptNames: [2]string{prev, c.ScriptName}}
 	}
 	sd.seen[key] = c.ScriptName
 	e := &sentry{entry: entry{key: key, name: p.name, c: c, fields: p.fields}, side: i, script: c.ScriptName, size: contentSize(c)}
@@ -691,14 +766,14 @@ func (st *streamer) finish(ctx context.Context) error {
 		if !sd.src.Reread {
 			return fmt.Errorf("snapshot %s: connectors were let go and the side cannot be read again", sd.label)
 		}
-		err := sd.src.Each(ctx, func(c *archive.Connector) error {
+		err := sd.each(ctx, func(p prepared) error {
+			if p.err != nil {
+				return p.err
+			}
+			c := p.c
 			e := sd.need[c.ScriptName]
 			if e == nil {
 				return nil
-			}
-			p := prepare(sd.label, 0, c)
-			if p.err != nil {
-				return p.err
 			}
 			if s := makeSig(c, p.fields, st.cmp.ws); e.sig != nil && !sameSigExact(s, e.sig) {
 				return fmt.Errorf("snapshot %s, connector %q: its content changed between two reads of the same archive; was it overwritten during the diff? Run it again", sd.label, c.ScriptName)
