@@ -49,6 +49,13 @@ func loadOperand(ctx context.Context, c *cli.Context, s *session, arg string, se
 
 // readTenant reads a live tenant with the export pipeline, without an archive.
 func readTenant(ctx context.Context, s *session, t *tenant, sel *archive.Selection) (*archive.Snapshot, error) {
+	return readTenantEach(ctx, s, t, sel, nil)
+}
+
+// readTenantEach is readTenant that also hands each connector to each (when
+// not nil) as soon as it is read, so that work on it need not wait for the
+// rest of the tenant.
+func readTenantEach(ctx context.Context, s *session, t *tenant, sel *archive.Selection, each func(*archive.Connector) error) (*archive.Snapshot, error) {
 	opts := exportOptions(s, sel)
 	snap := &archive.Snapshot{}
 	snap.Manifest.Format = archive.FormatName
@@ -59,6 +66,9 @@ func readTenant(ctx context.Context, s *session, t *tenant, sel *archive.Selecti
 	bar := newProgress(s, "reading "+t.name, t.client.Stats)
 	res, err := export.Run(ctx, t.client, opts, func(conn *archive.Connector) error {
 		snap.Connectors = append(snap.Connectors, conn)
+		if each != nil {
+			return each(conn)
+		}
 		return nil
 	})
 	bar.finish()

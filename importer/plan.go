@@ -333,7 +333,7 @@ func (pl *Planner) Plan(ctx context.Context, target diff.Source) (*Plan, error) 
 	}}
 	res, err := diff.CompareSources(ctx, target, diff.ViewSource(pl.selected), opts)
 	if err != nil {
-		return nil, fmt.Errorf("restore plan: %w", targetError(err))
+		return nil, planError(err)
 	}
 	if planErr != nil {
 		return nil, planErr
@@ -369,20 +369,24 @@ func (pl *Planner) Plan(ctx context.Context, target diff.Source) (*Plan, error) 
 	return p, nil
 }
 
-// targetError says in restore's words what makes the target unusable (it
-// is side A of the comparison).
-func targetError(err error) error {
+// planError says in restore's words what makes the target unusable (it is
+// side A of the comparison); the target source's own errors (reading the
+// tenant) pass as they are.
+func planError(err error) error {
 	var de *diff.DuplicateError
 	if errors.As(err, &de) && de.Side == "A" {
-		return fmt.Errorf("the target has two connectors named %q (scriptNames %q and %q): restore matches connectors by name, so names must be unique",
+		return fmt.Errorf("restore plan: the target has two connectors named %q (scriptNames %q and %q): restore matches connectors by name, so names must be unique",
 			de.Key, de.ScriptNames[0], de.ScriptNames[1])
 	}
 	var ce *diff.ConnectorError
 	if errors.As(err, &ce) && ce.Side == "A" {
 		if errors.Is(ce.Err, diff.ErrNoName) {
-			return fmt.Errorf("the target, connector %q: its detail has no name, and restore matches connectors by name", ce.ScriptName)
+			return fmt.Errorf("restore plan: the target, connector %q: its detail has no name, and restore matches connectors by name", ce.ScriptName)
 		}
-		return fmt.Errorf("the target, connector %q: %w", ce.ScriptName, ce.Err)
+		return fmt.Errorf("restore plan: the target, connector %q: %w", ce.ScriptName, ce.Err)
+	}
+	if errors.As(err, &de) || errors.As(err, &ce) {
+		return fmt.Errorf("restore plan: %w", err)
 	}
 	return err
 }
