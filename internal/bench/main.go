@@ -130,6 +130,22 @@ func runAll(only string) error {
 			r.verifyWall.Seconds(), r.diffWall.Seconds(), r.diffWall.Seconds()/r.verifyWall.Seconds(), r.diffRSS, r.diffCPU, r.why)
 	}
 	printDiffTable(diffs)
+	var restores []restoreResult
+	for _, c := range restoreCases {
+		if only != "" && !contains(strings.Split(only, ","), c.id) {
+			continue
+		}
+		fmt.Fprintf(os.Stderr, "bench: case %s: restore of %d realistic connectors at %s latency ...\n", c.id, c.connectors, c.latency)
+		r, err := runRestoreCase(bin, tmp, c)
+		if err != nil {
+			return fmt.Errorf("case %s: %w", c.id, err)
+		}
+		failed = failed || !r.ok
+		restores = append(restores, r)
+		fmt.Fprintf(os.Stderr, "bench: case %s: first %.2fs (%d requests), re-run %.2fs, diff %.2fs, export %.2fs%s\n", c.id,
+			r.firstWall.Seconds(), r.firstRequests, r.noopWall.Seconds(), r.diffWall.Seconds(), r.exp.Seconds(), r.why)
+	}
+	printRestoreTable(restores)
 	if failed {
 		return errors.New("some cases missed their targets")
 	}
