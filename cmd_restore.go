@@ -13,6 +13,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/connvault/connvault/archive"
+	"github.com/connvault/connvault/diff"
 	"github.com/connvault/connvault/export"
 	"github.com/connvault/connvault/filterexpr"
 	"github.com/connvault/connvault/importer"
@@ -184,21 +185,22 @@ func (j *restoreJob) run(ctx context.Context) (*restoreResult, error) {
 	// reading just those keeps a restore into a large tenant cheap under the
 	// rate limit, and it is exactly what undoing the restore needs. A bad
 	// --only is refused here, before the first request.
-	names, err := importer.TargetNames(j.arch, j.opts)
+	planner, err := importer.NewPlanner(j.arch, j.opts)
 	if errors.Is(err, importer.ErrNotInArchive) {
 		return nil, usageError(err)
 	}
 	if err != nil {
 		return nil, err
 	}
-	target, err := readTenant(ctx, s, t, &archive.Selection{ScriptNames: res.scriptNames, Names: names})
-	if err != nil {
-		return nil, err
-	}
-	res.plan, err = importer.NewPlan(j.arch, target, j.opts)
-	if errors.Is(err, importer.ErrNotInArchive) {
-		return nil, usageError(err)
-	}
+	// Each target connector is planned as soon as it is read, while the
+	// requests for the others are in flight.
+	sel := &archive.Selection{ScriptNames: res.scriptNames, Names: planner.TargetNames()}
+	var target *archive.Snapshot
+	res.plan, err = planner.Plan(ctx, diff.Source{Each: func(ctx context.Context, emit func(*archive.Connector) error) error {
+		var err error
+		target, err = readTenantEach(ctx, s, t, sel, emit)
+		return err
+	}})
 	if err != nil {
 		return nil, err
 	}
