@@ -1,5 +1,7 @@
 package apiclient
 
+import "github.com/connvault/connvault/domain"
+
 // Wire types of the ISC Connectors API, named as the official spec names them
 // (../shared/spec/connectors-openapi.yaml). They carry no logic: anything that
 // interprets them lives with the caller, so a spec change touches one file.
@@ -63,12 +65,12 @@ const (
 	UpdateSkipped   = "SKIPPED"
 )
 
-// Connector status values.
+// Connector status values (the domain's).
 const (
-	StatusDeprecated  = "DEPRECATED"
-	StatusDevelopment = "DEVELOPMENT"
-	StatusDemo        = "DEMO"
-	StatusReleased    = "RELEASED"
+	StatusDeprecated  = domain.StatusDeprecated
+	StatusDevelopment = domain.StatusDevelopment
+	StatusDemo        = domain.StatusDemo
+	StatusReleased    = domain.StatusReleased
 )
 
 // JsonPatchOperation is one element of a PATCH body (application/json-patch+json).
@@ -115,20 +117,21 @@ type OAuthTokenResponse struct {
 	JTI         string `json:"jti,omitempty"`
 }
 
-// Document names a connector's XML sub-resource; the value is its path segment.
-type Document string
+// Document names a connector's XML sub-resource; the value is its path
+// segment. It is the domain's type, so callers need not convert.
+type Document = domain.Document
 
 const (
-	SourceConfig      Document = "source-config"
-	SourceTemplate    Document = "source-template"
-	CorrelationConfig Document = "correlation-config"
+	SourceConfig      = domain.SourceConfig
+	SourceTemplate    = domain.SourceTemplate
+	CorrelationConfig = domain.CorrelationConfig
 )
 
-// Documents lists the XML sub-resources in the order restore applies them.
-var Documents = []Document{SourceTemplate, SourceConfig, CorrelationConfig}
+// Documents lists the XML sub-resources (domain.Documents, the one order).
+var Documents = domain.Documents
 
-// Locales is the spec's locale enum, in the spec's order.
-var Locales = []string{"de", "no", "fi", "sv", "ru", "pt", "ko", "zh-TW", "en", "it", "fr", "zh-CN", "hu", "es", "cs", "ja", "pl", "da", "nl"}
+// Locales is the spec's locale enum, in the spec's order (domain.Locales).
+var Locales = domain.Locales
 
 // PatchableFields are the only fields PATCH /connectors/{scriptName} accepts.
 var PatchableFields = []string{"connectorMetadata", "applicationXml", "correlationConfigXml", "sourceConfigXml"}

@@ -55,12 +55,12 @@ func fixtureConnectors() []*Connector {
 
 // The test vectors of docs/archive-format.md.
 var fixtureEntries = []Entry{
-	{"connectors/acme-ldap/detail.json", 79, "624f5687d419f77cebbb5dee169730b90a32b413fe42f3ce1952281de718fb69"},
-	{"connectors/acme-ldap/source-config.xml", 71, "a5dbe9de67a4c1b51910965573da0544363bed17b1ca24b484ff94fff3a7fe07"},
-	{"connectors/acme-ldap/translations/en.properties", 16, "9a15697444fad81e4d31a33669dc580f4e80100364cd4711f7a79c7732f794e7"},
-	{"connectors/acme-ldap/translations/fr.properties", 18, "bbef64f7c190a0fc903a61d15115be0d100bda4c55863904b3561d235ff3cda8"},
-	{"connectors/hello/detail.json", 47, "b12eaedd98127d55566776d85bfa5d4c7c8fe6d4594ac2fcafed375b72bd3955"},
-	{"connectors/hello/source-template.xml", 0, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"},
+	{Path: "connectors/acme-ldap/detail.json", Size: 79, SHA256: "624f5687d419f77cebbb5dee169730b90a32b413fe42f3ce1952281de718fb69"},
+	{Path: "connectors/acme-ldap/source-config.xml", Size: 71, SHA256: "a5dbe9de67a4c1b51910965573da0544363bed17b1ca24b484ff94fff3a7fe07"},
+	{Path: "connectors/acme-ldap/translations/en.properties", Size: 16, SHA256: "9a15697444fad81e4d31a33669dc580f4e80100364cd4711f7a79c7732f794e7"},
+	{Path: "connectors/acme-ldap/translations/fr.properties", Size: 18, SHA256: "bbef64f7c190a0fc903a61d15115be0d100bda4c55863904b3561d235ff3cda8"},
+	{Path: "connectors/hello/detail.json", Size: 47, SHA256: "b12eaedd98127d55566776d85bfa5d4c7c8fe6d4594ac2fcafed375b72bd3955"},
+	{Path: "connectors/hello/source-template.xml", Size: 0, SHA256: "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"},
 }
 
 const fixtureDigest = "sha256:a04ca332ab80bbefeddcbc1211c2c24b88023089a754c3753a24a1bee17ac64d"

@@ -21,8 +21,8 @@ import (
 	"github.com/aymanbagabas/go-udiff"
 	"github.com/aymanbagabas/go-udiff/lcs"
 
-	"github.com/connvault/connvault/apiclient"
 	"github.com/connvault/connvault/archive"
+	"github.com/connvault/connvault/domain"
 )
 
 // VolatileFields are the detail fields Compare always ignores, because the
@@ -103,7 +103,7 @@ type Change struct {
 	Path string
 	// Exactly one of Field, Document and Locale is set, by Kind.
 	Field    string
-	Document apiclient.Document
+	Document domain.Document
 	Locale   string
 	Action   Action
 	// Old and New are, for detail changes only, the field's value on each
@@ -145,7 +145,7 @@ type UnmatchedMapping struct {
 
 // Result is the outcome of Compare. Connectors is sorted by Name (then AKey,
 // BKey), changes within a connector by kind (detail fields by name, then
-// source-config, source-template, correlation-config, then translations by
+// documents in domain.Documents order, then translations by
 // locale), so output is deterministic.
 type Result struct {
 	Match            string
@@ -191,7 +191,7 @@ type Summary struct {
 }
 
 // documentOrder is the order documents are compared and reported in.
-var documentOrder = []apiclient.Document{apiclient.SourceConfig, apiclient.SourceTemplate, apiclient.CorrelationConfig}
+var documentOrder = domain.Documents
 
 func (s *Summary) counts(c Change) *ItemCounts {
 	switch {
@@ -199,9 +199,9 @@ func (s *Summary) counts(c Change) *ItemCounts {
 		return &s.DetailFields
 	case c.Kind == KindTranslation:
 		return &s.Translations
-	case c.Document == apiclient.SourceConfig:
+	case c.Document == domain.SourceConfig:
 		return &s.SourceConfig
-	case c.Document == apiclient.SourceTemplate:
+	case c.Document == domain.SourceTemplate:
 		return &s.SourceTemplate
 	default:
 		return &s.CorrelationConfig
@@ -449,7 +449,7 @@ func (c comparer) pair(ea, eb *entry, sum *Summary) ConnectorDiff {
 		}
 	}
 	paired := ea != nil && eb != nil
-	unchanged := func(k Kind, doc apiclient.Document) {
+	unchanged := func(k Kind, doc domain.Document) {
 		if paired {
 			sum.counts(Change{Kind: k, Document: doc}).Unchanged++
 		}
@@ -560,15 +560,8 @@ func action(aHas, bHas bool) Action {
 	}
 }
 
-func document(c archive.Connector, d apiclient.Document) []byte {
-	switch d {
-	case apiclient.SourceConfig:
-		return c.SourceConfig
-	case apiclient.SourceTemplate:
-		return c.SourceTemplate
-	default:
-		return c.CorrelationConfig
-	}
+func document(c archive.Connector, d domain.Document) []byte {
+	return c.Document(d)
 }
 
 func unionKeys[V any](a, b map[string]V) []string {

@@ -10,8 +10,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
-	"github.com/connvault/connvault/apiclient"
 	"github.com/connvault/connvault/archive"
+	"github.com/connvault/connvault/domain"
 )
 
 func snap(cs ...*archive.Connector) *archive.Snapshot {
@@ -373,7 +373,7 @@ func TestIgnoreWhitespace(t *testing.T) {
 			}
 			if !tc.same {
 				ch := ws.Connectors[0].Changes[0]
-				if ch.Document != apiclient.SourceTemplate || !strings.Contains(ch.Diff, "+++ b/c/source-template.xml") {
+				if ch.Document != domain.SourceTemplate || !strings.Contains(ch.Diff, "+++ b/c/source-template.xml") {
 					t.Errorf("change %+v", ch)
 				}
 			}
@@ -388,7 +388,7 @@ func TestEmptyDocumentAdded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []Change{{Kind: KindDocument, Path: "correlation-config", Document: apiclient.CorrelationConfig, Action: ActionAdded,
+	want := []Change{{Kind: KindDocument, Path: "correlation-config", Document: domain.CorrelationConfig, Action: ActionAdded,
 		Diff: "--- /dev/null\n+++ b/c/correlation-config.xml\n"}}
 	if d := cmp.Diff(want, r.Connectors[0].Changes, cmpopts.EquateEmpty()); d != "" {
 		t.Errorf("changes (-want +got):\n%s", d)

@@ -19,6 +19,7 @@ import (
 
 	"github.com/connvault/connvault/apiclient"
 	"github.com/connvault/connvault/archive"
+	"github.com/connvault/connvault/domain"
 )
 
 // Tenant is what the pipeline needs of a tenant; *apiclient.Client has it.
@@ -392,15 +393,10 @@ func fetchOne(ctx context.Context, t Tenant, it item, locales []string, reqs *sl
 	} else {
 		g.Go(detail)
 	}
-	docs := map[apiclient.Document]*[]byte{
-		apiclient.SourceConfig:      &c.SourceConfig,
-		apiclient.SourceTemplate:    &c.SourceTemplate,
-		apiclient.CorrelationConfig: &c.CorrelationConfig,
-	}
-	for _, d := range apiclient.Documents {
+	for _, d := range domain.Documents {
 		part(string(d),
 			func(ctx context.Context) ([]byte, error) { return t.GetDocument(ctx, it.scriptName, d) },
-			func(b []byte) { *docs[d] = b })
+			func(b []byte) { c.SetDocument(d, b) })
 	}
 	if locales != nil {
 		fetchTranslations(locales)
@@ -415,8 +411,8 @@ var errDetail = errors.New("detail failed")
 
 func countDocs(c *archive.Connector) int {
 	n := len(c.Translations)
-	for _, d := range [][]byte{c.SourceConfig, c.SourceTemplate, c.CorrelationConfig} {
-		if d != nil {
+	for _, d := range domain.Documents {
+		if c.Document(d) != nil {
 			n++
 		}
 	}
@@ -424,7 +420,10 @@ func countDocs(c *archive.Connector) int {
 }
 
 func sizeOf(c *archive.Connector) int64 {
-	n := int64(len(c.Detail) + len(c.SourceConfig) + len(c.SourceTemplate) + len(c.CorrelationConfig))
+	n := int64(len(c.Detail))
+	for _, d := range domain.Documents {
+		n += int64(len(c.Document(d)))
+	}
 	for _, b := range c.Translations {
 		n += int64(len(b))
 	}

@@ -27,6 +27,7 @@ import (
 	"github.com/connvault/connvault/apiclient"
 	"github.com/connvault/connvault/archive"
 	"github.com/connvault/connvault/diff"
+	"github.com/connvault/connvault/domain"
 	"github.com/connvault/connvault/filterexpr"
 )
 
@@ -174,10 +175,9 @@ func writes(changes []diff.Change, doc apiclient.Document) bool {
 	return false
 }
 
-// CustomTypePrefix marks a custom connector: the server gives a connector
-// created without a type the type "custom " + name. Anything else is taken
-// for a built-in connector, which restore never creates.
-const CustomTypePrefix = "custom "
+// CustomTypePrefix is the type the server gives a connector created without
+// one ("custom " + name). Which types count as custom is domain.IsCustomType.
+const CustomTypePrefix = domain.DefaultCustomTypePrefix
 
 // ErrNotInArchive is returned (wrapped) when Options.Only names a connector
 // the archive does not have.
@@ -428,7 +428,7 @@ func planOne(d *diff.ConnectorDiff, mapping map[string]string) (Connector, error
 // planCreate plans a connector the target does not have.
 func planCreate(c Connector, src *archive.Connector, fields map[string]any) Connector {
 	typ, _ := fields["type"].(string)
-	if !strings.HasPrefix(typ, CustomTypePrefix) {
+	if !domain.IsCustomType(typ) {
 		c.Action, c.Reason = ActionSkip, fmt.Sprintf("built-in connector (type %q) absent from the target; restore never creates built-in connectors", typ)
 		return c
 	}
@@ -441,10 +441,10 @@ func planCreate(c Connector, src *archive.Connector, fields map[string]any) Conn
 	if dc, ok := fields["directConnect"].(bool); ok {
 		in.DirectConnect = &dc
 	}
-	switch st, _ := fields["status"].(string); st {
-	case apiclient.StatusDevelopment, apiclient.StatusDemo, apiclient.StatusReleased:
+	switch st, _ := fields["status"].(string); {
+	case domain.CreatableStatus(st):
 		in.Status = st
-	case "":
+	case st == "":
 	default:
 		c.Warnings = append(c.Warnings, fmt.Sprintf("status: %s cannot be set through the API; the connector is created with the server's default", st))
 	}
@@ -495,15 +495,7 @@ func change(a diff.Action) Change {
 }
 
 func document(c *archive.Connector, d apiclient.Document) []byte {
-	switch d {
-	case apiclient.SourceConfig:
-		return c.SourceConfig
-	case apiclient.SourceTemplate:
-		return c.SourceTemplate
-	case apiclient.CorrelationConfig:
-		return c.CorrelationConfig
-	}
-	return nil
+	return c.Document(d)
 }
 
 // shortJSON shows a detail value in a warning line: absent, or its compact

@@ -67,15 +67,10 @@ func (t *Tenant) ScriptNames() []string {
 }
 
 func docKindOf(d apiclient.Document) (docKind, error) {
-	switch d {
-	case apiclient.SourceConfig:
-		return docSourceConfig, nil
-	case apiclient.SourceTemplate:
-		return docSourceTemplate, nil
-	case apiclient.CorrelationConfig:
-		return docCorrelation, nil
-	case ApplicationXML:
-		return docApplication, nil
+	for k := range numDocs {
+		if docNames[k] == string(d) {
+			return k, nil
+		}
 	}
 	return 0, fmt.Errorf("sandbox: unknown document %q; use source-config, source-template, correlation-config or applicationXml", d)
 }
