@@ -27,7 +27,7 @@ func PlanReport(p *Plan, arch, target *archive.Snapshot, info Info) *diff.Report
 	if info.DryRun {
 		rep.Context = append(rep.Context, "Dry run: nothing was written.")
 	}
-	rep.Verdict = fmt.Sprintf("Plan: %d to create, %d to update, %d unchanged, %d skipped (%d write requests).",
+	rep.Verdict = fmt.Sprintf("Plan: %d to create, %d to update, %d unchanged, %d skipped (%d write request(s)).",
 		p.Counts.Create, p.Counts.Update, p.Counts.Unchanged, p.Counts.Skip, p.Writes())
 	rep.Summary = diff.Table{
 		Head: []string{"", "connectors"},
