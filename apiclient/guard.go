@@ -264,7 +264,7 @@ func (c *Client) wrongConnector(r *request, resp *response, err error) error {
 	if err == nil {
 		return nil
 	}
-	return &Error{Op: r.op, ScriptName: r.scriptName, Name: r.name, Method: r.method, Path: "/" + c.version + r.path,
+	return &Error{Op: r.op, ScriptName: r.scriptName, Name: r.name, Method: r.method, Path: c.pathOf(r),
 		StatusCode: resp.status, Err: err}
 }
 
