@@ -15,6 +15,51 @@ import (
 // archive's, so both sides of a diff cover the same connectors); its Names
 // limit the listed connectors to those names.
 func ReadTenant(ctx context.Context, env *Env, t *Tenant, sel *archive.Selection) (*archive.Snapshot, error) {
+	return ReadTenantEach(ctx, env, t, sel, nil)
+}
+
+// ReadTenantEach is ReadTenant that also hands each connector to each (when
+// not nil) as soon as it is read, so that work on it need not wait for the
+// rest of the tenant.
+func ReadTenantEach(ctx context.Context, env *Env, t *Tenant, sel *archive.Selection, each func(*archive.Connector) error) (*archive.Snapshot, error) {
+	snap := &archive.Snapshot{}
+	snap.Manifest.Format = archive.FormatName
+	snap.Manifest.Source = archive.Source{BaseURL: t.Client.BaseURL(), APIVersion: t.Client.APIVersion()}
+	if sel != nil {
+		snap.Manifest.Selection = *sel
+	}
+	bar := env.progress("reading "+t.Name, t.Client.Stats)
+	res, err := export.Run(ctx, t.Client, ReadOptions(env, sel), func(conn *archive.Connector) error {
+		snap.Connectors = append(snap.Connectors, conn)
+		if each != nil {
+			return each(conn)
+		}
+		return nil
+	})
+	bar.Finish()
+	if err != nil {
+		return nil, fmt.Errorf("reading tenant %s: %w", t.Name, err)
+	}
+	snap.Manifest.ConnectorCount = res.Connectors
+	snap.Manifest.Skipped = res.Skipped
+	return snap, nil
+}
+
+// StreamTenant hands each connector the selection names to emit as it is
+// read, in list order, keeping none: diff's live side.
+func StreamTenant(ctx context.Context, env *Env, t *Tenant, sel *archive.Selection, emit func(*archive.Connector) error) error {
+	bar := env.progress("reading "+t.Name, t.Client.Stats)
+	_, err := export.Run(ctx, t.Client, ReadOptions(env, sel), emit)
+	bar.Finish()
+	if err != nil {
+		return fmt.Errorf("reading tenant %s: %w", t.Name, err)
+	}
+	return nil
+}
+
+// ReadOptions are the export options that read the connectors sel selects
+// (all when nil).
+func ReadOptions(env *Env, sel *archive.Selection) export.Options {
 	opts := export.Options{Concurrency: env.Concurrency, Logger: env.log()}
 	if sel != nil {
 		opts.Filters = sel.Filters
@@ -28,24 +73,7 @@ func ReadTenant(ctx context.Context, env *Env, t *Tenant, sel *archive.Selection
 			opts.Select = func(dto apiclient.V3ConnectorDto) bool { return names[dto.Name] }
 		}
 	}
-	snap := &archive.Snapshot{}
-	snap.Manifest.Format = archive.FormatName
-	snap.Manifest.Source = archive.Source{BaseURL: t.Client.BaseURL(), APIVersion: t.Client.APIVersion()}
-	if sel != nil {
-		snap.Manifest.Selection = *sel
-	}
-	bar := env.progress("reading "+t.Name, t.Client.Stats)
-	res, err := export.Run(ctx, t.Client, opts, func(conn *archive.Connector) error {
-		snap.Connectors = append(snap.Connectors, conn)
-		return nil
-	})
-	bar.Finish()
-	if err != nil {
-		return nil, fmt.Errorf("reading tenant %s: %w", t.Name, err)
-	}
-	snap.Manifest.ConnectorCount = res.Connectors
-	snap.Manifest.Skipped = res.Skipped
-	return snap, nil
+	return opts
 }
 
 // ExportInto exports the connectors of t that sel selects (the listed ones

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/connvault/connvault/archive"
+	"github.com/connvault/connvault/diff"
 	"github.com/connvault/connvault/export"
 	"github.com/connvault/connvault/importer"
 )
@@ -128,6 +129,9 @@ func Restore(ctx context.Context, env *Env, o RestoreOptions) (*RestoreResult, e
 		Concurrency: env.Concurrency,
 		Logger:      env.log(),
 		Progress:    func(done, total int) { bar.Update(export.Progress{Done: done, Total: total}) },
+		// The target's scriptNames, so a create whose answer was lost is
+		// found by its likely scriptName instead of created twice.
+		TargetScriptNames: importer.ScriptNames(target),
 	})
 	bar.Finish()
 	if o.ReportText != nil {
@@ -151,24 +155,25 @@ func planRestore(ctx context.Context, env *Env, o RestoreOptions) (*archive.Snap
 	// reading just those keeps a restore into a large tenant cheap under the
 	// rate limit, and it is exactly what undoing the restore needs. A bad
 	// --only is refused here, before the first request.
-	names, err := importer.TargetNames(o.Archive, o.Plan)
+	planner, err := importer.NewPlanner(o.Archive, o.Plan)
 	if errors.Is(err, importer.ErrNotInArchive) {
 		return nil, nil, &UsageError{err}
 	}
 	if err != nil {
 		return nil, nil, err
 	}
-	target, err := ReadTenant(ctx, env, o.Target, &archive.Selection{ScriptNames: res.ScriptNames, Names: names})
+	// Each target connector is planned as soon as it is read, while the
+	// requests for the others are in flight.
+	sel := &archive.Selection{ScriptNames: res.ScriptNames, Names: planner.TargetNames()}
+	var target *archive.Snapshot
+	res.Plan, err = planner.Plan(ctx, diff.Source{Each: func(ctx context.Context, emit func(*archive.Connector) error) error {
+		var err error
+		target, err = ReadTenantEach(ctx, env, o.Target, sel, emit)
+		return err
+	}})
 	if err != nil {
 		return nil, nil, err
 	}
 	res.Target = target
-	res.Plan, err = importer.NewPlan(o.Archive, target, o.Plan)
-	if errors.Is(err, importer.ErrNotInArchive) {
-		return nil, nil, &UsageError{err}
-	}
-	if err != nil {
-		return nil, nil, err
-	}
 	return target, res, nil
 }
