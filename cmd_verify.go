@@ -14,7 +14,9 @@ func verifyCommand() *cli.Command {
 		Usage:     "check archives' integrity without a tenant; lists every problem",
 		ArgsUsage: "ARCHIVE...",
 		Description: "Reads each archive completely and checks it against its manifest: format and version, entry\n" +
-			"names, sizes and SHA-256 hashes, nothing missing or extra. Exit code 1 when any archive has a problem.",
+			"names, sizes and SHA-256 hashes, nothing missing or extra. A partial archive (an export with\n" +
+			"--keep-going that lost connectors) is intact but incomplete, and verify says so.\n" +
+			"Exit codes: 0 every archive intact, 1 some archive has a problem, 2 usage.",
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "json", Usage: "print the results as JSON"},
 		},

@@ -110,7 +110,7 @@ func (s *session) env() *workflow.Env {
 	return &workflow.Env{
 		Log:         s.log,
 		Concurrency: s.concurrency,
-		ToolVersion: version,
+		ToolVersion: toolVersion(),
 		Now:         utcNow,
 		Progress: func(label string, stats func() apiclient.Stats) workflow.Progress {
 			return newProgress(s, label, stats)
@@ -191,7 +191,7 @@ func clientConfig(s *session, st *settings.Settings) apiclient.Config {
 		APIVersion: st.APIVersion.Value,
 		Rate:       rate,
 		Logger:     s.log,
-		UserAgent:  "connvault/" + version, // the tool's version, not the API's
+		UserAgent:  "connvault/" + toolVersion(), // the tool's version, not the API's
 	}
 }
 

@@ -285,7 +285,8 @@ func TestBadFlags(t *testing.T) {
 		keywords []string
 	}{
 		{[]string{"nosuchcommand"}, []string{`unknown command "nosuchcommand"`, "connvault --help"}},
-		{[]string{"export", "--sandbox", "--bogus"}, []string{"flag provided but not defined", "bogus"}},
+		{[]string{"export", "--sandbox", "--bogus"}, []string{"unknown flag --bogus", "--help"}},
+		{[]string{"export", "--sandbox", "--ouput", "x"}, []string{"unknown flag --ouput; did you mean --output?"}},
 		{[]string{"export", "--sandbox", "extra"}, []string{"export takes no arguments", "--output"}},
 		{[]string{"export", "--sandbox", "--concurrency", "0"}, []string{"--concurrency 0", "1 to 256"}},
 		{[]string{"export", "--sandbox", "--concurrency", "many"}, []string{`"many"`, "concurrency"}},

@@ -19,9 +19,6 @@ import (
 	"github.com/connvault/connvault/settings"
 )
 
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "dev"
-
 // Exit codes, documented in README.md.
 const (
 	exitOK          = 0
@@ -78,9 +75,11 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 	app := &cli.App{
 		Name:    "connvault",
 		Usage:   "back up, compare and restore the custom connectors of SailPoint ISC tenants",
-		Version: version,
+		Version: readBuildInfo().String(),
 		Description: "Credentials come from SAIL_BASE_URL, SAIL_CLIENT_ID and SAIL_CLIENT_SECRET (or --client-secret-file),\n" +
-			"as for the sail CLI and the SDKs. --sandbox runs against a built-in fake tenant instead.",
+			"as for the sail CLI and the SDKs. --sandbox runs against a built-in fake tenant instead.\n\n" +
+			"Exit codes: 0 ok; 1 error (diff: differences); 2 usage (diff: any error); 3 partial (some connectors\n" +
+			"failed, the rest done and reported); 130 interrupted. Each command's --help gives its own.",
 		Reader:               stdin,
 		Writer:               stdout,
 		ErrWriter:            stderr,
@@ -97,10 +96,12 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 			tenantsCommand(),
 			promoteCommand(),
 			settingsCommand(),
+			completionCommand(),
+			manCommand(),
 		},
 		// Usage errors are returned, not printed with a stack of help.
 		OnUsageError: func(c *cli.Context, err error, isSubcommand bool) error {
-			return usageError(err)
+			return usageError(unknownFlag(c, err))
 		},
 		// Without an Action, urfave/cli answers an unknown command with its
 		// help command's "No help topic" and exit code 3, which here means
@@ -184,4 +185,66 @@ func oneLine(err error) string {
 		return "interrupted"
 	}
 	return err.Error()
+}
+
+// unknownFlag rewrites the flag package's "flag provided but not defined:
+// -ouput" as "unknown flag --ouput; did you mean --output?", suggesting the
+// command's closest flag.
+func unknownFlag(c *cli.Context, err error) error {
+	name, ok := strings.CutPrefix(err.Error(), "flag provided but not defined: ")
+	if !ok {
+		return err
+	}
+	name = strings.TrimLeft(name, "-")
+	flags := c.App.Flags
+	if c.Command != nil && len(c.Command.Flags) > 0 {
+		flags = c.Command.Flags
+	}
+	dash := "--"
+	if len(name) == 1 {
+		dash = "-"
+	}
+	if s := closestFlag(flags, name); s != "" {
+		return fmt.Errorf("unknown flag %s%s; did you mean --%s?", dash, name, s)
+	}
+	return fmt.Errorf("unknown flag %s%s; see --help for the flags", dash, name)
+}
+
+// closestFlag is the long flag name nearest to name by edit distance, when
+// it is near enough to be a typo (at most a third of its letters off).
+func closestFlag(flags []cli.Flag, name string) string {
+	best, bestDist := "", 0
+	for _, f := range flags {
+		for _, n := range f.Names() {
+			if len(n) < 2 {
+				continue
+			}
+			d := editDistance(n, name)
+			if d <= max(1, len(n)/3) && (best == "" || d < bestDist) {
+				best, bestDist = n, d
+			}
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance between a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }
