@@ -150,7 +150,7 @@ func runPromote(c *cli.Context) error {
 		return &quietError{code: exitPartial}
 	case !res.Verified:
 		fmt.Fprintf(human, "\nVerification: %s still differs from %s:\n", to, from)
-		if err := diff.WriteText(human, res.Verification, diff.TextOptions{Color: isTerminal(human)}); err != nil {
+		if err := diff.WriteText(human, res.Verification, diff.TextOptions{Color: colorWanted(human)}); err != nil {
 			return err
 		}
 		return &exitErr{code: exitError, err: fmt.Errorf("promotion applied, but %s still differs from %s for %d connectors (see the diff above)",
@@ -164,7 +164,7 @@ func runPromote(c *cli.Context) error {
 // (when anything), then the plan.
 func showPromotion(w io.Writer, changes *diff.Result, plan *importer.Plan) error {
 	if !changes.Equal() {
-		if err := diff.WriteText(w, changes, diff.TextOptions{Color: isTerminal(w)}); err != nil {
+		if err := diff.WriteText(w, changes, diff.TextOptions{Color: colorWanted(w)}); err != nil {
 			return err
 		}
 		fmt.Fprintln(w)

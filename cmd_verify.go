@@ -6,6 +6,8 @@ import (
 	"github.com/connvault/connvault/archivestore"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/connvault/connvault/archive"
 )
 
 func verifyCommand() *cli.Command {
@@ -30,6 +32,10 @@ type verifyResult struct {
 	Connectors    int      `json:"connectors,omitempty"`
 	ContentDigest string   `json:"contentDigest,omitempty"`
 	Problems      []string `json:"problems,omitempty"`
+	// Partial is set for an intact archive of an export that lost
+	// connectors (--keep-going); Skipped says which and why.
+	Partial bool              `json:"partial"`
+	Skipped []archive.Skipped `json:"skipped,omitempty"`
 }
 
 func runVerify(c *cli.Context) error {
@@ -47,6 +53,7 @@ func runVerify(c *cli.Context) error {
 		if res.OK {
 			if m, err := archivestore.ReadManifest(c.Context, path); err == nil {
 				res.Connectors, res.ContentDigest = m.ConnectorCount, m.ContentDigest
+				res.Partial, res.Skipped = m.Partial, m.Skipped
 			}
 		} else {
 			bad++
@@ -62,6 +69,13 @@ func runVerify(c *cli.Context) error {
 		}
 	} else {
 		for _, r := range results {
+			if r.OK && r.Partial {
+				fmt.Fprintf(out, "%s: ok but partial: %d connectors, %s; the export lost %d:\n", r.Archive, r.Connectors, r.ContentDigest, len(r.Skipped))
+				for _, sk := range r.Skipped {
+					fmt.Fprintf(out, "  - %s: %s\n", sk.ScriptName, sk.Reason)
+				}
+				continue
+			}
 			if r.OK {
 				fmt.Fprintf(out, "%s: ok (%d connectors, %s)\n", r.Archive, r.Connectors, r.ContentDigest)
 				continue

@@ -1,11 +1,15 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/connvault/connvault/apiclient"
 )
 
 // Every command's --help lists its exit codes.
@@ -85,5 +89,38 @@ func TestVersion(t *testing.T) {
 	b := buildInfo{Version: "v1.2.3", Commit: "0123456789abcdef0123", Date: "2026-12-05T00:00:00Z", GoVersion: "go1.26.0", Modified: true}
 	if got, want := b.String(), "v1.2.3 (commit 0123456789ab+modified, built 2026-12-05T00:00:00Z, go1.26.0)"; got != want {
 		t.Errorf("String() = %q, want %q", got, want)
+	}
+}
+
+func TestProgressFitsTheTerminal(t *testing.T) {
+	st := apiclient.Stats{Requests: 123456, Retries: 12, RateLimited: 3}
+	for _, width := range []int{200, 120, 80, 60, 40} {
+		d := describeProgress(width, "exporting acme-sandbox-tenant", st)
+		if len(d)+statsRoom > width && len(d) > 0 {
+			t.Errorf("width %d: description %q leaves no room for the bar", width, d)
+		}
+	}
+	if d := describeProgress(200, "exporting", st); !strings.Contains(d, "123456 requests") {
+		t.Errorf("a wide terminal should show the counters: %q", d)
+	}
+}
+
+func TestNoColor(t *testing.T) {
+	t.Setenv("NO_COLOR", "1")
+	if colorWanted(os.Stdout) {
+		t.Error("NO_COLOR set, yet colour is wanted")
+	}
+}
+
+// diff with no differences prints nothing on stdout, like diff(1).
+func TestDiffSamePrintsNothing(t *testing.T) {
+	clearSailEnv(t)
+	out := filepath.Join(t.TempDir(), "a.tar.zst")
+	if code, _, stderr := runCLI(t, t.Context(), "export", "--sandbox", "-o", out); code != 0 {
+		t.Fatalf("export: %d\n%s", code, stderr)
+	}
+	code, stdout, stderr := runCLI(t, t.Context(), "diff", out, out)
+	if code != 0 || stdout != "" {
+		t.Errorf("diff A A: exit %d, stdout %q\n%s", code, stdout, stderr)
 	}
 }

@@ -87,6 +87,12 @@ func isTerminal(w io.Writer) bool {
 	return ok && term.IsTerminal(int(f.Fd()))
 }
 
+// colorWanted is colour's "auto": a terminal, and no NO_COLOR (no-color.org:
+// any non-empty value turns colour off).
+func colorWanted(w io.Writer) bool {
+	return isTerminal(w) && os.Getenv("NO_COLOR") == ""
+}
+
 func stdinIsTerminal(r io.Reader) bool {
 	f, ok := r.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
