@@ -138,8 +138,9 @@ func runExport(c *cli.Context) error {
 		}
 	}
 	if sum.Partial {
-		s.log.Warn(fmt.Sprintf("partial archive: %d connectors failed (see above); exit code 3", sum.Failed))
-		return &quietError{code: exitPartial}
+		msg := fmt.Sprintf("partial archive: %d connectors failed (see above); exit code 3", sum.Failed)
+		s.log.Warn(msg)
+		return &quietError{code: exitPartial, msg: msg}
 	}
 	return nil
 }

@@ -146,8 +146,9 @@ func runPromote(c *cli.Context) error {
 		s.log.Info(fmt.Sprintf("nothing to promote: %s already matches %s", to, from))
 		return nil
 	case res.Failed():
-		fmt.Fprintln(s.stderr, "connvault: some connectors failed; fix the cause and run the same promote again: it writes only what is left")
-		return &quietError{code: exitPartial}
+		const msg = "some connectors failed; fix the cause and run the same promote again: it writes only what is left"
+		fmt.Fprintln(s.stderr, "connvault: "+msg)
+		return &quietError{code: exitPartial, msg: msg}
 	case !res.Verified:
 		fmt.Fprintf(human, "\nVerification: %s still differs from %s:\n", to, from)
 		if err := diff.WriteText(human, res.Verification, diff.TextOptions{Color: colorWanted(human)}); err != nil {

@@ -87,8 +87,9 @@ func runVerify(c *cli.Context) error {
 		}
 	}
 	if bad > 0 {
-		fmt.Fprintf(c.App.ErrWriter, "connvault: %d of %d archive(s) failed verification\n", bad, len(results))
-		return &quietError{code: exitError}
+		msg := fmt.Sprintf("%d of %d archive(s) failed verification", bad, len(results))
+		fmt.Fprintln(c.App.ErrWriter, "connvault: "+msg)
+		return &quietError{code: exitError, msg: msg}
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -98,7 +99,13 @@ func TestBrokenArchiveFixtures(t *testing.T) {
 					if strings.Count(stderr, "\n") != 1 {
 						t.Errorf("want exactly one stderr line:\n%s", stderr)
 					}
-					if stdout != "" {
+					if slices.Contains(tc.args, "--json") {
+						// --json: one JSON document, the error and the code.
+						var doc failureJSON
+						if err := json.Unmarshal([]byte(stdout), &doc); err != nil || doc.ExitCode != code || doc.Error == "" {
+							t.Errorf("stdout with --json: %q", stdout)
+						}
+					} else if stdout != "" {
 						t.Errorf("stdout: %q", stdout)
 					}
 				})

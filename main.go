@@ -59,16 +59,47 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	app := newApp(stdin, stdout, stderr)
+	// With --log-format json every stderr line is a JSON object, whoever
+	// writes it: our logger, a report table, the final error, or a
+	// third-party package logging through the standard library.
+	logJSON := logFormatOf(args) == "json"
+	errW := stderr
+	if logJSON {
+		errW = newJSONLines(stderr)
+	}
+	defer routeStdLog(errW)()
+	out := &countingWriter{w: stdout}
+
+	app := newApp(stdin, out, errW)
 	err := app.RunContext(ctx, interspersed(app, args))
 	code := exitCode(ctx, err)
 	if err != nil && code != exitOK {
 		var quiet *quietError
-		if !errors.As(err, &quiet) {
-			fmt.Fprintf(stderr, "connvault: %s\n", oneLine(err))
+		msg := oneLine(err)
+		if errors.As(err, &quiet) {
+			msg = quiet.message()
+		} else if f, ok := errW.(*jsonLines); ok {
+			f.Flush()
+			writeJSONLine(stderr, "ERROR", msg, map[string]any{"exitCode": code})
+		} else {
+			fmt.Fprintf(errW, "connvault: %s\n", msg)
+		}
+		// With --json a failure still gives stdout one JSON document.
+		if hasFlag(args, "json") && out.n == 0 {
+			_ = writeJSON(stdout, failureJSON{Error: msg, ExitCode: code})
 		}
 	}
+	if f, ok := errW.(*jsonLines); ok {
+		f.Flush()
+	}
 	return code
+}
+
+// failureJSON is what --json prints on stdout when a command fails before
+// printing its own result.
+type failureJSON struct {
+	Error    string `json:"error"`
+	ExitCode int    `json:"exitCode"`
 }
 
 func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
@@ -140,10 +171,21 @@ func (e *exitErr) Error() string { return e.err.Error() }
 func (e *exitErr) Unwrap() error { return e.err }
 
 // quietError ends the run with a code without another message: the command
-// already reported (a partial export, a diff with differences).
-type quietError struct{ code int }
+// already reported (a partial export, a diff with differences). msg, when
+// set, is that report in one line for --json's failure document.
+type quietError struct {
+	code int
+	msg  string
+}
 
 func (q *quietError) Error() string { return fmt.Sprintf("exit %d", q.code) }
+
+func (q *quietError) message() string {
+	if q.msg != "" {
+		return q.msg
+	}
+	return fmt.Sprintf("exit code %d (see stderr)", q.code)
+}
 
 func exitCode(ctx context.Context, err error) int {
 	if err == nil {
