@@ -5,11 +5,13 @@ package main
 // on disk or in the tenant).
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -332,5 +334,132 @@ func TestEndlessPagingStops(t *testing.T) {
 	after := srv.Tenant.Stats()
 	if len(after.Creates) != len(before.Creates) {
 		t.Errorf("restore created connectors: %v", after.Creates)
+	}
+}
+
+// TestLargeDocumentRoundTrips (defect 7): a connector with a 17 MiB
+// document (its detail repeats it, so two entries above the old 16 MiB
+// limit) is exported into an archive that verify, ls and restore read, and
+// the pre-restore snapshot of a target holding it can undo that restore.
+func TestLargeDocumentRoundTrips(t *testing.T) {
+	clearSailEnv(t)
+	if archive.DefaultMaxEntrySize < 2*apiclient.DefaultMaxBodyBytes {
+		t.Errorf("archive entries (%d bytes) must hold twice what the client accepts (%d)", archive.DefaultMaxEntrySize, apiclient.DefaultMaxBodyBytes)
+	}
+	big := func(c byte) []byte {
+		return append(append([]byte("<big>"), bytes.Repeat([]byte{c}, 17<<20)...), "</big>"...)
+	}
+	a := startSandbox(t, sandbox.Options{Empty: true})
+	dto, err := a.Tenant.CreateDirect(apiclient.V3CreateConnectorDto{Name: "Huge", ClassName: "sailpoint.connector.OpenConnectorAdapter"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Tenant.PutDocumentDirect(dto.ScriptName, apiclient.SourceConfig, big('a')); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "big.tar.zst")
+	if code, _, stderr := runCLI(t, context.Background(), append([]string{"export", "-o", out}, tenantArgs(a)...)...); code != 0 {
+		t.Fatalf("export: exit %d\n%s", code, stderr)
+	}
+	if code, _, stderr := runCLI(t, context.Background(), "verify", out); code != 0 {
+		t.Fatalf("verify: exit %d\n%s", code, stderr)
+	}
+	if code, stdout, stderr := runCLI(t, context.Background(), "ls", out); code != 0 || !strings.Contains(stdout, "Huge") {
+		t.Fatalf("ls: exit %d\n%s%s", code, stdout, stderr)
+	}
+
+	b := startSandbox(t, sandbox.Options{Empty: true})
+	if code, _, stderr := restore(t, b, out, "--no-backup"); code != 0 {
+		t.Fatalf("restore: exit %d\n%s", code, stderr)
+	}
+	sn := b.Tenant.ScriptNames()[0]
+	if err := b.Tenant.PutDocumentDirect(sn, apiclient.SourceConfig, big('b')); err != nil {
+		t.Fatal(err)
+	}
+	backups := t.TempDir()
+	if code, rep, stderr := restore(t, b, out, "--backup-dir", backups); code != 0 || rep.Backup == "" {
+		t.Fatalf("second restore: exit %d, backup %q\n%s", code, rep.Backup, stderr)
+	}
+	snaps, _ := filepath.Glob(filepath.Join(backups, "*.tar.zst"))
+	if len(snaps) != 1 {
+		t.Fatalf("pre-restore snapshots: %v", snaps)
+	}
+	if code, _, stderr := runCLI(t, context.Background(), "verify", snaps[0]); code != 0 {
+		t.Fatalf("verify of the pre-restore snapshot: exit %d\n%s", code, stderr)
+	}
+	// Undo: restoring the snapshot brings the 'b' document back.
+	if code, _, stderr := restore(t, b, snaps[0], "--no-backup"); code != 0 {
+		t.Fatalf("undo: exit %d\n%s", code, stderr)
+	}
+	if c, _ := b.Tenant.Connector(sn); !bytes.Equal(c.SourceConfig, big('b')) {
+		t.Errorf("the undo did not bring the snapshot's document back (%d bytes)", len(c.SourceConfig))
+	}
+}
+
+// TestKeepGoingPastUnarchivableScriptNames: connectors whose scriptName
+// cannot be a folder name (a slash, "..", 10,000 bytes) are recorded as
+// failed under --keep-going, the others archived, exit 3; without it the
+// export fails naming the connector and leaves nothing.
+func TestKeepGoingPastUnarchivableScriptNames(t *testing.T) {
+	clearSailEnv(t)
+	srv := startSandbox(t, sandbox.Options{})
+	bad := []string{"a/b", "..", strings.Repeat("x", 10000)}
+	srv.Tenant.SetHook(func(w http.ResponseWriter, r *http.Request) bool {
+		if r.Method != http.MethodGet {
+			return false
+		}
+		for i, sn := range bad {
+			prefix := "/v3/connectors/" + url.PathEscape(sn)
+			switch {
+			case r.URL.EscapedPath() == prefix:
+				body, _ := json.Marshal(apiclient.ConnectorDetail{Name: fmt.Sprintf("Bad %d", i), ScriptName: sn, Type: "custom Bad", ClassName: "x"})
+				w.Header().Set("Content-Type", "application/json")
+				_, _ = w.Write(body)
+				return true
+			case strings.HasPrefix(r.URL.EscapedPath(), prefix+"/"):
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusNotFound)
+				_, _ = w.Write([]byte(`{"messages":[{"text":"no document"}]}`))
+				return true
+			}
+		}
+		return false
+	})
+	dir := t.TempDir()
+	out := filepath.Join(dir, "x.tar.zst")
+	// The server names them as it would in the list; --script-name reads
+	// them the same way (a DEVELOPMENT connector is read so).
+	var named []string
+	for _, sn := range bad {
+		named = append(named, "--script-name", sn)
+	}
+	code, _, stderr := runCLI(t, context.Background(), append(append([]string{"export", "-o", out}, named...), tenantArgs(srv)...)...)
+	checkFailure(t, code, stderr, exitError, "cannot be a folder name")
+	if left := leftovers(t, dir); len(left) != 0 {
+		t.Errorf("a failed export left %v", left)
+	}
+
+	code, _, stderr = runCLI(t, context.Background(), append(append([]string{"export", "-o", out, "--keep-going"}, named...), tenantArgs(srv)...)...)
+	if code != exitPartial {
+		t.Fatalf("--keep-going: exit %d, want 3\n%s", code, stderr)
+	}
+	snap, err := archive.ReadFile(out, archive.ReadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := len(released(srv.Tenant)); len(snap.Connectors) != want {
+		t.Errorf("%d connectors archived, want the tenant's %d", len(snap.Connectors), want)
+	}
+	failed := map[string]bool{}
+	for _, s := range snap.Manifest.Skipped {
+		failed[s.ScriptName] = strings.HasPrefix(s.Reason, "failed:")
+	}
+	for _, sn := range bad {
+		if !failed[sn] {
+			t.Errorf("%.20q is not recorded as failed in the manifest", sn)
+		}
+	}
+	if !snap.Manifest.Partial {
+		t.Error("the archive is not marked partial")
 	}
 }

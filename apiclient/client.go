@@ -29,7 +29,7 @@ const (
 	DefaultRate         = 10.0 // requests per second: the gateway allows 100 per 10 s per client id
 	DefaultMaxAttempts  = 6
 	DefaultMaxWait      = 2 * time.Minute
-	DefaultMaxBodyBytes = 64 << 20 // far beyond any real connector document
+	DefaultMaxBodyBytes = 128 << 20 // a detail repeats every document, and documents of tens of MiB exist
 	DefaultIdleTimeout  = 2 * time.Minute
 	DefaultUserAgent    = "connvault"
 )
