@@ -75,7 +75,7 @@ func TestNewValidates(t *testing.T) {
 	cfg := ok
 	cfg.Rate = -1
 	c, _ = New(cfg)
-	if c.pacer.lim != nil {
+	if c.pacerFor(VersionV3).lim != nil {
 		t.Error("negative rate did not disable pacing")
 	}
 }
@@ -153,15 +153,15 @@ func TestRetryGivesUp(t *testing.T) {
 		t.Errorf("%d requests, want MaxAttempts = 3", len(f.requests()))
 	}
 
-	// The wait budget ends retries before the attempts do.
+	// A wait beyond MaxWait ends retries before the attempts do.
 	f2 := newFake(t, func(w http.ResponseWriter, r *http.Request, n int) {
 		w.Header().Set("Retry-After", "3600")
 		writeJSON(w, 429, `{"message":" Rate Limit Exceeded "}`)
 	})
 	c2 := newTestClient(t, f2, func(cfg *Config) { cfg.MaxWait = time.Second })
 	_, _, err = c2.GetConnector(context.Background(), "acme", "")
-	if err == nil || !strings.Contains(err.Error(), "retry budget") || !strings.Contains(err.Error(), "Rate Limit Exceeded") {
-		t.Errorf("err = %v, want a rate-limit error that names the retry budget", err)
+	if !errors.Is(err, ErrWaitTooLong) || !strings.Contains(err.Error(), "--max-wait") || !strings.Contains(err.Error(), "Rate Limit Exceeded") {
+		t.Errorf("err = %v, want a rate-limit error that names --max-wait", err)
 	}
 	if len(f2.requests()) != 1 {
 		t.Errorf("%d requests, want 1: a wait beyond the budget is not started", len(f2.requests()))

@@ -157,12 +157,12 @@ func (c *Client) CreateConnector(ctx context.Context, in V3CreateConnectorDto) (
 				return V3ConnectorDto{}, outcomeUnknown(amb.err, notListed)
 			}
 			wait := backoff(c.backoffBase, c.backoffMax, b.attempts)
-			if b.waited+wait > c.maxWait {
+			if wait > c.maxWait {
 				return V3ConnectorDto{}, outcomeUnknown(amb.err, notListed)
 			}
 			b.waited += wait
 			c.retries.Add(1)
-			if err := sleep(ctx, wait); err != nil {
+			if err := c.clock.Sleep(ctx, wait); err != nil {
 				amb.err.Err = err
 				return V3ConnectorDto{}, amb.err
 			}
@@ -328,23 +328,66 @@ func idempotentPatch(ops []JsonPatchOperation) bool {
 
 // GetDocument fetches one XML document, byte for byte as served.
 func (c *Client) GetDocument(ctx context.Context, scriptName string, doc Document) ([]byte, error) {
+	b, _, err := c.GetDocumentVia(ctx, scriptName, doc)
+	return b, err
+}
+
+// GetDocumentVia is GetDocument that also says which layout served the
+// document: the chosen one, unless this run found that the chosen one lacks
+// the route and another serves it (see GetDocumentElsewhere).
+func (c *Client) GetDocumentVia(ctx context.Context, scriptName string, doc Document) ([]byte, string, error) {
 	op := "get " + string(doc)
 	if err := checkDocument(op, scriptName, doc); err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	r := &request{op: op, scriptName: scriptName, method: http.MethodGet, path: connectorPath(scriptName) + "/" + string(doc), accept: acceptXML}
-	return c.getRaw(ctx, r)
+	if _, err := c.ResolveAPIVersion(ctx); err != nil {
+		return nil, "", err
+	}
+	v := c.routeLayouts(doc, true)[0]
+	r := &request{op: op, scriptName: scriptName, method: http.MethodGet, path: connectorPath(scriptName) + "/" + string(doc), accept: acceptXML, version: v}
+	b, err := c.getRaw(ctx, r)
+	return b, v, err
 }
 
 // PutDocument replaces one XML document; data goes out exactly as given, as
 // the multipart part "file". An answer of HTTP 200 with status ERROR returns
 // the UpdateDetail together with an *Error wrapping ErrUpdateFailed.
+//
+// A document whose route the chosen layout does not publish
+// (correlation-config in v3) is written through a layout that does; a
+// layout answering 404 is followed by the next one that publishes the
+// route, and the one that took the document takes the rest of the run's.
 func (c *Client) PutDocument(ctx context.Context, scriptName string, doc Document, data []byte) (*UpdateDetail, error) {
 	op := "put " + string(doc)
 	if err := checkDocument(op, scriptName, doc); err != nil {
 		return nil, err
 	}
-	return c.putFile(ctx, op, scriptName, connectorPath(scriptName)+"/"+string(doc), string(doc)+".xml", data)
+	if _, err := c.ResolveAPIVersion(ctx); err != nil {
+		return nil, err
+	}
+	path := connectorPath(scriptName) + "/" + string(doc)
+	if doc != CorrelationConfig {
+		return c.putFile(ctx, op, scriptName, path, string(doc)+".xml", data, "")
+	}
+	var tried []string
+	var first error
+	for _, v := range c.routeLayouts(doc, false) {
+		ud, err := c.putFile(ctx, op, scriptName, path, string(doc)+".xml", data, v)
+		if !IsNotFound(err) {
+			if err == nil && len(tried) > 0 {
+				c.log.DebugContext(ctx, "apiclient: correlation-config written through another layout", "scriptName", scriptName, "apiVersion", v, "lacking", tried)
+			}
+			if err == nil || ud != nil {
+				c.learnRoute(doc, tried, v)
+			}
+			return ud, err
+		}
+		if first == nil {
+			first = err
+		}
+		tried = append(tried, v)
+	}
+	return nil, first
 }
 
 // GetTranslation fetches the properties text of one locale.
@@ -365,7 +408,7 @@ func (c *Client) PutTranslation(ctx context.Context, scriptName, locale string, 
 	if err := checkLocale(op, scriptName, locale); err != nil {
 		return nil, err
 	}
-	return c.putFile(ctx, op, scriptName, translationPath(scriptName, locale), locale+".properties", data)
+	return c.putFile(ctx, op, scriptName, translationPath(scriptName, locale), locale+".properties", data, "")
 }
 
 func connectorPath(scriptName string) string { return "/connectors/" + url.PathEscape(scriptName) }
@@ -414,7 +457,9 @@ func (c *Client) getRaw(ctx context.Context, r *request) ([]byte, error) {
 	return resp.body, nil
 }
 
-func (c *Client) putFile(ctx context.Context, op, scriptName, path, filename string, data []byte) (*UpdateDetail, error) {
+// putFile PUTs data as the multipart part "file" to path in layout version
+// ("" for the chosen one).
+func (c *Client) putFile(ctx context.Context, op, scriptName, path, filename string, data []byte, version string) (*UpdateDetail, error) {
 	var buf bytes.Buffer
 	w := multipart.NewWriter(&buf)
 	part, err := w.CreateFormFile("file", filename)
@@ -428,7 +473,7 @@ func (c *Client) putFile(ctx context.Context, op, scriptName, path, filename str
 		return nil, fmt.Errorf("%s %q: build multipart body: %w", op, scriptName, err)
 	}
 	r := &request{op: op, scriptName: scriptName, method: http.MethodPut, path: path,
-		body: buf.Bytes(), contentType: w.FormDataContentType(), accept: acceptJSON}
+		body: buf.Bytes(), contentType: w.FormDataContentType(), accept: acceptJSON, version: version}
 	resp, err := c.do(ctx, r, &budget{})
 	if err != nil {
 		return nil, err
@@ -438,7 +483,7 @@ func (c *Client) putFile(ctx context.Context, op, scriptName, path, filename str
 		return nil, err
 	}
 	if strings.EqualFold(ud.Status, UpdateError) {
-		e := &Error{Op: op, ScriptName: scriptName, Method: r.method, Path: "/" + c.version + path, StatusCode: resp.status, Err: ErrUpdateFailed}
+		e := &Error{Op: op, ScriptName: scriptName, Method: r.method, Path: c.pathOf(r), StatusCode: resp.status, Err: ErrUpdateFailed}
 		if ud.Message != "" {
 			addMessage(e, ud.Message)
 		}
@@ -476,6 +521,6 @@ func (c *Client) contentError(r *request, resp *response, want string) error {
 }
 
 func (c *Client) answerError(r *request, resp *response) *Error {
-	return &Error{Op: r.op, ScriptName: r.scriptName, Name: r.name, Method: r.method, Path: "/" + c.version + r.path,
+	return &Error{Op: r.op, ScriptName: r.scriptName, Name: r.name, Method: r.method, Path: c.pathOf(r),
 		StatusCode: resp.status, Snippet: c.scrub(snippet(resp.header.Get("Content-Type"), resp.body))}
 }

@@ -47,16 +47,20 @@ func redirectAllowed(req *http.Request, via []*http.Request) error {
 }
 
 // connectorOf is the part of an API path that names one connector
-// ("/v3/connectors/alpha" of "/v3/connectors/alpha/source-config"), or the
+// ("/v3/connectors/alpha" of "/v3/connectors/alpha/source-config",
+// "/connectors/v1/alpha" of "/connectors/v1/alpha/translations/fr"), or the
 // whole path when it names none.
 func connectorOf(path string) string {
 	i := strings.Index(path, "/connectors/")
 	if i < 0 {
 		return path
 	}
-	rest := path[i+len("/connectors/"):]
-	if j := strings.IndexByte(rest, '/'); j >= 0 {
-		return path[:i+len("/connectors/")+j]
+	head := i + len("/connectors/")
+	if strings.HasPrefix(path[head:], VersionV1+"/") {
+		head += len(VersionV1) + 1 // the per-service layout, /connectors/v1/{scriptName}
+	}
+	if j := strings.IndexByte(path[head:], '/'); j >= 0 {
+		return path[:head+j]
 	}
 	return path
 }
@@ -264,7 +268,7 @@ func (c *Client) wrongConnector(r *request, resp *response, err error) error {
 	if err == nil {
 		return nil
 	}
-	return &Error{Op: r.op, ScriptName: r.scriptName, Name: r.name, Method: r.method, Path: "/" + c.version + r.path,
+	return &Error{Op: r.op, ScriptName: r.scriptName, Name: r.name, Method: r.method, Path: c.pathOf(r),
 		StatusCode: resp.status, Err: err}
 }
 

@@ -295,3 +295,18 @@ func TestLikelyScriptNames(t *testing.T) {
 		t.Errorf("a name with a slash is probed as is: %q", got)
 	}
 }
+
+func TestConnectorOf(t *testing.T) {
+	for in, want := range map[string]string{
+		"/v3/connectors/alpha/source-config":      "/v3/connectors/alpha",
+		"/v3/connectors/alpha":                    "/v3/connectors/alpha",
+		"/connectors/v1/alpha/translations/fr":    "/connectors/v1/alpha",
+		"/connectors/v1/bravo":                    "/connectors/v1/bravo",
+		"/v2025/connectors/alpha/source-template": "/v2025/connectors/alpha",
+		"/v3/connectors":                          "/v3/connectors",
+	} {
+		if got := connectorOf(in); got != want {
+			t.Errorf("connectorOf(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
