@@ -260,12 +260,9 @@ func (s *scanner) readManifest() error {
 	}
 	s.count = 1 // the other entries follow in ascending order, s.prev starts empty
 
-	var probe struct {
-		Format        *string `json:"format"`
-		FormatVersion *int    `json:"formatVersion"`
-	}
-	if err := json.Unmarshal(raw, &probe); err != nil {
-		return s.err(manifestName, ErrCorrupt, fmt.Sprintf("manifest.json is not valid JSON (%v): the archive was damaged; use another backup", err), err)
+	probe, perr := probeManifest(raw)
+	if perr != nil {
+		return s.err(manifestName, perr.kind, perr.msg, perr.err)
 	}
 	switch {
 	case probe.Format == nil || *probe.Format != FormatName:
