@@ -463,3 +463,68 @@ func TestKeepGoingPastUnarchivableScriptNames(t *testing.T) {
 		t.Error("the archive is not marked partial")
 	}
 }
+
+// checkTerminalSafe fails when s holds a control character that acts on a
+// terminal (ESC, a lone CR, NUL, BEL).
+func checkTerminalSafe(t *testing.T, what, s string) {
+	t.Helper()
+	for _, bad := range []string{"\x1b", "\x00", "\x07"} {
+		if strings.Contains(s, bad) {
+			t.Errorf("%s holds %q:\n%q", what, bad, s)
+		}
+	}
+	if strings.Contains(strings.ReplaceAll(s, "\r\n", "\n"), "\r") {
+		t.Errorf("%s holds a lone CR:\n%q", what, s)
+	}
+}
+
+// TestServerTextReachesTerminalEscaped: a connector name holding ESC, CR and
+// NUL, and a scriptName holding ESC, are printed escaped by ls, diff, the
+// log lines and the error line.
+func TestServerTextReachesTerminalEscaped(t *testing.T) {
+	clearSailEnv(t)
+	srv := startSandbox(t, sandbox.Options{Empty: true})
+	const evil = "Evil\x1b[2J\rName\x00"
+	dto, err := srv.Tenant.CreateDirect(apiclient.V3CreateConnectorDto{Name: evil, ClassName: "sailpoint.connector.OpenConnectorAdapter"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Tenant.PutDocumentDirect(dto.ScriptName, apiclient.SourceConfig, []byte("<a/>")); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "x.tar.zst")
+	code, stdout, stderr := runCLI(t, context.Background(), append([]string{"export", "-o", out, "--keep-going", "--script-name", dto.ScriptName, "--script-name", "ghost\x1b]0;pwned\x07"}, tenantArgs(srv)...)...)
+	if code != 0 {
+		t.Fatalf("export: exit %d\n%s", code, stderr)
+	}
+	checkTerminalSafe(t, "export's stderr", stdout+stderr)
+	if !strings.Contains(stderr, `ghost\x1b]0;pwned\x07`) {
+		t.Errorf("the skipped scriptName is not shown escaped:\n%s", stderr)
+	}
+	code, stdout, stderr = runCLI(t, context.Background(), "ls", out)
+	if code != 0 {
+		t.Fatalf("ls: exit %d\n%s", code, stderr)
+	}
+	checkTerminalSafe(t, "ls", stdout+stderr)
+	if !strings.Contains(stdout, `Evil\x1b[2J\rName\x00`) {
+		t.Errorf("ls does not show the name escaped:\n%s", stdout)
+	}
+	if err := srv.Tenant.PutDocumentDirect(dto.ScriptName, apiclient.SourceConfig, []byte("<b/>")); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr = runCLI(t, context.Background(), append(append([]string{"diff", "--color", "always"}, tenantArgs(srv)...), out, "tenant:")...)
+	if code != 1 {
+		t.Fatalf("diff: exit %d, want 1 (differences)\n%s", code, stderr)
+	}
+	plain := stdout
+	for _, c := range []string{"\x1b[0m", "\x1b[1m", "\x1b[31m", "\x1b[32m", "\x1b[33m", "\x1b[36m"} {
+		plain = strings.ReplaceAll(plain, c, "")
+	}
+	checkTerminalSafe(t, "diff", plain+stderr)
+	// An error naming it: the archive is not a file of that name.
+	code, _, stderr = runCLI(t, context.Background(), "ls", out+"\x1b[2J")
+	if code == 0 {
+		t.Fatal("ls of a missing file succeeded")
+	}
+	checkTerminalSafe(t, "the error line", stderr)
+}
