@@ -19,6 +19,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/connvault/connvault/apiclient"
 	"github.com/connvault/connvault/archive"
@@ -527,4 +528,39 @@ func TestServerTextReachesTerminalEscaped(t *testing.T) {
 		t.Fatal("ls of a missing file succeeded")
 	}
 	checkTerminalSafe(t, "the error line", stderr)
+}
+
+// TestSilentServerSaysWhatItRetries: a tenant that takes every API request
+// and never answers: export says at info level what it retries after the
+// first timeout and gives up after the second, with no archive left.
+func TestSilentServerSaysWhatItRetries(t *testing.T) {
+	clearSailEnv(t)
+	srv := startSandbox(t, sandbox.Options{})
+	var lists atomic.Int32
+	srv.Tenant.SetHook(func(w http.ResponseWriter, r *http.Request) bool {
+		if r.URL.Path == "/oauth/token" {
+			return false
+		}
+		lists.Add(1)
+		<-r.Context().Done()
+		return true
+	})
+	tuneClient = func(cfg *apiclient.Config) {
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.ResponseHeaderTimeout = 100 * time.Millisecond
+		cfg.HTTPClient = &http.Client{Transport: tr}
+	}
+	t.Cleanup(func() { tuneClient = nil })
+	dir := t.TempDir()
+	code, _, stderr := runCLI(t, context.Background(), append([]string{"export", "-d", dir}, tenantArgs(srv)...)...)
+	checkFailure(t, code, stderr, exitError, "list connectors", "sent no answer, 2 times")
+	if !strings.Contains(stderr, "connvault: no answer from the server to list connectors") {
+		t.Errorf("no info line saying what is retried:\n%s", stderr)
+	}
+	if n := lists.Load(); n != 2 {
+		t.Errorf("%d requests reached the server, want 2", n)
+	}
+	if left := leftovers(t, dir); len(left) != 0 {
+		t.Errorf("export left %v", left)
+	}
 }

@@ -6,11 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // TestWriteNeverFollowsRedirect (issue 18, defect 2): a PUT answered 303
@@ -310,3 +312,39 @@ func TestConnectorOf(t *testing.T) {
 		}
 	}
 }
+
+// TestSilentServerBounded: a server that takes every request and never
+// answers costs two header timeouts, not six; after the first, an info line
+// says what is retried.
+func TestSilentServerBounded(t *testing.T) {
+	f := newFake(t, func(w http.ResponseWriter, r *http.Request, n int) { <-r.Context().Done() })
+	var logs strings.Builder
+	var mu sync.Mutex
+	c := newTestClient(t, f, func(cfg *Config) {
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.ResponseHeaderTimeout = 50 * time.Millisecond
+		cfg.HTTPClient = &http.Client{Transport: tr}
+		cfg.Logger = slog.New(slog.NewTextHandler(writerFunc(func(p []byte) (int, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			return logs.Write(p)
+		}), &slog.HandlerOptions{Level: slog.LevelInfo}))
+	})
+	_, err := c.GetDocument(context.Background(), "acme", SourceConfig)
+	var e *Error
+	if !errors.As(err, &e) || e.Attempts != maxSilentAttempts || !strings.Contains(err.Error(), "sent no answer, 2 times") {
+		t.Fatalf("err = %v; want the call given up after %d silent attempts", err, maxSilentAttempts)
+	}
+	if n := len(f.requests()); n != maxSilentAttempts {
+		t.Errorf("%d requests, want %d", n, maxSilentAttempts)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if got := strings.Count(logs.String(), "level=INFO"); got != 1 || !strings.Contains(logs.String(), `no answer from the server to get source-config \"acme\"`) {
+		t.Errorf("want one info line naming what is retried, got:\n%s", logs.String())
+	}
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
