@@ -13,6 +13,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 // TestWriteNeverFollowsRedirect (issue 18, defect 2): a PUT answered 303
@@ -348,3 +349,44 @@ func TestSilentServerBounded(t *testing.T) {
 type writerFunc func([]byte) (int, error)
 
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+// FuzzCreateAnswer drives the create/answer matching with arbitrary names
+// and answers: an answer is accepted only when it names exactly the
+// connector asked for with a scriptName that can address one; the probes
+// after a lost answer only ever ask for such scriptNames.
+func FuzzCreateAnswer(f *testing.F) {
+	f.Add("Acme HR", []byte(`{"name":"Acme HR","scriptName":"acme-hr"}`))
+	f.Add("Acme HR", []byte(`{"name":"Bravo","scriptName":"bravo"}`))
+	f.Add("alpha", []byte(`{"name":"alpha","scriptName":"../x"}`))
+	f.Add("alpha", []byte(`{"name":"alpha","scriptName":"a\u0000b"}`))
+	f.Add("A Script Name", []byte(`{"name":"A Script Name","scriptName":"aScriptName","status":"DEVELOPMENT"}`))
+	f.Fuzz(func(t *testing.T, name string, answer []byte) {
+		var out V3ConnectorDto
+		if json.Unmarshal(answer, &out) != nil {
+			return
+		}
+		err := checkCreated(name, out)
+		if err == nil {
+			if out.Name != name {
+				t.Fatalf("accepted %q for %q", out.Name, name)
+			}
+			if out.ScriptName == "" || out.ScriptName == "." || out.ScriptName == ".." || strings.ContainsAny(out.ScriptName, "/\\") || !utf8.ValidString(out.ScriptName) {
+				t.Fatalf("accepted scriptName %q", out.ScriptName)
+			}
+			for _, r := range out.ScriptName {
+				if r < 0x20 || r == 0x7f {
+					t.Fatalf("accepted scriptName %q with a control character", out.ScriptName)
+				}
+			}
+		} else if !errors.Is(err, ErrWrongConnector) {
+			t.Fatalf("refusal %v is not ErrWrongConnector", err)
+		}
+		seen := map[string]bool{}
+		for _, sn := range likelyScriptNames(name) {
+			if badScriptName(sn) != "" || seen[sn] {
+				t.Fatalf("probe %q for %q: %s (or twice)", sn, name, badScriptName(sn))
+			}
+			seen[sn] = true
+		}
+	})
+}
