@@ -6,6 +6,8 @@ import (
 	"github.com/connvault/connvault/archivestore"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/connvault/connvault/internal/termtext"
 )
 
 func verifyCommand() *cli.Command {
@@ -61,12 +63,12 @@ func runVerify(c *cli.Context) error {
 	} else {
 		for _, r := range results {
 			if r.OK {
-				fmt.Fprintf(out, "%s: ok (%d connectors, %s)\n", r.Archive, r.Connectors, r.ContentDigest)
+				fmt.Fprintf(out, "%s: ok (%d connectors, %s)\n", termtext.Escape(r.Archive), r.Connectors, r.ContentDigest)
 				continue
 			}
-			fmt.Fprintf(out, "%s: %d problem(s)\n", r.Archive, len(r.Problems))
+			fmt.Fprintf(out, "%s: %d problem(s)\n", termtext.Escape(r.Archive), len(r.Problems))
 			for _, p := range r.Problems {
-				fmt.Fprintf(out, "  - %s\n", p)
+				fmt.Fprintf(out, "  - %s\n", termtext.Escape(p))
 			}
 		}
 	}
