@@ -18,6 +18,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"golang.org/x/sync/errgroup"
 )
 
 // The directory form of a snapshot (docs/archive-format.md, "Directory form")
@@ -53,6 +55,9 @@ const (
 	dirFileMode = 0o600
 	dirDirMode  = 0o700
 )
+
+// dirWriters is how many connector folders Close writes at once.
+const dirWriters = 8
 
 // IsDir reports whether path names an existing directory (following a
 // symbolic link at path itself): such an operand is read as a snapshot
@@ -302,19 +307,28 @@ func (w *DirWriter) commit(ctx context.Context) (*Manifest, error) {
 		}
 	}
 	slices.SortFunc(w.files, func(a, b dirSpooled) int { return cmp.Compare(a.path, b.path) })
+	// Connector folders are independent, and a new file costs an fsync, so
+	// a first export of thousands of files waits on the disk rather than
+	// the CPU: several folders are written at once.
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(dirWriters)
 	for i := 0; i < len(w.files); {
 		sn, _, _ := strings.Cut(strings.TrimPrefix(w.files[i].path, connectorsDir), "/")
 		j := i
 		for j < len(w.files) && strings.HasPrefix(w.files[j].path, connectorsDir+sn+"/") {
 			j++
 		}
-		if err := ctx.Err(); err != nil {
-			return nil, wrap("write", err)
-		}
-		if err := w.writeConnector(sn, w.files[i:j]); err != nil {
-			return nil, err
-		}
+		files := w.files[i:j]
+		g.Go(func() error {
+			if err := gctx.Err(); err != nil {
+				return wrap("write", err)
+			}
+			return w.writeConnector(sn, files)
+		})
 		i = j
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
 	}
 	if err := syncDir(conns); err != nil {
 		return nil, wrap("fsync", err)
