@@ -165,10 +165,25 @@ func CreateDir(ctx context.Context, dir string, meta Meta) (*DirWriter, error) {
 	if st, err := os.Stat(dir); err == nil && !st.IsDir() {
 		return nil, fmt.Errorf("snapshot directory %s: it is a file, not a directory; give a directory (created when missing)", dir)
 	}
-	if _, err := os.Lstat(filepath.Join(dir, strings.TrimSuffix(connectorsDir, "/"))); err == nil {
+	if st, err := os.Lstat(filepath.Join(dir, strings.TrimSuffix(connectorsDir, "/"))); err == nil {
+		if !st.IsDir() {
+			return nil, fmt.Errorf("snapshot directory %s: connectors is a link or a file, not a folder; connvault writes only into a plain folder", dir)
+		}
 		if _, err := os.Lstat(filepath.Join(dir, manifestName)); err != nil {
 			return nil, fmt.Errorf("snapshot directory %s: it has a connectors folder but no manifest.json, so it was not written by connvault "+
 				"and exporting would replace what that folder holds; give a new or empty directory", dir)
+		}
+	}
+	if _, err := os.Lstat(filepath.Join(dir, manifestName)); err == nil {
+		// Someone else's manifest.json is not ours to overwrite.
+		root, err := os.OpenRoot(dir)
+		if err != nil {
+			return nil, fmt.Errorf("snapshot directory %s: %w", dir, err)
+		}
+		_, err = readDirManifest(root, dir, ReadOptions{MaxManifestSize: DefaultMaxManifestSize})
+		root.Close()
+		if err != nil && !errors.Is(err, ErrCorrupt) {
+			return nil, fmt.Errorf("%w; connvault does not overwrite it: give a new or empty directory", err)
 		}
 	}
 	spool, err := os.CreateTemp("", "connvault-dir-*.spool")
