@@ -8,6 +8,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/connvault/connvault/archive"
+	"github.com/connvault/connvault/internal/termtext"
 )
 
 func verifyCommand() *cli.Command {
@@ -70,19 +71,19 @@ func runVerify(c *cli.Context) error {
 	} else {
 		for _, r := range results {
 			if r.OK && r.Partial {
-				fmt.Fprintf(out, "%s: ok but partial: %d connectors, %s; the export lost %d:\n", r.Archive, r.Connectors, r.ContentDigest, len(r.Skipped))
+				fmt.Fprintf(out, "%s: ok but partial: %d connectors, %s; the export lost %d:\n", termtext.Escape(r.Archive), r.Connectors, r.ContentDigest, len(r.Skipped))
 				for _, sk := range r.Skipped {
-					fmt.Fprintf(out, "  - %s: %s\n", sk.ScriptName, sk.Reason)
+					fmt.Fprintf(out, "  - %s: %s\n", termtext.Escape(sk.ScriptName), termtext.Escape(sk.Reason))
 				}
 				continue
 			}
 			if r.OK {
-				fmt.Fprintf(out, "%s: ok (%d connectors, %s)\n", r.Archive, r.Connectors, r.ContentDigest)
+				fmt.Fprintf(out, "%s: ok (%d connectors, %s)\n", termtext.Escape(r.Archive), r.Connectors, r.ContentDigest)
 				continue
 			}
-			fmt.Fprintf(out, "%s: %d problem(s)\n", r.Archive, len(r.Problems))
+			fmt.Fprintf(out, "%s: %d problem(s)\n", termtext.Escape(r.Archive), len(r.Problems))
 			for _, p := range r.Problems {
-				fmt.Fprintf(out, "  - %s\n", p)
+				fmt.Fprintf(out, "  - %s\n", termtext.Escape(p))
 			}
 		}
 	}

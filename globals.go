@@ -17,6 +17,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/connvault/connvault/apiclient"
+	"github.com/connvault/connvault/internal/termtext"
 	"github.com/connvault/connvault/retention"
 	"github.com/connvault/connvault/sandbox"
 	"github.com/connvault/connvault/settings"
@@ -308,7 +309,9 @@ func (h *lineHandler) Handle(_ context.Context, r slog.Record) error {
 	} else if r.Level < slog.LevelInfo {
 		b.WriteString("debug: ")
 	}
-	b.WriteString(r.Message)
+	// Messages and values carry server and archive text: escaped, so a
+	// name holding ESC or CR cannot rewrite the terminal (termtext).
+	b.WriteString(termtext.Escape(r.Message))
 	write := func(a slog.Attr) {
 		if a.Equal(slog.Attr{}) {
 			return
@@ -317,7 +320,7 @@ func (h *lineHandler) Handle(_ context.Context, r slog.Record) error {
 		if strings.ContainsAny(v, " \t\"=") || v == "" {
 			v = fmt.Sprintf("%q", v)
 		}
-		fmt.Fprintf(&b, " %s=%s", a.Key, v)
+		fmt.Fprintf(&b, " %s=%s", termtext.Escape(a.Key), termtext.Escape(v))
 	}
 	for _, a := range h.attrs {
 		write(a)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/connvault/connvault/internal/termtext"
 	"github.com/connvault/connvault/settings"
 )
 
@@ -82,7 +83,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			f.Flush()
 			writeJSONLine(stderr, "ERROR", msg, map[string]any{"exitCode": code})
 		} else {
-			fmt.Fprintf(errW, "connvault: %s\n", msg)
+			fmt.Fprintf(errW, "connvault: %s\n", termtext.Escape(msg))
 		}
 		// With --json a failure still gives stdout one JSON document.
 		if hasFlag(args, "json") && out.n == 0 {
