@@ -198,6 +198,10 @@ func (r *resolver) plain(sp Spec, def string) Setting {
 	return Setting{Name: sp.Flag, Value: def, Origin: FromDefault}
 }
 
+// Default is the default of the plain setting flag ("" for none), for help
+// texts: one place says it.
+func Default(flag string) string { return specOf(flag).Default }
+
 func specOf(flag string) Spec {
 	for _, sp := range Specs {
 		if sp.Flag == flag {
