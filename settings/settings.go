@@ -566,15 +566,34 @@ func SameBaseURL(a, b string) bool {
 	return NormalizeBaseURL(a) == NormalizeBaseURL(b)
 }
 
-// NormalizeBaseURL is the comparable form of a base URL.
+// NormalizeBaseURL is the comparable form of a base URL. Odd text (an
+// empty port, blanks) can normalise to something that normalises further;
+// the form is taken once it no longer changes, so it is canonical.
 func NormalizeBaseURL(s string) string {
+	n := normalizeOnce(s)
+	for range 8 {
+		next := normalizeOnce(n)
+		if next == n {
+			break
+		}
+		n = next
+	}
+	return n
+}
+
+func normalizeOnce(s string) string {
 	s = strings.TrimSpace(s)
 	if !strings.Contains(s, "://") {
 		s = "https://" + s
 	}
 	u, err := url.Parse(s)
 	if err != nil {
-		return strings.ToLower(strings.TrimRight(s, "/"))
+		// Not a URL: compared as text, blanks and trailing slashes aside.
+		for t := ""; t != s; {
+			t = s
+			s = strings.TrimSpace(strings.TrimRight(s, "/"))
+		}
+		return strings.ToLower(s)
 	}
 	host := strings.ToLower(strings.TrimSuffix(u.Hostname(), "."))
 	port := u.Port()
