@@ -206,6 +206,18 @@ the content checks do not.
   randomly damaged archives; malformed command lines and mapping files.
 - ` + "`TestConcurrentExportsSameDirectory`" + `, ` + "`TestExportWhilePruneRuns`" + `: overlapping runs on one
   directory lose nothing.
+- hostile_server_test.go (issue 18), through the CLI against sandbox tenants playing the hostile part:
+  ` + "`TestRestoreCreateAnsweredWithAnotherConnector`" + ` (200 with another connector, 302 to one, a second
+  create given the first one's scriptName: refused, the other connector untouched, exit not 0),
+  ` + "`TestRestoreWriteAnsweredWithRedirect`" + ` (every PUT 303: nothing reported written),
+  ` + "`TestRestoreLostCreateOfHiddenConnector`" + ` (one create), ` + "`TestExportRefusesDetailOfAnotherConnector`" + `,
+  ` + "`TestEndlessPagingStops`" + ` (export and restore: 2 pages, nothing left), ` + "`TestLargeDocumentRoundTrips`" + `
+  (a 17 MiB document through export, verify, ls, restore and the undo of a restore),
+  ` + "`TestKeepGoingPastUnarchivableScriptNames`" + `, ` + "`TestServerTextReachesTerminalEscaped`" + ` (ESC, CR, NUL in
+  names through export, ls, diff and the error line) and ` + "`TestSilentServerSaysWhatItRetries`" + `; in
+  apiclient ` + "`TestRotatedTokenRedacted`" + `, ` + "`TestRedactShortSecrets`" + ` and the fuzz targets
+  ` + "`FuzzPageAll`" + ` (paging), ` + "`FuzzCreateAnswer`" + ` (create/answer matching) and ` + "`FuzzTopLevelString`" + `;
+  ` + "`FuzzEscape`" + ` in internal/termtext.
 - ` + "`TestSecretsNeverLeak`" + `: export, diff and restore at debug level, in text and JSON logs, with
   servers that echo the credentials back, and an interrupted run: neither the client secret
   nor any issued token appears in any output, archive (raw or decompressed) or leftover
