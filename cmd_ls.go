@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/connvault/connvault/archivestore"
 	"io"
 	"slices"
 	"strings"
@@ -44,7 +45,7 @@ func runLs(c *cli.Context) error {
 		return usagef("ls needs exactly one archive file")
 	}
 	path := c.Args().First()
-	r, size, done, err := openArchiveArg(c.Context, path)
+	r, size, done, err := archivestore.Open(c.Context, path)
 	if err != nil {
 		return err
 	}

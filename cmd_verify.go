@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/connvault/connvault/archivestore"
 
 	"github.com/urfave/cli/v2"
 
@@ -39,12 +40,12 @@ func runVerify(c *cli.Context) error {
 	bad := 0
 	for _, path := range c.Args().Slice() {
 		res := verifyResult{Archive: path}
-		for _, p := range verifyArchiveArg(c.Context, path) {
+		for _, p := range archivestore.Verify(c.Context, path) {
 			res.Problems = append(res.Problems, p.Error())
 		}
 		res.OK = len(res.Problems) == 0
 		if res.OK {
-			if m, err := readManifestArg(c.Context, path); err == nil {
+			if m, err := archivestore.ReadManifest(c.Context, path); err == nil {
 				res.Connectors, res.ContentDigest = m.ConnectorCount, m.ContentDigest
 			}
 		} else {
