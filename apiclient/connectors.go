@@ -489,6 +489,9 @@ func (c *Client) putFile(ctx context.Context, op, scriptName, path, filename str
 		}
 		return &ud, e
 	}
+	if err := c.wrongConnector(r, resp, checkUpdate(scriptName, &ud)); err != nil {
+		return nil, err
+	}
 	return &ud, nil
 }
 

@@ -439,3 +439,23 @@ func silenceText(err error) string {
 	}
 	return "no answer within the timeout"
 }
+
+// ErrUnconfirmedWrite marks a PUT whose answer does not say the document was
+// stored: no status, or one the API does not define. A write is done only
+// when its own answer says so.
+var ErrUnconfirmedWrite = errors.New("the answer does not confirm the write")
+
+// checkUpdate accepts a PUT's answer only when it reports an outcome the API
+// defines (UPDATED, UNCHANGED, SKIPPED; ERROR is handled before) and, when
+// it names a connector, names the one written to.
+func checkUpdate(scriptName string, ud *UpdateDetail) error {
+	switch strings.ToUpper(ud.Status) {
+	case UpdateUpdated, UpdateUnchanged, UpdateSkipped:
+	default:
+		return fmt.Errorf("%w: its status is %s, not UPDATED, UNCHANGED or SKIPPED; not counted as written", ErrUnconfirmedWrite, quoteShort(ud.Status))
+	}
+	if ud.ScriptName != "" && ud.ScriptName != scriptName {
+		return fmt.Errorf("%w: the answer reports a write to scriptName %s, not %q; not counted as written", ErrWrongConnector, quoteShort(ud.ScriptName), scriptName)
+	}
+	return nil
+}

@@ -390,3 +390,27 @@ func FuzzCreateAnswer(f *testing.F) {
 		}
 	})
 }
+
+// TestPutAnswerMustConfirmWrite (defect 2): a PUT answered 200 with a body
+// that does not report the write (empty, a detail, an unknown status, or a
+// write to another connector) is not a written document.
+func TestPutAnswerMustConfirmWrite(t *testing.T) {
+	for answer, want := range map[string]error{
+		`{}`: ErrUnconfirmedWrite,
+		`{"name":"alpha","scriptName":"alpha","sourceConfigXml":"<x/>"}`: ErrUnconfirmedWrite,
+		`{"status":"QUEUED"}`:                           ErrUnconfirmedWrite,
+		`{"status":"UPDATED","scriptName":"bravo"}`:     ErrWrongConnector,
+		`{"status":"UPDATED","scriptName":"alpha"}`:     nil,
+		`{"status":"unchanged"}`:                        nil,
+		`{"status":"SKIPPED","updatedFiles":["x"]}`:     nil,
+		`{"status":"ERROR","message":"bad xsd"}`:        ErrUpdateFailed,
+		`{"status":"UPDATED","updatedFiles":["a.xml"]}`: nil,
+	} {
+		f := newFake(t, func(w http.ResponseWriter, r *http.Request, n int) { writeJSON(w, http.StatusOK, answer) })
+		c := newTestClient(t, f, nil)
+		_, err := c.PutDocument(context.Background(), "alpha", SourceConfig, []byte("<x/>"))
+		if want == nil && err != nil || want != nil && !errors.Is(err, want) {
+			t.Errorf("answer %s: err = %v, want %v", answer, err, want)
+		}
+	}
+}
