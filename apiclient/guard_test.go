@@ -414,3 +414,16 @@ func TestPutAnswerMustConfirmWrite(t *testing.T) {
 		}
 	}
 }
+
+// TestPatchAnsweredWithAnotherConnector: a PATCH answered with another
+// connector's detail is not a patched connector.
+func TestPatchAnsweredWithAnotherConnector(t *testing.T) {
+	f := newFake(t, func(w http.ResponseWriter, r *http.Request, n int) {
+		writeJSON(w, http.StatusOK, `{"name":"Bravo","scriptName":"bravo"}`)
+	})
+	c := newTestClient(t, f, nil)
+	d, err := c.PatchConnector(context.Background(), "alpha", []JsonPatchOperation{{Op: "replace", Path: "/applicationXml", Value: "<a/>"}})
+	if !errors.Is(err, ErrWrongConnector) || d != nil {
+		t.Errorf("%+v, %v; want ErrWrongConnector", d, err)
+	}
+}
