@@ -58,8 +58,11 @@ func connectorOf(path string) string {
 		return path
 	}
 	head := i + len("/connectors/")
-	if strings.HasPrefix(path[head:], VersionV1+"/") {
-		head += len(VersionV1) + 1 // the per-service layout, /connectors/v1/{scriptName}
+	prev := path[strings.LastIndexByte(path[:i], '/')+1 : i]
+	if !slices.Contains(Layouts, prev) && strings.HasPrefix(path[head:], VersionV1+"/") {
+		// The per-service layout, /connectors/v1/{scriptName}; under a
+		// yearly one (/v3/connectors/...) "v1" would be a scriptName.
+		head += len(VersionV1) + 1
 	}
 	if j := strings.IndexByte(path[head:], '/'); j >= 0 {
 		return path[:head+j]

@@ -307,6 +307,8 @@ func TestConnectorOf(t *testing.T) {
 		"/connectors/v1/bravo":                    "/connectors/v1/bravo",
 		"/v2025/connectors/alpha/source-template": "/v2025/connectors/alpha",
 		"/v3/connectors":                          "/v3/connectors",
+		"/v3/connectors/v1/source-config":         "/v3/connectors/v1",
+		"/prefix/connectors/v1/alpha/x":           "/prefix/connectors/v1/alpha",
 	} {
 		if got := connectorOf(in); got != want {
 			t.Errorf("connectorOf(%q) = %q, want %q", in, got, want)
