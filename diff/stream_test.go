@@ -70,6 +70,8 @@ func TestCompareSourcesMatchesCompare(t *testing.T) {
 		{Match: MatchScriptName, Mapping: map[string]string{"hr-feed-dev": "hr-feed", "static-groups": "static-groups-1"}},
 		{Ignore: []string{"connectorMetadata"}},
 		{Mapping: map[string]string{"Web Services": "Ticketing", "Ticketing": "Web Services"}},
+		{Mapping: mapping, ChangesOnly: true},
+		{ChangesOnly: true, IgnoreWhitespace: true, Match: MatchScriptName},
 	} {
 		want, err := Compare(a, b, opts)
 		if err != nil {
