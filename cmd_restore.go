@@ -85,18 +85,31 @@ func runRestore(c *cli.Context) error {
 	if err := archiveExists(c.Context, path); err != nil {
 		return fmt.Errorf("archive %s: %w", path, err)
 	}
-	arch, err := readArchiveArg(c.Context, path)
+	// The archive is streamed (importer.NewPlannerFrom): memory holds a
+	// window of connectors and what the restore writes, not the archive.
+	manifest, err := readManifestArg(c.Context, path)
 	if err != nil {
 		return err
 	}
+	src := archiveSource(path)
 
-	if arch.Manifest.Partial {
-		s.log.Warn("the archive is partial: connectors that failed at export are not in it and will not be restored", "skipped", len(arch.Manifest.Skipped))
+	if manifest.Partial {
+		s.log.Warn("the archive is partial: connectors that failed at export are not in it and will not be restored", "skipped", len(manifest.Skipped))
 	}
 	ctx := c.Context
 	filter, err := filterexpr.Parse(c.String("filters"))
 	if err != nil {
 		return usagef("--filters: %w", err)
+	}
+	// The archive is indexed (and checked) before connecting: a damaged
+	// archive or a bad --only costs no request.
+	opts := importer.Options{Mapping: mapping, Only: c.StringSlice("only"), Filter: filter}
+	planner, err := importer.NewPlannerFrom(ctx, src, opts)
+	if errors.Is(err, importer.ErrNotInArchive) {
+		return usageError(err)
+	}
+	if err != nil {
+		return err
 	}
 	t, err := connect(ctx, c, s)
 	if err != nil {
@@ -106,8 +119,8 @@ func runRestore(c *cli.Context) error {
 
 	info := importer.Info{Archive: path, Target: t.client.BaseURL(), DryRun: dryRun}
 	job := &restoreJob{
-		s: s, target: t, arch: arch,
-		opts:   importer.Options{Mapping: mapping, Only: c.StringSlice("only"), Filter: filter},
+		s: s, target: t, src: &src, planner: planner,
+		opts:   opts,
 		dryRun: dryRun, yes: yes, yesProtected: c.String("yes-protected"),
 		backupDir: backupDir, stdin: stdin, verb: "restore",
 		show: func(plan *importer.Plan, _ *archive.Snapshot) error {
@@ -147,7 +160,9 @@ func runRestore(c *cli.Context) error {
 type restoreJob struct {
 	s            *session
 	target       *tenant
-	arch         *archive.Snapshot
+	arch         *archive.Snapshot // the archive in memory, or
+	src          *diff.Source      // the archive as a stream, indexed by
+	planner      *importer.Planner // (made from arch when nil)
 	opts         importer.Options
 	dryRun, yes  bool
 	yesProtected string    // --yes-protected
@@ -177,25 +192,28 @@ func (j *restoreJob) run(ctx context.Context) (*restoreResult, error) {
 	// The list shows RELEASED connectors only: name the archive's own
 	// scriptNames too, so a DEVELOPMENT or DEMO connector of the same tenant
 	// is found (a 404 just means the target does not have it).
-	res := &restoreResult{scriptNames: make([]string, 0, len(j.arch.Connectors))}
-	for _, conn := range j.arch.Connectors {
-		res.scriptNames = append(res.scriptNames, conn.ScriptName)
-	}
+	//
 	// Only target connectors that an archive connector can land on matter:
 	// reading just those keeps a restore into a large tenant cheap under the
 	// rate limit, and it is exactly what undoing the restore needs. A bad
 	// --only is refused here, before the first request.
-	planner, err := importer.NewPlanner(j.arch, j.opts)
-	if errors.Is(err, importer.ErrNotInArchive) {
-		return nil, usageError(err)
+	planner := j.planner
+	if planner == nil {
+		var err error
+		planner, err = importer.NewPlanner(j.arch, j.opts)
+		if errors.Is(err, importer.ErrNotInArchive) {
+			return nil, usageError(err)
+		}
+		if err != nil {
+			return nil, err
+		}
 	}
-	if err != nil {
-		return nil, err
-	}
+	res := &restoreResult{scriptNames: planner.ScriptNames()}
 	// Each target connector is planned as soon as it is read, while the
 	// requests for the others are in flight.
 	sel := &archive.Selection{ScriptNames: res.scriptNames, Names: planner.TargetNames()}
 	var target *archive.Snapshot
+	var err error
 	res.plan, err = planner.Plan(ctx, diff.Source{Each: func(ctx context.Context, emit func(*archive.Connector) error) error {
 		var err error
 		target, err = readTenantEach(ctx, s, t, sel, emit)
@@ -232,6 +250,11 @@ func (j *restoreJob) run(ctx context.Context) (*restoreResult, error) {
 		}
 	}
 
+	if j.src != nil && !res.plan.Empty() {
+		if err := res.plan.Load(ctx, *j.src); err != nil {
+			return nil, fmt.Errorf("reading the documents to write (nothing was written): %w", err)
+		}
+	}
 	bar := newProgress(s, strings.TrimSuffix(j.verb, "e")+"ing "+t.name, t.client.Stats)
 	res.report = importer.Apply(ctx, t.client, res.plan, importer.ApplyOptions{
 		Concurrency: s.concurrency,

@@ -723,9 +723,11 @@ func (st *streamer) unchanged(a, b *sentry, sa, sb *sig) ConnectorDiff {
 
 // emit records d; for sides not held, A and B keep only the scriptName.
 func (st *streamer) emit(d ConnectorDiff, a, b *sentry) {
-	var ac, bc *archive.Connector
+	var av, bv *View
 	if a != nil {
-		ac = a.c
+		if a.c != nil {
+			av = &View{Connector: a.c, Fields: a.fields, Name: a.name}
+		}
 		if !st.sides[0].src.Held {
 			d.A = &archive.Connector{ScriptName: a.script}
 		}
@@ -733,7 +735,9 @@ func (st *streamer) emit(d ConnectorDiff, a, b *sentry) {
 		a.c, a.fields = nil, nil
 	}
 	if b != nil {
-		bc = b.c
+		if b.c != nil {
+			bv = &View{Connector: b.c, Fields: b.fields, Name: b.name}
+		}
 		if !st.sides[1].src.Held {
 			d.B = &archive.Connector{ScriptName: b.script}
 		}
@@ -741,7 +745,7 @@ func (st *streamer) emit(d ConnectorDiff, a, b *sentry) {
 		b.c, b.fields = nil, nil
 	}
 	if st.opts.Each != nil {
-		st.opts.Each(&d, ac, bc)
+		st.opts.Each(&d, av, bv)
 	}
 	st.res.Connectors = append(st.res.Connectors, d)
 }

@@ -130,11 +130,15 @@ func TestCompareSourcesWindowBoundsMemory(t *testing.T) {
 	var mu sync.Mutex
 	var maxHeld int
 	held := map[*archive.Connector]bool{}
-	opts := Options{Window: 4 * 80 << 10, Each: func(d *ConnectorDiff, ac, bc *archive.Connector) {
+	opts := Options{Window: 4 * 80 << 10, Each: func(d *ConnectorDiff, av, bv *View) {
 		mu.Lock()
 		defer mu.Unlock()
-		delete(held, ac)
-		delete(held, bc)
+		if av != nil {
+			delete(held, av.Connector)
+		}
+		if bv != nil {
+			delete(held, bv.Connector)
+		}
 	}}
 	src := func(p string) Source {
 		s := FileSource(p, archive.ReadOptions{})
