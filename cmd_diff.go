@@ -116,7 +116,7 @@ func runDiff(c *cli.Context) error {
 	// only to fail on a typo in the other operand wastes its rate limit.
 	for _, op := range []string{a0, b0} {
 		if name, ok := strings.CutPrefix(op, tenantOperand); ok && name != "" {
-			if _, err := namedTenant(c, name); err != nil {
+			if _, err := s.settings.Lookup(name); err != nil {
 				return err
 			}
 		}

@@ -257,9 +257,10 @@ func (j *restoreJob) run(ctx context.Context) (*restoreResult, error) {
 	}
 	bar := newProgress(s, strings.TrimSuffix(j.verb, "e")+"ing "+t.name, t.client.Stats)
 	res.report = importer.Apply(ctx, t.client, res.plan, importer.ApplyOptions{
-		Concurrency: s.concurrency,
-		Logger:      s.log,
-		Progress:    func(done, total int) { bar.update(export.Progress{Done: done, Total: total}) },
+		Concurrency:       s.concurrency,
+		Logger:            s.log,
+		Progress:          func(done, total int) { bar.update(export.Progress{Done: done, Total: total}) },
+		TargetScriptNames: importer.ScriptNames(target),
 	})
 	bar.finish()
 	if err := importer.WriteReportText(s.stderr, res.report); err != nil {
@@ -270,15 +271,26 @@ func (j *restoreJob) run(ctx context.Context) (*restoreResult, error) {
 
 // checkWritable is the guard on every write to a tenant (restore and
 // promote pass it through restoreJob before the pre-restore snapshot and
-// any write): a protected tenant is written to only when --yes-protected
-// spells out its name, and --yes-protected naming another tenant than the
-// target is refused too, since it shows the user meant a different one.
+// any write). Protection belongs to the target, not to how it was named: a
+// target whose base URL is a protected tenant's in the tenants file is
+// written to only when --yes-protected spells out that tenant's name, whether
+// the run reached it through --tenant, SAIL_BASE_URL or --base-url. A
+// --yes-protected naming another tenant than the target is refused too, since
+// it shows the user meant a different one.
 func checkWritable(t *tenant, yesProtected string) error {
+	if t.settings != nil && !t.settings.Sandbox && t.protected == "" {
+		name, err := t.settings.Protected(t.client.BaseURL())
+		if err != nil {
+			return usagef("%w: nothing was written", err)
+		}
+		t.protected = name
+	}
 	switch {
-	case yesProtected != "" && yesProtected != t.name:
+	case yesProtected != "" && yesProtected != t.name && yesProtected != t.protected:
 		return usagef("--yes-protected %s does not name the target tenant %q: nothing was written; check which tenant you are writing to", yesProtected, t.name)
-	case t.protected && yesProtected == "":
-		return usagef("tenant %q is protected: writing to it needs --yes-protected %s spelled out; nothing was written", t.name, t.name)
+	case t.protected != "" && yesProtected != t.protected:
+		return usagef("the target %s is the protected tenant %q: writing to it needs --yes-protected %s spelled out; nothing was written",
+			t.client.BaseURL(), t.protected, t.protected)
 	}
 	return nil
 }

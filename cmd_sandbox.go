@@ -3,6 +3,8 @@ package main
 import (
 	"fmt"
 	"os/signal"
+	"slices"
+	"strings"
 	"syscall"
 	"time"
 
@@ -36,6 +38,8 @@ func sandboxCommand() *cli.Command {
 			&cli.BoolFlag{Name: "empty", Usage: "start without the seeded example connectors"},
 			&cli.BoolFlag{Name: "json", Usage: "print the settings as one JSON object instead of shell lines"},
 			&cli.Int64Flag{Name: "seed", Usage: "seed for fault injection and synthetic content, for reproducible runs"},
+			&cli.StringSliceFlag{Name: "layouts", Usage: "serve only these API layouts (v1 = /connectors/v1, v3, v2024, v2025, v2026; repeatable or comma-separated; default all)"},
+			&cli.StringSliceFlag{Name: "no-correlation-config", Usage: "answer 404 on the correlation-config route of these layouts (e.g. v3, whose published spec lacks it); details still carry it"},
 		},
 		Action: runSandbox,
 	}
@@ -61,6 +65,13 @@ func runSandbox(c *cli.Context) error {
 	if l := c.Int("locales"); l > 19 {
 		return cli.Exit(fmt.Sprintf("--locales must be at most 19 (the API has 19 locales), got %d", l), 2)
 	}
+	for _, name := range []string{"layouts", "no-correlation-config"} {
+		for _, v := range c.StringSlice(name) {
+			if !slices.Contains(sandbox.Layouts, v) {
+				return cli.Exit(fmt.Sprintf("--%s %q: use %s", name, v, strings.Join(sandbox.Layouts, ", ")), 2)
+			}
+		}
+	}
 	ctx, stop := signal.NotifyContext(c.Context, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	srv, err := sandbox.Start(ctx, c.String("listen"), sandbox.Options{
@@ -76,6 +87,9 @@ func runSandbox(c *cli.Context) error {
 		DropRate:   c.Float64("drop-rate"),
 		TokenTTL:   c.Duration("token-ttl"),
 		Seed:       c.Int64("seed"),
+
+		Layouts:             c.StringSlice("layouts"),
+		NoCorrelationConfig: c.StringSlice("no-correlation-config"),
 	})
 	if err != nil {
 		return cli.Exit(fmt.Sprintf("%v", err), 1)
@@ -90,8 +104,12 @@ func runSandbox(c *cli.Context) error {
 		fmt.Fprintf(out, "export SAIL_CLIENT_ID=%s\n", srv.ClientID)
 		fmt.Fprintf(out, "export SAIL_CLIENT_SECRET=%s\n", srv.ClientSecret)
 	}
-	fmt.Fprintf(c.App.ErrWriter, "connvault: sandbox tenant with %d connectors serving on %s (API under /v3, /v2024, /v2025, /v2026); Ctrl-C stops it\n",
-		len(srv.Tenant.ScriptNames()), srv.URL)
+	layouts := c.StringSlice("layouts")
+	if len(layouts) == 0 {
+		layouts = sandbox.Layouts
+	}
+	fmt.Fprintf(c.App.ErrWriter, "connvault: sandbox tenant with %d connectors serving on %s (API layouts %s); Ctrl-C stops it\n",
+		len(srv.Tenant.ScriptNames()), srv.URL, strings.Join(layouts, ", "))
 	<-ctx.Done()
 	if err := srv.Close(); err != nil {
 		return cli.Exit(fmt.Sprintf("%v", err), 1)

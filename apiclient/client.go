@@ -17,6 +17,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -27,8 +28,9 @@ import (
 // Defaults of Config.
 const (
 	DefaultRate         = 10.0 // requests per second: the gateway allows 100 per 10 s per client id
+	DefaultRateWindow   = 10 * time.Second
 	DefaultMaxAttempts  = 6
-	DefaultMaxWait      = 2 * time.Minute
+	DefaultMaxWait      = 30 * time.Minute
 	DefaultMaxBodyBytes = 64 << 20 // far beyond any real connector document
 	DefaultIdleTimeout  = 2 * time.Minute
 	DefaultUserAgent    = "connvault"
@@ -36,17 +38,26 @@ const (
 
 // Config configures a Client. BaseURL, ClientID and ClientSecret are required.
 type Config struct {
-	BaseURL      string        // https://TENANT.api.identitynow.com, no version suffix, trailing slash tolerated
-	APIVersion   string        // "v3" (default), "v2024", "v2025", "v2026"
-	ClientID     string        // OAuth2 client id (an API client or a personal access token)
-	ClientSecret string        // never logged, never part of an error
-	Rate         float64       // requests per second; 0 means DefaultRate; negative disables pacing
-	HTTPClient   *http.Client  // nil: a default one with dial, TLS and header timeouts but no overall timeout
-	MaxAttempts  int           // attempts per call; 0 means DefaultMaxAttempts
-	MaxWait      time.Duration // cap on total retry waiting per call; 0 means DefaultMaxWait
-	Logger       *slog.Logger  // debug log of every request, secrets redacted; nil: silent
-	UserAgent    string        // "" means DefaultUserAgent
-	MaxBodyBytes int64         // cap on one response body; 0 means DefaultMaxBodyBytes
+	BaseURL      string  // https://TENANT.api.identitynow.com, no version suffix, trailing slash tolerated
+	APIVersion   string  // one of APIVersions: "auto", "v1", "v3" (the default when empty), "v2024", "v2025", "v2026"
+	ClientID     string  // OAuth2 client id (an API client or a personal access token)
+	ClientSecret string  // never logged, never part of an error
+	Rate         float64 // requests per second; 0 means DefaultRate; negative disables pacing
+	// RateWindow is the window the rate is counted in: at most Rate ×
+	// RateWindow requests (less a safety margin) in any span of it, per
+	// API version. 0 means DefaultRateWindow, the gateway's.
+	RateWindow  time.Duration
+	HTTPClient  *http.Client // nil: a default one with dial, TLS and header timeouts but no overall timeout
+	MaxAttempts int          // attempts per call; 0 means DefaultMaxAttempts
+	// MaxWait bounds one wait between attempts (a Retry-After above all);
+	// a longer one fails the call at once instead of stalling the run.
+	// 0 means DefaultMaxWait.
+	MaxWait time.Duration
+	Clock   Clock // nil: the wall clock
+
+	Logger       *slog.Logger // debug log of every request, secrets redacted; nil: silent
+	UserAgent    string       // "" means DefaultUserAgent
+	MaxBodyBytes int64        // cap on one response body; 0 means DefaultMaxBodyBytes
 	// IdleTimeout is the longest a response body may pause before the
 	// attempt is abandoned as stalled (and retried like a dropped
 	// connection); 0 means DefaultIdleTimeout.
@@ -66,14 +77,21 @@ type Stats struct {
 
 // Client is a connection to one tenant. Create it with New.
 type Client struct {
-	base    string // scheme://host[/prefix] without trailing slash
-	version string
-	hc      *http.Client
-	oauth   clientcredentials.Config
-	secret  string
-	pacer   *pacer
-	log     *slog.Logger
-	ua      string
+	base   string // scheme://host[/prefix] without trailing slash
+	lay    *layouts
+	hc     *http.Client
+	oauth  clientcredentials.Config
+	secret string
+	log    *slog.Logger
+	ua     string
+	clock  Clock
+
+	// pacers holds one pacer per rate-limit bucket: the gateway counts per
+	// client id and API version.
+	pacerMu  sync.Mutex
+	pacers   map[string]*pacer
+	rps      float64
+	rateSpan time.Duration
 
 	maxAttempts int
 	maxWait     time.Duration
@@ -92,8 +110,9 @@ type Client struct {
 	tokStalled atomic.Bool
 	refreshAt  time.Time
 	forced     bool // the next fetch is a re-authentication after a 401
-	// curTok mirrors tok for scrubbing, which must never wait for a fetch.
-	curTok atomic.Pointer[string]
+	// red knows every secret and token this client held, for scrubbing,
+	// which must never wait for a fetch.
+	red redactor
 
 	requests, retries, rateLimited, reauths, tokens, bytesIn, bytesOut atomic.Int64
 }
@@ -119,6 +138,9 @@ func New(cfg Config) (*Client, error) {
 		return nil, fmt.Errorf("apiclient: base URL %q is not of the form https://TENANT.api.identitynow.com", cfg.BaseURL)
 	}
 	base := strings.TrimRight(u.Scheme+"://"+u.Host+u.EscapedPath(), "/")
+	if strings.HasSuffix(base, "/connectors/v1") || strings.HasSuffix(base, "/connectors") {
+		return nil, fmt.Errorf("apiclient: base URL %q must not include the API path; drop everything after the host and set the API version instead", cfg.BaseURL)
+	}
 	for _, v := range APIVersions {
 		if strings.HasSuffix(base, "/"+v) {
 			return nil, fmt.Errorf("apiclient: base URL %q must not include the API version; drop the /%s and set the API version instead", cfg.BaseURL, v)
@@ -126,7 +148,7 @@ func New(cfg Config) (*Client, error) {
 	}
 	version := cfg.APIVersion
 	if version == "" {
-		version = "v3"
+		version = VersionV3
 	}
 	if !slices.Contains(APIVersions, version) {
 		return nil, fmt.Errorf("apiclient: unsupported API version %q; use one of %s", cfg.APIVersion, strings.Join(APIVersions, ", "))
@@ -137,9 +159,12 @@ func New(cfg Config) (*Client, error) {
 	}
 	c := &Client{
 		base:        base,
-		version:     version,
+		lay:         newLayouts(version),
 		secret:      cfg.ClientSecret,
-		pacer:       newPacer(rps),
+		pacers:      map[string]*pacer{},
+		rps:         rps,
+		rateSpan:    cfg.RateWindow,
+		clock:       cfg.Clock,
 		log:         cfg.Logger,
 		ua:          cfg.UserAgent,
 		maxAttempts: cfg.MaxAttempts,
@@ -151,8 +176,15 @@ func New(cfg Config) (*Client, error) {
 		now:         time.Now,
 		tokSem:      make(chan struct{}, 1),
 	}
+	c.red.add(cfg.ClientSecret)
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
+	}
+	if c.clock == nil {
+		c.clock = realClock{}
+	}
+	if c.rateSpan <= 0 {
+		c.rateSpan = DefaultRateWindow
 	}
 	if c.ua == "" {
 		c.ua = DefaultUserAgent
@@ -184,9 +216,6 @@ func New(cfg Config) (*Client, error) {
 // BaseURL is the tenant URL without version, as normalised by New.
 func (c *Client) BaseURL() string { return c.base }
 
-// APIVersion is the version prefix every path goes under.
-func (c *Client) APIVersion() string { return c.version }
-
 // Stats returns the running totals. Safe to call while requests run.
 func (c *Client) Stats() Stats {
 	return Stats{
@@ -202,7 +231,19 @@ func (c *Client) Stats() Stats {
 
 // EffectiveRate is the pace in requests per second after any 429 slow-down
 // (0 when pacing is disabled).
-func (c *Client) EffectiveRate() float64 { return c.pacer.rate() }
+func (c *Client) EffectiveRate() float64 { return c.pacerFor(c.APIVersion()).rate() }
+
+// pacerFor is the pacer of one API version's rate-limit bucket.
+func (c *Client) pacerFor(version string) *pacer {
+	c.pacerMu.Lock()
+	defer c.pacerMu.Unlock()
+	p := c.pacers[version]
+	if p == nil {
+		p = newPacer(c.rps, c.rateSpan)
+		c.pacers[version] = p
+	}
+	return p
+}
 
 // defaultHTTPClient bounds every phase that can hang silently but sets no
 // overall timeout: a large document on a slow link must be allowed to finish,
@@ -241,6 +282,9 @@ func guardRedirects(hc *http.Client) *http.Client {
 				return fmt.Errorf("%w (%s://%s): not followed, so the token and the request stay with the tenant; check SAIL_BASE_URL",
 					errCrossOriginRedirect, req.URL.Scheme, req.URL.Host)
 			}
+			if err := redirectAllowed(req, via); err != nil {
+				return err
+			}
 		}
 		if inner != nil {
 			return inner(req, via)
@@ -258,11 +302,14 @@ func guardRedirects(hc *http.Client) *http.Client {
 type request struct {
 	op, scriptName, name string
 	method               string
-	path                 string // escaped, below /{version}
-	query                url.Values
-	body                 []byte
-	contentType          string
-	accept               string
+	path                 string // escaped, below /{version} as the yearly layouts have it: "/connectors/..."
+	// version is the layout the request goes to; "" means the one chosen
+	// for the run.
+	version     string
+	query       url.Values
+	body        []byte
+	contentType string
+	accept      string
 	// create marks a request that must not be repeated blindly: an ambiguous
 	// failure is handed back to the caller as *ambiguousError.
 	create bool
@@ -290,8 +337,19 @@ type response struct {
 	body   []byte
 }
 
+// layoutOf is the layout r goes to.
+func (c *Client) layoutOf(r *request) string {
+	if r.version != "" {
+		return r.version
+	}
+	return c.APIVersion()
+}
+
+// pathOf is r's path with its layout's prefix, without query.
+func (c *Client) pathOf(r *request) string { return apiPath(c.layoutOf(r), r.path) }
+
 func (c *Client) url(r *request) string {
-	u := c.base + "/" + c.version + r.path
+	u := c.base + c.pathOf(r)
 	if len(r.query) > 0 {
 		u += "?" + r.query.Encode()
 	}
@@ -299,13 +357,25 @@ func (c *Client) url(r *request) string {
 }
 
 // do runs r with the retry policy and returns a 2xx answer or an *Error.
+// Under --api-version auto the first request settles the layout first.
 func (c *Client) do(ctx context.Context, r *request, b *budget) (*response, error) {
+	if r.version == "" && c.lay.current() == "" {
+		if resp, err, done := c.resolve(ctx, r, b); done {
+			return resp, err
+		}
+	}
+	return c.send(ctx, r, b)
+}
+
+// send is do once the layout is known.
+func (c *Client) send(ctx context.Context, r *request, b *budget) (*response, error) {
 	reauthed := false
+	p := c.pacerFor(c.layoutOf(r))
 	for {
 		b.attempts++
-		hr, body, tok, sent, err := c.attempt(ctx, r)
+		hr, body, tok, sent, err := c.attempt(ctx, r, p)
 		if err == nil && hr.StatusCode < 300 {
-			c.pacer.onSuccess(sent, time.Now())
+			p.onSuccess(sent, c.clock.Now())
 			return &response{status: hr.StatusCode, header: hr.Header, body: body}, nil
 		}
 		if err == nil && hr.StatusCode == http.StatusUnauthorized && !reauthed {
@@ -328,24 +398,13 @@ func (c *Client) do(ctx context.Context, r *request, b *budget) (*response, erro
 			}
 			return nil, apiErr
 		}
-		now := time.Now()
-		var wait time.Duration
-		if hr != nil && hr.StatusCode == http.StatusTooManyRequests {
-			c.rateLimited.Add(1)
-			ra, ok := retryAfter(hr.Header, now)
-			if !ok {
-				ra = backoff(c.backoffBase, c.backoffMax, b.attempts)
-			}
-			c.pacer.on429(sent, now, ra)
-			// The shared pause is served by the pacer before the next send.
-			wait = max(c.pacer.pauseLeft(now), 0)
-		} else {
-			wait = backoff(c.backoffBase, c.backoffMax, b.attempts)
-			if hr != nil {
-				if ra, ok := retryAfter(hr.Header, now); ok {
-					wait = max(wait, ra)
-				}
-			}
+		now := c.clock.Now()
+		wait, tooLong := c.retryWait(ctx, r, p, hr, sent, now, b.attempts)
+		if tooLong {
+			apiErr.Err = errors.Join(apiErr.Err, ErrWaitTooLong)
+			apiErr.Hint = joinHint(apiErr.Hint, fmt.Sprintf("The server asked to wait %s before trying again (Retry-After), longer than --max-wait %s: "+
+				"not retried, so the rest of the run goes on; run again later, or raise --max-wait", wait.Round(time.Second), c.maxWait))
+			return nil, apiErr
 		}
 		if r.create && ambiguous(hr, err) {
 			return nil, &ambiguousError{apiErr}
@@ -357,15 +416,11 @@ func (c *Client) do(ctx context.Context, r *request, b *budget) (*response, erro
 		if b.attempts >= c.maxAttempts {
 			return nil, apiErr
 		}
-		if b.waited+wait > c.maxWait {
-			apiErr.Hint = joinHint(apiErr.Hint, fmt.Sprintf("Gave up: waiting %s more would exceed the retry budget of %s", wait.Round(time.Millisecond), c.maxWait))
-			return nil, apiErr
-		}
 		b.waited += wait
 		c.retries.Add(1)
 		c.log.DebugContext(ctx, "apiclient: retrying", "op", r.op, "scriptName", r.scriptName, "attempt", b.attempts, "wait", wait, "error", apiErr.Error())
 		if hr == nil || hr.StatusCode != http.StatusTooManyRequests {
-			if err := sleep(ctx, wait); err != nil {
+			if err := c.clock.Sleep(ctx, wait); err != nil {
 				apiErr.Err = err
 				return nil, apiErr
 			}
@@ -374,8 +429,8 @@ func (c *Client) do(ctx context.Context, r *request, b *budget) (*response, erro
 }
 
 func joinHint(a, b string) string {
-	if a == "" {
-		return b
+	if a == "" || b == "" {
+		return a + b
 	}
 	return a + ". " + b
 }
@@ -383,8 +438,8 @@ func joinHint(a, b string) string {
 // attempt sends r once. hr is the answer (body already read into body) or,
 // for a failed token request, the token endpoint's answer. tok is the access
 // token used, for invalidation on 401.
-func (c *Client) attempt(ctx context.Context, r *request) (hr *http.Response, body []byte, tok string, sent time.Time, err error) {
-	t, err := c.token(ctx)
+func (c *Client) attempt(ctx context.Context, r *request, p *pacer) (hr *http.Response, body []byte, tok string, sent time.Time, err error) {
+	t, err := c.token(ctx, p)
 	if err != nil {
 		var re *oauth2.RetrieveError
 		if errors.As(err, &re) {
@@ -393,7 +448,7 @@ func (c *Client) attempt(ctx context.Context, r *request) (hr *http.Response, bo
 		return hr, nil, "", time.Now(), err
 	}
 	tok = t.AccessToken
-	if err := c.pacer.wait(ctx); err != nil {
+	if err := p.wait(ctx, c.clock); err != nil {
 		return nil, nil, tok, time.Now(), err
 	}
 	var rd io.Reader
@@ -416,7 +471,7 @@ func (c *Client) attempt(ctx context.Context, r *request) (hr *http.Response, bo
 	if r.contentType != "" {
 		req.Header.Set("Content-Type", r.contentType)
 	}
-	sent = time.Now()
+	sent = c.clock.Now()
 	c.requests.Add(1)
 	c.bytesOut.Add(int64(len(r.body)))
 	hr, err = c.hc.Do(req)
@@ -509,7 +564,7 @@ func readCapped(rd io.Reader, size, limit int64, strict bool) ([]byte, error) {
 
 // makeError turns a failed attempt into an *Error.
 func (c *Client) makeError(r *request, hr *http.Response, body []byte, err error) *Error {
-	e := &Error{Op: r.op, ScriptName: r.scriptName, Name: r.name, Method: r.method, Path: "/" + c.version + r.path}
+	e := &Error{Op: r.op, ScriptName: r.scriptName, Name: r.name, Method: r.method, Path: c.pathOf(r)}
 	var tokErr *Error
 	if errors.As(err, &tokErr) && tokErr.Token {
 		e.Token = true
@@ -521,10 +576,13 @@ func (c *Client) makeError(r *request, hr *http.Response, body []byte, err error
 	}
 	if hr != nil && (err == nil || hr.StatusCode >= 300) {
 		e.StatusCode = hr.StatusCode
-		decodeErrorBody(e, hr.Header.Get("Content-Type"), body)
+		// Scrubbed before decoding, which cuts long messages: a token cut
+		// in half would no longer be recognised.
+		decodeErrorBody(e, hr.Header.Get("Content-Type"), c.scrubBody(body))
 		e.Messages = c.scrubAll(e.Messages)
 		e.Snippet = c.scrub(e.Snippet)
-		e.Hint = authHint(hr.StatusCode, r.method)
+		e.Hint = joinHint(authHint(hr.StatusCode, r.method), redirectHint(hr, r.method))
+		redirectError(e, hr, r.method)
 		if err != nil {
 			e.Err = err
 		}
@@ -560,7 +618,7 @@ func (s *scrubbedError) Unwrap() error { return s.err }
 
 // token returns a valid access token, fetching one when none is cached or
 // the cached one is within its refresh margin.
-func (c *Client) token(ctx context.Context) (*oauth2.Token, error) {
+func (c *Client) token(ctx context.Context, p *pacer) (*oauth2.Token, error) {
 	select {
 	case c.tokSem <- struct{}{}:
 	case <-ctx.Done():
@@ -572,7 +630,7 @@ func (c *Client) token(ctx context.Context) (*oauth2.Token, error) {
 	}
 	// The token endpoint sits behind the same gateway; pacing it costs one
 	// slot every few minutes and keeps "every request is paced" true.
-	if err := c.pacer.wait(ctx); err != nil {
+	if err := p.wait(ctx, c.clock); err != nil {
 		return nil, err
 	}
 	hc := c.tokenHTTPClient()
@@ -604,7 +662,7 @@ func (c *Client) token(ctx context.Context) (*oauth2.Token, error) {
 		c.refreshAt = now.Add(life - min(time.Minute, life/5))
 	}
 	c.tok = t
-	c.curTok.Store(&t.AccessToken)
+	c.red.add(t.AccessToken)
 	c.log.DebugContext(ctx, "apiclient: token fetched", "lifetime", life, "forced", forced)
 	return t, nil
 }
@@ -700,7 +758,7 @@ func (c *Client) tokenError(err error) error {
 	if errors.As(err, &re) {
 		if re.Response != nil {
 			e.StatusCode = re.Response.StatusCode
-			decodeErrorBody(e, re.Response.Header.Get("Content-Type"), re.Body)
+			decodeErrorBody(e, re.Response.Header.Get("Content-Type"), c.scrubBody(re.Body))
 			if re.ErrorCode != "" && len(e.Messages) == 0 {
 				addMessage(e, re.ErrorCode+" "+re.ErrorDescription)
 			}
@@ -734,34 +792,15 @@ func (c *Client) invalidate(ctx context.Context, tok string) {
 	}
 }
 
-// scrub removes the client secret and the current token from s.
-func (c *Client) scrub(s string) string {
-	if s == "" {
-		return s
-	}
-	// A very short secret would also match ordinary text; it cannot be
-	// recognised, only kept out of the places this package controls.
-	if len(c.secret) >= 4 {
-		s = strings.ReplaceAll(s, c.secret, "REDACTED")
-	}
-	if t := c.currentToken(); t != "" {
-		s = strings.ReplaceAll(s, t, "REDACTED")
-	}
-	return s
-}
+// scrub removes from s the client secret, every token this client ever
+// held and any echoed credential (redact.go).
+func (c *Client) scrub(s string) string { return c.red.scrub(s) }
 
 func (c *Client) scrubAll(ss []string) []string {
 	for i := range ss {
 		ss[i] = c.scrub(ss[i])
 	}
 	return ss
-}
-
-func (c *Client) currentToken() string {
-	if p := c.curTok.Load(); p != nil {
-		return *p
-	}
-	return ""
 }
 
 var sensitiveHeaders = []string{"Authorization", "Proxy-Authorization", "Cookie", "Set-Cookie"}

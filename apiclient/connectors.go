@@ -86,27 +86,16 @@ func (c *Client) ListConnectors(ctx context.Context, q ListQuery) (Page, error) 
 }
 
 // AllConnectors pages through the whole list, MaxPageSize at a time, and
-// stops after the first short page. An error is yielded once and ends the
-// sequence.
+// stops after the first short page. Each connector is yielded once; a server
+// that pages wrong (repeats, more than its X-Total-Count, no end) ends the
+// sequence with ErrEndlessList (pageAll). An error is yielded once and ends
+// the sequence.
 func (c *Client) AllConnectors(ctx context.Context, filters, locale string) iter.Seq2[V3ConnectorDto, error] {
 	return func(yield func(V3ConnectorDto, error) bool) {
-		offset := 0
-		for {
-			p, err := c.ListConnectors(ctx, ListQuery{Filters: filters, Limit: MaxPageSize, Offset: offset, Locale: locale})
-			if err != nil {
-				yield(V3ConnectorDto{}, err)
-				return
-			}
-			for _, it := range p.Items {
-				if !yield(it, nil) {
-					return
-				}
-			}
-			if len(p.Items) < MaxPageSize {
-				return
-			}
-			offset += len(p.Items)
+		fetch := func(ctx context.Context, offset int) (Page, error) {
+			return c.ListConnectors(ctx, ListQuery{Filters: filters, Limit: MaxPageSize, Offset: offset, Locale: locale, Count: true})
 		}
+		pageAll(ctx, fetch, MaxPageSize, MaxListPages, yield)
 	}
 }
 
@@ -115,10 +104,14 @@ func (c *Client) AllConnectors(ctx context.Context, filters, locale string) iter
 //
 // A create is never sent twice blindly. After an ambiguous failure (5xx,
 // dropped connection, timeout) the connector is looked up by exact name
-// first, and returned if the failed attempt did create it. The list shows only
-// RELEASED connectors, so a connector created with another status cannot be
-// found that way; if a later attempt is then refused as a duplicate, the error
-// wraps ErrCreateOutcomeUnknown and tells the user to check the tenant.
+// first (findCreated: the list, which shows RELEASED connectors only, then
+// probes of the scriptNames the server is likely to have derived), and
+// returned if the failed attempt did create it. When a lookup fails, or a
+// later attempt is refused as a duplicate, the error wraps
+// ErrCreateOutcomeUnknown and tells the user to check the tenant.
+//
+// An answer must name the connector asked for (checkCreated): one naming
+// another connector is ErrWrongConnector, and nothing is done with it.
 func (c *Client) CreateConnector(ctx context.Context, in V3CreateConnectorDto) (V3ConnectorDto, error) {
 	if strings.TrimSpace(in.Name) == "" {
 		return V3ConnectorDto{}, errors.New("create connector: name is empty")
@@ -141,6 +134,9 @@ func (c *Client) CreateConnector(ctx context.Context, in V3CreateConnectorDto) (
 			if err := c.decodeJSON(r, resp, &out); err != nil {
 				return V3ConnectorDto{}, err
 			}
+			if err := c.wrongConnector(r, resp, checkCreated(in.Name, out)); err != nil {
+				return V3ConnectorDto{}, err
+			}
 			return out, nil
 		}
 		var amb *ambiguousError
@@ -148,7 +144,7 @@ func (c *Client) CreateConnector(ctx context.Context, in V3CreateConnectorDto) (
 			if firstAmbiguous == nil {
 				firstAmbiguous = amb.err
 			}
-			found, lerr := c.findByName(ctx, in.Name)
+			found, lerr := c.findCreated(ctx, in.Name)
 			if lerr != nil {
 				return V3ConnectorDto{}, outcomeUnknown(amb.err, fmt.Sprintf("looking it up by name failed too (%v)", lerr))
 			}
@@ -156,17 +152,17 @@ func (c *Client) CreateConnector(ctx context.Context, in V3CreateConnectorDto) (
 				c.log.InfoContext(ctx, "apiclient: create failed in transit but the connector exists; using it", "name", in.Name, "scriptName", found.ScriptName)
 				return *found, nil
 			}
-			notListed := "it is not in the list, but the list shows RELEASED connectors only"
+			notListed := "neither the list nor a probe of the likely scriptNames finds it"
 			if b.attempts >= c.maxAttempts {
 				return V3ConnectorDto{}, outcomeUnknown(amb.err, notListed)
 			}
 			wait := backoff(c.backoffBase, c.backoffMax, b.attempts)
-			if b.waited+wait > c.maxWait {
+			if wait > c.maxWait {
 				return V3ConnectorDto{}, outcomeUnknown(amb.err, notListed)
 			}
 			b.waited += wait
 			c.retries.Add(1)
-			if err := sleep(ctx, wait); err != nil {
+			if err := c.clock.Sleep(ctx, wait); err != nil {
 				amb.err.Err = err
 				return V3ConnectorDto{}, amb.err
 			}
@@ -176,10 +172,10 @@ func (c *Client) CreateConnector(ctx context.Context, in V3CreateConnectorDto) (
 		if firstAmbiguous != nil && errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusBadRequest && looksLikeDuplicate(apiErr) {
 			// The earlier attempt most likely went through; give the list
 			// one more chance (it may have lagged) before saying so.
-			if found, lerr := c.findByName(ctx, in.Name); lerr == nil && found != nil {
+			if found, lerr := c.findCreated(ctx, in.Name); lerr == nil && found != nil {
 				return *found, nil
 			}
-			return V3ConnectorDto{}, outcomeUnknown(apiErr, "the server now says it already exists, but the list (RELEASED connectors only) does not show it")
+			return V3ConnectorDto{}, outcomeUnknown(apiErr, "the server now says it already exists, but neither the list nor a probe of the likely scriptNames finds it")
 		}
 		return V3ConnectorDto{}, err
 	}
@@ -262,6 +258,9 @@ func (c *Client) getDetail(ctx context.Context, scriptName, locale string) (*req
 	}
 	r := &request{op: "get connector", scriptName: scriptName, method: http.MethodGet, path: connectorPath(scriptName), query: q, accept: acceptJSON}
 	resp, err := c.do(ctx, r, &budget{})
+	if err == nil {
+		err = c.wrongConnector(r, resp, checkDetailFor(r.op, scriptName, resp.body))
+	}
 	return r, resp, err
 }
 
@@ -329,23 +328,66 @@ func idempotentPatch(ops []JsonPatchOperation) bool {
 
 // GetDocument fetches one XML document, byte for byte as served.
 func (c *Client) GetDocument(ctx context.Context, scriptName string, doc Document) ([]byte, error) {
+	b, _, err := c.GetDocumentVia(ctx, scriptName, doc)
+	return b, err
+}
+
+// GetDocumentVia is GetDocument that also says which layout served the
+// document: the chosen one, unless this run found that the chosen one lacks
+// the route and another serves it (see GetDocumentElsewhere).
+func (c *Client) GetDocumentVia(ctx context.Context, scriptName string, doc Document) ([]byte, string, error) {
 	op := "get " + string(doc)
 	if err := checkDocument(op, scriptName, doc); err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	r := &request{op: op, scriptName: scriptName, method: http.MethodGet, path: connectorPath(scriptName) + "/" + string(doc), accept: acceptXML}
-	return c.getRaw(ctx, r)
+	if _, err := c.ResolveAPIVersion(ctx); err != nil {
+		return nil, "", err
+	}
+	v := c.routeLayouts(doc, true)[0]
+	r := &request{op: op, scriptName: scriptName, method: http.MethodGet, path: connectorPath(scriptName) + "/" + string(doc), accept: acceptXML, version: v}
+	b, err := c.getRaw(ctx, r)
+	return b, v, err
 }
 
 // PutDocument replaces one XML document; data goes out exactly as given, as
 // the multipart part "file". An answer of HTTP 200 with status ERROR returns
 // the UpdateDetail together with an *Error wrapping ErrUpdateFailed.
+//
+// A document whose route the chosen layout does not publish
+// (correlation-config in v3) is written through a layout that does; a
+// layout answering 404 is followed by the next one that publishes the
+// route, and the one that took the document takes the rest of the run's.
 func (c *Client) PutDocument(ctx context.Context, scriptName string, doc Document, data []byte) (*UpdateDetail, error) {
 	op := "put " + string(doc)
 	if err := checkDocument(op, scriptName, doc); err != nil {
 		return nil, err
 	}
-	return c.putFile(ctx, op, scriptName, connectorPath(scriptName)+"/"+string(doc), string(doc)+".xml", data)
+	if _, err := c.ResolveAPIVersion(ctx); err != nil {
+		return nil, err
+	}
+	path := connectorPath(scriptName) + "/" + string(doc)
+	if doc != CorrelationConfig {
+		return c.putFile(ctx, op, scriptName, path, string(doc)+".xml", data, "")
+	}
+	var tried []string
+	var first error
+	for _, v := range c.routeLayouts(doc, false) {
+		ud, err := c.putFile(ctx, op, scriptName, path, string(doc)+".xml", data, v)
+		if !IsNotFound(err) {
+			if err == nil && len(tried) > 0 {
+				c.log.DebugContext(ctx, "apiclient: correlation-config written through another layout", "scriptName", scriptName, "apiVersion", v, "lacking", tried)
+			}
+			if err == nil || ud != nil {
+				c.learnRoute(doc, tried, v)
+			}
+			return ud, err
+		}
+		if first == nil {
+			first = err
+		}
+		tried = append(tried, v)
+	}
+	return nil, first
 }
 
 // GetTranslation fetches the properties text of one locale.
@@ -366,7 +408,7 @@ func (c *Client) PutTranslation(ctx context.Context, scriptName, locale string, 
 	if err := checkLocale(op, scriptName, locale); err != nil {
 		return nil, err
 	}
-	return c.putFile(ctx, op, scriptName, translationPath(scriptName, locale), locale+".properties", data)
+	return c.putFile(ctx, op, scriptName, translationPath(scriptName, locale), locale+".properties", data, "")
 }
 
 func connectorPath(scriptName string) string { return "/connectors/" + url.PathEscape(scriptName) }
@@ -415,7 +457,9 @@ func (c *Client) getRaw(ctx context.Context, r *request) ([]byte, error) {
 	return resp.body, nil
 }
 
-func (c *Client) putFile(ctx context.Context, op, scriptName, path, filename string, data []byte) (*UpdateDetail, error) {
+// putFile PUTs data as the multipart part "file" to path in layout version
+// ("" for the chosen one).
+func (c *Client) putFile(ctx context.Context, op, scriptName, path, filename string, data []byte, version string) (*UpdateDetail, error) {
 	var buf bytes.Buffer
 	w := multipart.NewWriter(&buf)
 	part, err := w.CreateFormFile("file", filename)
@@ -429,7 +473,7 @@ func (c *Client) putFile(ctx context.Context, op, scriptName, path, filename str
 		return nil, fmt.Errorf("%s %q: build multipart body: %w", op, scriptName, err)
 	}
 	r := &request{op: op, scriptName: scriptName, method: http.MethodPut, path: path,
-		body: buf.Bytes(), contentType: w.FormDataContentType(), accept: acceptJSON}
+		body: buf.Bytes(), contentType: w.FormDataContentType(), accept: acceptJSON, version: version}
 	resp, err := c.do(ctx, r, &budget{})
 	if err != nil {
 		return nil, err
@@ -439,7 +483,7 @@ func (c *Client) putFile(ctx context.Context, op, scriptName, path, filename str
 		return nil, err
 	}
 	if strings.EqualFold(ud.Status, UpdateError) {
-		e := &Error{Op: op, ScriptName: scriptName, Method: r.method, Path: "/" + c.version + path, StatusCode: resp.status, Err: ErrUpdateFailed}
+		e := &Error{Op: op, ScriptName: scriptName, Method: r.method, Path: c.pathOf(r), StatusCode: resp.status, Err: ErrUpdateFailed}
 		if ud.Message != "" {
 			addMessage(e, ud.Message)
 		}
@@ -477,6 +521,6 @@ func (c *Client) contentError(r *request, resp *response, want string) error {
 }
 
 func (c *Client) answerError(r *request, resp *response) *Error {
-	return &Error{Op: r.op, ScriptName: r.scriptName, Name: r.name, Method: r.method, Path: "/" + c.version + r.path,
+	return &Error{Op: r.op, ScriptName: r.scriptName, Name: r.name, Method: r.method, Path: c.pathOf(r),
 		StatusCode: resp.status, Snippet: c.scrub(snippet(resp.header.Get("Content-Type"), resp.body))}
 }

@@ -34,6 +34,9 @@ const (
 	// last 429 before it probes above it: every probe that fails costs a
 	// pause until the server's window ends.
 	holdAtCeiling = 10 * time.Second
+	// holdFitted is how many server windows the pace holds under a limit
+	// that windowLimit found before probing above it.
+	holdFitted = 6
 	// historyLen is how many recent successes are remembered to measure
 	// what the server let through before a 429.
 	historyLen = 4096
@@ -45,21 +48,39 @@ const (
 	phaseSteps = 200
 )
 
-// pacer is the one client-side limiter every request passes: smooth spacing
-// (burst 1) at the configured rate minus a safety margin, a pause shared by
-// all workers when the server answers 429, and a lowered effective rate after
-// each 429 that slowly climbs back. The methods with an explicit time are the
-// logic; wait applies them with the real clock, so tests can simulate hours
-// of traffic without sleeping.
+// pacer is the one client-side limiter the requests of one rate-limit bucket
+// (client id and API version) pass. It paces by window, as the gateway
+// counts: no span of the window's length (plus a guard for network jitter)
+// holds more sends than the window's budget, the configured rate times the
+// window minus a safety margin. A run smaller than the budget therefore goes
+// at network speed, and a large one sends each window's budget as fast as
+// the workers allow, then waits for the window to move on.
+//
+// On top of that come a pause shared by all workers when the server answers
+// 429, and a lowered effective rate after each 429 that slowly climbs back:
+// from the first 429 on, requests are also spaced smoothly (burst 1) at that
+// rate, because a server that refused the budget has a limit or a window
+// other than the one configured. The methods with an explicit time are
+// the logic; wait applies them with the client's clock, so tests can simulate
+// hours of traffic without sleeping.
 type pacer struct {
 	lim    *rate.Limiter // nil: pacing disabled, 429 pauses still honoured
 	target float64
+	// span is the configured window; sends holds the send times (UnixNano,
+	// ascending) of the requests within the last span+guard.
+	span  time.Duration
+	sends []int64
 
 	mu         sync.Mutex
 	cur        float64
 	pauseUntil time.Time
 	lastCut    time.Time
 	growFrom   time.Time
+	// fitted is set when the last cut came from a fixed window that
+	// explained every round of 429s (windowLimit): that is most likely the
+	// server's own limit, so the pace holds under it for holdFitted windows
+	// before probing above it.
+	fitted bool
 	// ceiling is the rate at the last cut: growth slows near it, since that
 	// is where the server pushed back. 0 once the rate got past it without
 	// a 429 (the other tool sharing the client id has probably left).
@@ -69,8 +90,8 @@ type pacer struct {
 	// successes, a ring written at succN % historyLen.
 	succ  []int64
 	succN int
-	// window is the longest Retry-After seen: the server's window is at
-	// least that long.
+	// window is the longest Retry-After seen, or the configured window if
+	// longer: the server's window is at least that long.
 	window time.Duration
 	// events holds the arrival times (UnixNano) of the 429s that cut the
 	// rate, a ring written at eventN % maxEvents.
@@ -78,13 +99,54 @@ type pacer struct {
 	eventN int
 }
 
-// newPacer paces at rps requests per second; rps < 0 disables pacing.
-func newPacer(rps float64) *pacer {
+// newPacer paces at rps requests per second, counted in windows of span
+// (0: DefaultRateWindow); rps < 0 disables pacing.
+func newPacer(rps float64, span time.Duration) *pacer {
 	if rps < 0 {
 		return &pacer{}
 	}
+	if span <= 0 {
+		span = DefaultRateWindow
+	}
 	t := rps * rateMargin
-	return &pacer{lim: rate.NewLimiter(rate.Limit(t), 1), target: t, cur: t, succ: make([]int64, historyLen)}
+	// The server's window is taken to be at least the configured one: a
+	// burst of the budget answered by a 429 a second later says nothing
+	// about a limit per second, only that the window's limit is lower.
+	return &pacer{lim: rate.NewLimiter(rate.Limit(t), 1), target: t, cur: t, span: span, window: min(span, maxWindow), succ: make([]int64, historyLen)}
+}
+
+// windowGuard lengthens the counted window by a hundredth: requests sent a
+// window apart can arrive less than a window apart when the later one meets
+// a faster network, and a window of 10 s tolerates 100 ms of that.
+func (p *pacer) windowGuard() time.Duration { return p.span / 100 }
+
+// budget is how many sends one window may hold at the current rate.
+func (p *pacer) budget() int {
+	return max(1, int(p.cur*p.span.Seconds()))
+}
+
+// windowSlot returns the earliest time at or after now when one more send
+// keeps every window within the budget, given the sends so far (which are
+// never later than the returned time: sends are reserved in order).
+func (p *pacer) windowSlot(now time.Time) time.Time {
+	t := now.UnixNano()
+	if n := len(p.sends); n > 0 && p.sends[n-1] > t {
+		t = p.sends[n-1]
+	}
+	w := int64(p.span + p.windowGuard())
+	// Forget sends that no longer share a window with t.
+	i := 0
+	for i < len(p.sends) && p.sends[i] <= t-w {
+		i++
+	}
+	if i > 0 {
+		p.sends = append(p.sends[:0], p.sends[i:]...)
+	}
+	if b := p.budget(); len(p.sends) >= b {
+		// The send b places back must leave the window first.
+		t = max(t, p.sends[len(p.sends)-b]+w)
+	}
+	return time.Unix(0, t)
 }
 
 // pauseLeft is how long the shared 429 pause still runs at now.
@@ -105,7 +167,18 @@ func (p *pacer) next(now time.Time) (d time.Duration, paused bool) {
 	if p.lim == nil {
 		return 0, false
 	}
-	return p.lim.ReserveN(now, 1).DelayFrom(now), false
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	at := p.windowSlot(now)
+	if p.cur < p.target || !p.lastCut.IsZero() {
+		// Once the server has refused the budget, its limit or window is
+		// not the configured one: spacing requests evenly at the learnt
+		// rate is what the 429 learning below assumes, and a burst at the
+		// start of each window would only find the limit again the hard way.
+		at = at.Add(p.lim.ReserveN(at, 1).DelayFrom(at))
+	}
+	p.sends = append(p.sends, at.UnixNano())
+	return at.Sub(now), false
 }
 
 // on429 records a 429 for a request sent at sent and answered at now with a
@@ -121,15 +194,20 @@ func (p *pacer) next(now time.Time) (d time.Duration, paused bool) {
 // in its last window (not counting time we were paused), which bounds its
 // limit from above. A client that starts at twice a per-second limit used
 // to pay for four 20 % cuts and end 20 % under the limit.
-func (p *pacer) on429(sent, now time.Time, ra time.Duration) {
+//
+// It returns when the pause ends and whether this 429 started it or moved
+// its end by more than a second, so that a long wait is announced once.
+func (p *pacer) on429(sent, now time.Time, ra time.Duration) (until time.Time, news bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	lastPause := p.pauseUntil
-	if until := now.Add(ra); until.After(p.pauseUntil) {
-		p.pauseUntil = until
+	if u := now.Add(ra); u.After(p.pauseUntil) {
+		news = !lastPause.After(now) || u.Sub(lastPause) > time.Second
+		p.pauseUntil = u
 	}
+	until = p.pauseUntil
 	if p.lim == nil || sent.Before(p.lastCut) {
-		return
+		return until, news
 	}
 	p.window = min(maxWindow, max(p.window, ra, time.Second))
 	arrived := arrival(sent, now)
@@ -141,7 +219,9 @@ func (p *pacer) on429(sent, now time.Time, ra time.Duration) {
 		// whether that is a smaller or a larger step than the plain cut.
 		ceiling = limit / p.window.Seconds()
 		cut = ceiling * rateMargin
+		p.fitted = true
 	} else {
+		p.fitted = false
 		from := arrived.Add(-p.window)
 		if lastPause.After(from) {
 			from = lastPause
@@ -159,6 +239,7 @@ func (p *pacer) on429(sent, now time.Time, ra time.Duration) {
 	p.lastCut = now
 	p.growFrom = p.pauseUntil
 	p.lim.SetLimitAt(now, rate.Limit(p.cur))
+	return until, news
 }
 
 // successesSince counts the remembered successes that arrived at or after
@@ -217,16 +298,24 @@ func (p *pacer) windowLimit() (limit float64, ok bool) {
 		phase := succ[0] + w*int64(step)/phaseSteps
 		lo, hi := math.MaxInt, 0
 		fits := true
+		used := 0
 		for _, e := range events {
-			start := phase + (e-phase)/w*w
-			if start < succ[0] {
-				fits = false // the history does not reach back to its start
-				break
+			k := (e - phase) / w
+			if e < phase && (e-phase)%w != 0 {
+				k-- // floor, not truncation
 			}
+			start := phase + k*w
+			if start < succ[0] {
+				// The history does not reach back to this window's start
+				// (a burst answered by a 429 in the first window): its
+				// count would be short, so it neither fits nor refutes.
+				continue
+			}
+			used++
 			c := count(start, e)
 			lo, hi = min(lo, c), max(hi, c)
 		}
-		if !fits || lo == 0 || hi-lo > tolerance(lo) {
+		if !fits || used < 2 || lo == 0 || hi-lo > tolerance(lo) {
 			continue
 		}
 		// A window without a 429 holding more than the limit rules the
@@ -284,7 +373,11 @@ func (p *pacer) onSuccess(sent, now time.Time) {
 	if p.ceiling > 0 && p.cur >= nearCeiling*p.ceiling {
 		step /= 10
 	}
-	if p.ceiling > 0 && now.Sub(p.lastCut) < holdAtCeiling {
+	hold := holdAtCeiling
+	if p.fitted {
+		hold = holdFitted * p.window
+	}
+	if p.ceiling > 0 && now.Sub(p.lastCut) < hold {
 		limit = min(limit, p.ceiling*rateMargin)
 		if p.cur >= limit {
 			p.growFrom = now
@@ -307,10 +400,10 @@ func (p *pacer) rate() float64 {
 }
 
 // wait blocks until the caller may send one request.
-func (p *pacer) wait(ctx context.Context) error {
+func (p *pacer) wait(ctx context.Context, clk Clock) error {
 	for {
-		d, paused := p.next(time.Now())
-		if err := sleep(ctx, d); err != nil {
+		d, paused := p.next(clk.Now())
+		if err := clk.Sleep(ctx, d); err != nil {
 			return err
 		}
 		if paused {
@@ -318,7 +411,7 @@ func (p *pacer) wait(ctx context.Context) error {
 		}
 		// A 429 that arrived while this request waited for its slot applies
 		// to it too: it would only add to the storm.
-		if p.pauseLeft(time.Now()) > 0 {
+		if p.pauseLeft(clk.Now()) > 0 {
 			continue
 		}
 		return nil

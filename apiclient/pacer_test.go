@@ -178,14 +178,14 @@ func TestDefaultPaceNeverExceedsGatewayWindow(t *testing.T) {
 		{"64 workers with 40ms jitter", 64, 300 * time.Millisecond, 40 * time.Millisecond},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			p := newPacer(DefaultRate)
+			p := newPacer(DefaultRate, DefaultRateWindow)
 			res := simulate(p, tc.workers, 3000, tc.latency, tc.jitter, nil, 1)
 			if got := maxInWindow(res.arrivals, 10*time.Second); got > 100 {
 				t.Errorf("a 10 s window held %d requests, want at most 100", got)
 			}
 			// Against a real fixed-window gateway of that limit: not one 429.
 			srv := &fixedWindow{window: 10 * time.Second, limit: 100, phase: time.Date(2025, 12, 31, 23, 59, 57, 300e6, time.UTC)}
-			res = simulate(newPacer(DefaultRate), tc.workers, 3000, tc.latency, tc.jitter, srv, 2)
+			res = simulate(newPacer(DefaultRate, DefaultRateWindow), tc.workers, 3000, tc.latency, tc.jitter, srv, 2)
 			if res.n429 != 0 {
 				t.Errorf("%d 429s at the default pace", res.n429)
 			}
@@ -204,7 +204,7 @@ func TestOverconfiguredPaceConverges(t *testing.T) {
 	for _, over := range []float64{2, 4} {
 		for _, workers := range []int{4, 16, 64} {
 			srv := &fixedWindow{window: 10 * time.Second, limit: 100, phase: time.Date(2025, 12, 31, 23, 59, 55, 0, time.UTC)}
-			p := newPacer(over * DefaultRate)
+			p := newPacer(over*DefaultRate, DefaultRateWindow)
 			const total = 6000
 			res := simulate(p, workers, total, 150*time.Millisecond, 20*time.Millisecond, srv, uint64(workers))
 			floor := time.Duration(total/100) * 10 * time.Second
@@ -222,7 +222,7 @@ func TestOverconfiguredPaceConverges(t *testing.T) {
 }
 
 func TestPacerSharedPauseAndRecovery(t *testing.T) {
-	p := newPacer(10)
+	p := newPacer(10, DefaultRateWindow)
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	p.next(t0)
 	p.on429(t0, t0.Add(100*time.Millisecond), 2*time.Second)
@@ -252,7 +252,7 @@ func TestPacerSharedPauseAndRecovery(t *testing.T) {
 		t.Errorf("rate after 5 quiet minutes = %v, want the target %v", r, 10*rateMargin)
 	}
 	// Unpaced clients still honour the pause.
-	u := newPacer(-1)
+	u := newPacer(-1, 0)
 	u.on429(t0, t0, time.Second)
 	if _, paused := u.next(t0.Add(500 * time.Millisecond)); !paused {
 		t.Error("unpaced client ignored Retry-After")
@@ -273,7 +273,7 @@ func TestPaceLearnsAPerSecondLimit(t *testing.T) {
 	for ph := range 20 {
 		phase := time.Duration(ph) * 50 * time.Millisecond
 		srv := &fixedWindow{window: time.Second, limit: limit, phase: time.Date(2025, 12, 31, 23, 59, 59, 0, time.UTC).Add(phase)}
-		res := simulate(newPacer(2*limit), 16, total, 25*time.Millisecond, 2*time.Millisecond, srv, uint64(ph))
+		res := simulate(newPacer(2*limit, time.Second), 16, total, 25*time.Millisecond, 2*time.Millisecond, srv, uint64(ph))
 		r := res.elapsed.Seconds() / floor
 		worst, sum = max(worst, r), sum+r
 	}
@@ -286,7 +286,7 @@ func TestPaceLearnsAPerSecondLimit(t *testing.T) {
 	for ph := range 20 {
 		phase := time.Duration(ph) * 50 * time.Millisecond
 		srv := &fixedWindow{window: time.Second, limit: limit, phase: time.Date(2025, 12, 31, 23, 59, 59, 0, time.UTC).Add(phase)}
-		res := simulate(newPacer(1.1*limit), 16, 6000, 25*time.Millisecond, 2*time.Millisecond, srv, uint64(ph))
+		res := simulate(newPacer(1.1*limit, time.Second), 16, 6000, 25*time.Millisecond, 2*time.Millisecond, srv, uint64(ph))
 		worst = max(worst, res.elapsed.Seconds()/(6000.0/limit))
 	}
 	t.Logf("1.1x a per-second limit: worst wall/floor %.3f", worst)
@@ -299,7 +299,7 @@ func TestPacerCutsToWhatTheServerAllowed(t *testing.T) {
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	// 200 successes in the half second before a 429 with a 1 s window: the
 	// server allows about 200/s, far below the 394/s we were pacing at.
-	p := newPacer(400)
+	p := newPacer(400, time.Second)
 	for i := range 200 {
 		p.onSuccess(t0.Add(time.Duration(i)*2500*time.Microsecond), t0.Add(time.Duration(i)*2500*time.Microsecond))
 	}
@@ -313,7 +313,7 @@ func TestPacerCutsToWhatTheServerAllowed(t *testing.T) {
 		t.Errorf("rate 4.5 s after the pause = %.1f, want it held under 200", r)
 	}
 	// When the count only mirrors our own pace, the plain cut applies.
-	q := newPacer(100)
+	q := newPacer(100, time.Second)
 	for i := range 200 {
 		q.onSuccess(t0.Add(time.Duration(i)*10*time.Millisecond), t0.Add(time.Duration(i)*10*time.Millisecond))
 	}
@@ -336,7 +336,7 @@ func TestPaceUnderASlidingWindow(t *testing.T) {
 		{10 * time.Second, 100, 20, 3000},
 	} {
 		srv := &slidingWindow{window: tc.window, limit: tc.limit}
-		res := simulate(newPacer(tc.rate), 16, tc.total, 25*time.Millisecond, 2*time.Millisecond, srv, 3)
+		res := simulate(newPacer(tc.rate, tc.window), 16, tc.total, 25*time.Millisecond, 2*time.Millisecond, srv, 3)
 		floor := float64(tc.total) / (float64(tc.limit) / tc.window.Seconds())
 		r := res.elapsed.Seconds() / floor
 		t.Logf("sliding %v/%d at %.0f/s: wall/floor %.3f, %d 429s", tc.window, tc.limit, tc.rate, r, res.n429)
@@ -352,7 +352,11 @@ func TestPacerFindsTheFixedWindowsPhase(t *testing.T) {
 	// first window's tail. The second round of 429s pins the phase, and the
 	// pace settles just under the limit instead of 20 % below it.
 	srv := &fixedWindow{window: time.Second, limit: 200, phase: time.Date(2025, 12, 31, 23, 59, 59, 300e6, time.UTC)}
-	p := newPacer(400)
+	// A pacer that paces by window sends its first budget as one burst
+	// and learns the limit from the first 429 alone; spacing requests from
+	// the start, as it does after a 429, is the case the phase search is for.
+	p := newPacer(400, time.Second)
+	p.lastCut = time.Unix(1, 0)
 	res := simulate(p, 1, 2500, 0, 0, srv, 1)
 	if r := p.rate(); r < 195 || r > 200 {
 		t.Errorf("final pace %.1f/s, want just under the 200/s limit (%d 429s)", r, res.n429)
@@ -361,12 +365,40 @@ func TestPacerFindsTheFixedWindowsPhase(t *testing.T) {
 		t.Errorf("windowLimit = %v, %v; want 200, true", limit, ok)
 	}
 	// With a single round there is nothing to pin the phase with.
-	q := newPacer(400)
+	q := newPacer(400, time.Second)
 	one := simulate(q, 1, 400, 0, 0, &fixedWindow{window: time.Second, limit: 200, phase: srv.phase}, 1)
 	if one.n429 == 0 || q.eventN != 1 {
 		t.Fatalf("setup: %d 429s in %d rounds, want one round", one.n429, q.eventN)
 	}
 	if _, ok := q.windowLimit(); ok {
 		t.Error("windowLimit claimed a fit from one round of 429s")
+	}
+}
+
+// TestWindowPacing is the gateway case: 100 requests per 10 s per client id
+// and API version, fixed windows of unknown phase. A run under the budget
+// goes at network speed; a large one sends each window's budget and waits
+// for the next window, with no 10 s span over the limit and no 429.
+func TestWindowPacing(t *testing.T) {
+	for ph := range 10 {
+		phase := time.Date(2025, 12, 31, 23, 59, 50, 0, time.UTC).Add(time.Duration(ph) * time.Second)
+		srv := &fixedWindow{window: 10 * time.Second, limit: 100, phase: phase}
+		small := simulate(newPacer(DefaultRate, DefaultRateWindow), 8, 71, 25*time.Millisecond, 5*time.Millisecond, srv, uint64(ph))
+		if small.elapsed >= time.Second || small.n429 != 0 {
+			t.Errorf("phase %d: 71 requests took %v with %d 429s, want under a second and none", ph, small.elapsed, small.n429)
+		}
+		srv = &fixedWindow{window: 10 * time.Second, limit: 100, phase: phase}
+		const r = 421
+		big := simulate(newPacer(DefaultRate, DefaultRateWindow), 8, r, 25*time.Millisecond, 5*time.Millisecond, srv, uint64(ph))
+		floor := time.Duration(10*((r+99)/100-1)) * time.Second
+		if big.elapsed > floor*105/100 || big.n429 != 0 {
+			t.Errorf("phase %d: %d requests took %v (floor %v) with %d 429s, want within 1.05 x the floor and none", ph, r, big.elapsed, floor, big.n429)
+		}
+		if m := maxInWindow(big.arrivals, 10*time.Second); m > 100 {
+			t.Errorf("phase %d: a 10 s span held %d requests", ph, m)
+		}
+		if ph == 0 {
+			t.Logf("71 requests: %v; %d requests: %v (floor %v, ratio %.3f)", small.elapsed, r, big.elapsed, floor, big.elapsed.Seconds()/floor.Seconds())
+		}
 	}
 }

@@ -135,6 +135,3 @@ var Locales = domain.Locales
 
 // PatchableFields are the only fields PATCH /connectors/{scriptName} accepts.
 var PatchableFields = []string{"connectorMetadata", "applicationXml", "correlationConfigXml", "sourceConfigXml"}
-
-// APIVersions are the prefixes under which the same paths are served.
-var APIVersions = []string{"v3", "v2024", "v2025", "v2026"}

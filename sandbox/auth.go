@@ -1,10 +1,13 @@
 package sandbox
 
 import (
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"math"
 	"mime"
@@ -63,9 +66,6 @@ func (t *Tenant) serveToken(w http.ResponseWriter, r *http.Request) {
 		t.tokenError(w, "invalid_client: unknown client_id or wrong client_secret")
 		return
 	}
-	var raw [24]byte
-	_, _ = rand.Read(raw[:])
-	tok := "sbx." + hex.EncodeToString(raw[:])
 	now := t.now()
 	t.authMu.Lock()
 	t.issued++
@@ -75,7 +75,7 @@ func (t *Tenant) serveToken(w http.ResponseWriter, r *http.Request) {
 			delete(t.tokens, k)
 		}
 	}
-	t.tokens[tok] = tokenInfo{clientID: id, expires: now.Add(t.opts.TokenTTL)}
+	tok := t.mintLocked(id, now, jti)
 	t.authMu.Unlock()
 	writeJSON(w, http.StatusOK, tokenResponse{
 		AccessToken: tok,
@@ -111,13 +111,56 @@ func (t *Tenant) IssueToken(clientID string) (string, bool) {
 	if _, ok := t.opts.Clients[clientID]; !ok {
 		return "", false
 	}
-	var raw [24]byte
-	_, _ = rand.Read(raw[:])
-	tok := "sbx." + hex.EncodeToString(raw[:])
 	t.authMu.Lock()
-	t.tokens[tok] = tokenInfo{clientID: clientID, expires: t.now().Add(t.opts.TokenTTL)}
+	t.issued++
+	tok := t.mintLocked(clientID, t.now(), t.issued)
 	t.authMu.Unlock()
 	return tok, true
+}
+
+// jwtKey signs the sandbox's tokens; it only makes them look like a
+// tenant's, nothing verifies the signature but the token table.
+var jwtKey = func() []byte {
+	var b [32]byte
+	_, _ = rand.Read(b[:])
+	return b[:]
+}()
+
+// mintLocked issues a token for clientID and records it; t.authMu is held.
+// The token is a JWT with the claims of a tenant's tokens (see the package
+// comment), so clients can read the user level and scopes from it.
+func (t *Tenant) mintLocked(clientID string, now time.Time, jti uint64) string {
+	exp := now.Add(t.opts.TokenTTL)
+	claims := map[string]any{
+		"tenant_id": uuidFrom("tenant:" + t.opts.Org),
+		"pod":       t.opts.Pod,
+		"org":       t.opts.Org,
+		"client_id": clientID,
+		"scope":     t.opts.Scopes,
+		"exp":       exp.Unix(),
+		"jti":       uuidFrom(fmt.Sprintf("jti:%s:%d", t.opts.Org, jti)),
+		// A random part keeps two tokens of the same second apart.
+		"nonce": randomHex(12),
+	}
+	if len(t.opts.Authorities) > 0 {
+		claims["authorities"] = t.opts.Authorities
+		claims["identity_id"] = uuidFrom("identity:" + clientID)
+		claims["user_name"] = "sandbox.admin"
+	}
+	payload, _ := json.Marshal(claims)
+	head := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"HS256","typ":"JWT"}`))
+	body := head + "." + base64.RawURLEncoding.EncodeToString(payload)
+	mac := hmac.New(sha256.New, jwtKey)
+	mac.Write([]byte(body))
+	tok := body + "." + base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
+	t.tokens[tok] = tokenInfo{clientID: clientID, expires: exp, authorities: t.opts.Authorities, scopes: t.opts.Scopes}
+	return tok
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
 }
 
 // uuidFrom makes a stable UUID-shaped identifier from s.

@@ -23,13 +23,26 @@ func newClient(t *testing.T, srv *sandbox.Server, version string) *apiclient.Cli
 }
 
 // TestAPIClientAllOperations drives all 13 operations through the real client
-// against the spec-validating sandbox: any request or answer outside the spec
-// fails the test through spectest.
+// against the spec-validating sandbox, in both layouts (/connectors/v1 and
+// the yearly ones, the latter also chosen by auto when v1 is not served):
+// any request or answer outside its layout's spec fails the test through
+// spectest.
 func TestAPIClientAllOperations(t *testing.T) {
-	for _, version := range []string{"v3", "v2026"} {
-		t.Run(version, func(t *testing.T) {
+	for _, tc := range []struct {
+		version string
+		layouts []string // served by the sandbox; nil: all
+		want    string   // the layout the requests go to
+	}{
+		{"v1", nil, "v1"},
+		{"v3", nil, "v3"},
+		{"v2026", nil, "v2026"},
+		{"auto", nil, "v1"},
+		{"auto", []string{"v3", "v2025"}, "v3"},
+	} {
+		version := tc.version
+		t.Run(version+"/"+tc.want, func(t *testing.T) {
 			ctx := context.Background()
-			srv := spectest.Start(t, sandbox.Options{Synthetic: 260, DocSize: 2048})
+			srv := spectest.Start(t, sandbox.Options{Synthetic: 260, DocSize: 2048, Layouts: tc.layouts})
 			c := newClient(t, srv, version)
 
 			page, err := c.ListConnectors(ctx, apiclient.ListQuery{Filters: `type sw "custom " and not name sw "synthetic"`, Count: true, Locale: "de", Limit: 3})
@@ -110,8 +123,31 @@ func TestAPIClientAllOperations(t *testing.T) {
 				t.Errorf("GetConnector after delete: %v, want not found", err)
 			}
 			// Only the ERROR PUT was refused; the client's requests were all valid.
-			if st := srv.Tenant.Stats(); st.Writes != 11 || st.WritesByOp["putConnectorSourceConfig"] != 3 {
+			st := srv.Tenant.Stats()
+			if st.Writes != 11 || st.WritesByOp["putConnectorSourceConfig"] != 3 {
 				t.Errorf("tenant saw %d writes %v", st.Writes, st.WritesByOp)
+			}
+			// Every request went to the chosen layout, but for the
+			// correlation-config PUTs of v3, whose spec lacks that route:
+			// they go through the first layout served that publishes it.
+			if c.APIVersion() != tc.want {
+				t.Errorf("APIVersion = %q, want %q", c.APIVersion(), tc.want)
+			}
+			corr := st.Requests["getConnectorCorrelationConfig"] + st.Requests["putConnectorCorrelationConfig"]
+			api := st.TotalRequests() - st.Requests["requestAccessToken"]
+			switch {
+			case tc.want != "v3":
+				if st.ByVersion[tc.want] != api {
+					t.Errorf("requests by layout %v, want all %d on %s", st.ByVersion, api, tc.want)
+				}
+			default:
+				probe := 0
+				if version == "auto" {
+					probe = 1 // the list through /connectors/v1 that answered 404
+				}
+				if st.ByVersion["v3"] != api-corr-probe || st.ByVersion["v3"]+st.ByVersion["v1"]+st.ByVersion["v2026"]+st.ByVersion["v2025"] != api {
+					t.Errorf("requests by layout %v: want every one but correlation-config's on v3", st.ByVersion)
+				}
 			}
 		})
 	}

@@ -39,7 +39,12 @@ const (
 	contentTypeJSONPatch = "application/json-patch+json"
 )
 
+// apiVersions are the yearly layouts, served as /{version}/connectors/...;
+// the per-service layout is /connectors/v1/... (version "v1").
 var apiVersions = map[string]bool{"v3": true, "v2024": true, "v2025": true, "v2026": true}
+
+// Layouts are every layout the sandbox can serve, as Options.Layouts names them.
+var Layouts = []string{"v1", "v3", "v2024", "v2025", "v2026"}
 
 // localeEnum is the spec's locale enum, in the spec's order.
 var localeEnum = []string{"de", "no", "fi", "sv", "ru", "pt", "ko", "zh-TW", "en", "it", "fr", "zh-CN", "hu", "es", "cs", "ja", "pl", "da", "nl"}
@@ -103,19 +108,26 @@ func route(r *http.Request) (routed, bool) {
 	if len(segs) == 2 && segs[0] == "oauth" && segs[1] == "token" {
 		return pick(routed{}, map[string]string{http.MethodPost: opToken})
 	}
-	if len(segs) < 2 || !apiVersions[segs[0]] || segs[1] != "connectors" {
+	var rt routed
+	switch {
+	case len(segs) >= 2 && segs[0] == "connectors" && segs[1] == "v1":
+		rt.version = "v1"
+	case len(segs) >= 2 && apiVersions[segs[0]] && segs[1] == "connectors":
+		rt.version = segs[0]
+	default:
 		return routed{op: opUnknown}, false
 	}
-	rt := routed{version: segs[0]}
+	// Below the collection both layouts have the same paths.
+	segs = segs[1:]
 	switch len(segs) {
-	case 2:
+	case 1:
 		return pick(rt, map[string]string{http.MethodGet: opList, http.MethodPost: opCreate})
-	case 3:
-		rt.scriptName = segs[2]
+	case 2:
+		rt.scriptName = segs[1]
 		return pick(rt, map[string]string{http.MethodGet: opGet, http.MethodDelete: opDelete, http.MethodPatch: opPatch})
-	case 4:
-		rt.scriptName = segs[2]
-		switch segs[3] {
+	case 3:
+		rt.scriptName = segs[1]
+		switch segs[2] {
 		case "source-config":
 			return pick(rt, map[string]string{http.MethodGet: opGetSourceConfig, http.MethodPut: opPutSourceConfig})
 		case "source-template":
@@ -123,9 +135,9 @@ func route(r *http.Request) (routed, bool) {
 		case "correlation-config":
 			return pick(rt, map[string]string{http.MethodGet: opGetCorrelation, http.MethodPut: opPutCorrelation})
 		}
-	case 5:
-		if segs[3] == "translations" {
-			rt.scriptName, rt.locale = segs[2], segs[4]
+	case 4:
+		if segs[2] == "translations" {
+			rt.scriptName, rt.locale = segs[1], segs[3]
 			return pick(rt, map[string]string{http.MethodGet: opGetTranslations, http.MethodPut: opPutTranslations})
 		}
 	}
@@ -201,6 +213,9 @@ type Stats struct {
 	// Requests counts every request by operation (the spec's operationIds,
 	// "requestAccessToken" for the token endpoint, "unknown" for anything else).
 	Requests map[string]int
+	// ByVersion counts the API requests by layout ("v1", "v3", ...); the
+	// token endpoint and unknown paths are not counted.
+	ByVersion map[string]int
 	// Writes counts POST, PUT, PATCH and DELETE requests that reached the
 	// connector store (past auth, rate limit and faults), whatever the outcome;
 	// WritesByOp splits them by operation.
@@ -232,12 +247,15 @@ type statsCollector struct {
 }
 
 func newStatsCollector() statsCollector {
-	return statsCollector{s: Stats{Requests: map[string]int{}, WritesByOp: map[string]int{}, Creates: map[string]int{}, FaultsByKind: map[string]int{}}}
+	return statsCollector{s: Stats{Requests: map[string]int{}, ByVersion: map[string]int{}, WritesByOp: map[string]int{}, Creates: map[string]int{}, FaultsByKind: map[string]int{}}}
 }
 
-func (c *statsCollector) request(op string) {
+func (c *statsCollector) request(op, version string) {
 	c.mu.Lock()
 	c.s.Requests[op]++
+	if version != "" {
+		c.s.ByVersion[version]++
+	}
 	c.mu.Unlock()
 }
 
@@ -278,6 +296,7 @@ func (c *statsCollector) snapshot() Stats {
 	defer c.mu.Unlock()
 	out := c.s
 	out.Requests = cloneCounts(c.s.Requests)
+	out.ByVersion = cloneCounts(c.s.ByVersion)
 	out.WritesByOp = cloneCounts(c.s.WritesByOp)
 	out.Creates = cloneCounts(c.s.Creates)
 	out.FaultsByKind = cloneCounts(c.s.FaultsByKind)

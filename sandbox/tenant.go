@@ -2,8 +2,9 @@
 // Security Cloud tenant's Connectors API, served as an http.Handler. Tests,
 // benchmarks and `connvault --sandbox` run against it because no real tenant is
 // reachable, so it follows ../shared/spec/connectors-openapi.yaml and NOTES.md:
-// the 13 connector operations under /v3, /v2024, /v2025 and /v2026, and
-// POST /oauth/token (client credentials).
+// the 13 connector operations under /v3, /v2024, /v2025 and /v2026 and in
+// the per-service layout /connectors/v1, and POST /oauth/token (client
+// credentials).
 //
 // Choices the upstream documentation leaves open, made here on purpose:
 //
@@ -29,9 +30,16 @@
 //   - The locale parameter of list and detail is validated against the enum and
 //     otherwise changes nothing; translationProperties always carries every
 //     locale that has a stored translation.
-//   - The rate limit counts requests per client id and API version in fixed
-//     windows aligned to multiples of the window length; the token endpoint is
-//     not limited.
+//   - The rate limit counts requests per client id and API version (v1 is a
+//     version of its own) in fixed windows aligned to multiples of the window
+//     length; the token endpoint is not limited.
+//   - Access tokens are JWTs (HS256 with a key of the process, not meant to
+//     be verified by clients) carrying the claims a tenant's tokens carry:
+//     authorities (user levels), scope, client_id, tenant_id, pod, org, exp
+//     and jti. The connector operations need a user level of ORG_ADMIN,
+//     SOURCE_ADMIN or SOURCE_SUBADMIN and a scope of sp:scopes:all or
+//     idn:connector-config:read (GET) or :manage (all): anything else is
+//     answered 403, as the tenant does.
 package sandbox
 
 import (
@@ -72,6 +80,22 @@ type Options struct {
 	// Org and Pod name the tenant in server-made fields (s3Location, token
 	// answers). Defaults: "sandbox", "sandbox-pod".
 	Org, Pod string
+
+	// Layouts lists the API layouts served ("v1", "v3", "v2024", "v2025",
+	// "v2026"); empty: all. Every path of a layout not served answers 404,
+	// as a gateway without the route does.
+	Layouts []string
+	// NoCorrelationConfig lists layouts whose correlation-config route
+	// answers 404 (the published v3 spec lacks it), while details still
+	// carry correlationConfigXml.
+	NoCorrelationConfig []string
+	// Authorities and Scopes are the claims of issued tokens. nil:
+	// ORG_ADMIN and sp:scopes:all. An empty, non-nil Authorities models a
+	// client-credentials token without user context.
+	Authorities, Scopes []string
+	// DateOffset moves the Date header of every answer away from the
+	// sandbox's clock, to model a tenant whose clock is off from the client's.
+	DateOffset time.Duration
 }
 
 // Default credentials when Options.Clients is nil. They are not secrets: the
@@ -108,8 +132,9 @@ type Tenant struct {
 }
 
 type tokenInfo struct {
-	clientID string
-	expires  time.Time
+	clientID            string
+	expires             time.Time
+	authorities, scopes []string
 }
 
 type window struct {
@@ -144,6 +169,12 @@ func New(opts Options) *Tenant {
 	if opts.Pod == "" {
 		opts.Pod = "sandbox-pod"
 	}
+	if opts.Authorities == nil {
+		opts.Authorities = []string{"ORG_ADMIN"}
+	}
+	if opts.Scopes == nil {
+		opts.Scopes = []string{"sp:scopes:all"}
+	}
 	now := opts.Clock
 	if now == nil {
 		now = time.Now
@@ -177,7 +208,7 @@ func (t *Tenant) SetHook(h func(w http.ResponseWriter, r *http.Request) bool) {
 func (t *Tenant) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	arrived := time.Now()
 	rt, ok := route(r)
-	t.stats.request(rt.op)
+	t.stats.request(rt.op, rt.version)
 
 	t.hookMu.RLock()
 	hook := t.hook
@@ -202,6 +233,12 @@ func (t *Tenant) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // answer is ServeHTTP after the hook: routing errors, the token endpoint,
 // auth, the rate limit, faults and the operation itself.
 func (t *Tenant) answer(w http.ResponseWriter, r *http.Request, rt routed, ok bool) {
+	if t.opts.DateOffset != 0 {
+		w.Header().Set("Date", t.now().Add(t.opts.DateOffset).UTC().Format(http.TimeFormat))
+	}
+	if ok && rt.op != opToken && !t.serves(rt) {
+		ok = false
+	}
 	if !ok {
 		if rt.methodNotAllowed {
 			w.Header().Set("Allow", rt.allow)
@@ -218,8 +255,12 @@ func (t *Tenant) answer(w http.ResponseWriter, r *http.Request, rt routed, ok bo
 		t.serveToken(w, r)
 		return
 	}
-	clientID, ok := t.authenticate(w, r)
+	tok, ok := t.authenticate(w, r)
 	if !ok {
+		return
+	}
+	clientID := tok.clientID
+	if !t.authorize(w, tok, rt.op) {
 		return
 	}
 	if !t.allow(w, clientID+"|"+rt.version) {
@@ -368,29 +409,29 @@ func dropConnection(w http.ResponseWriter) {
 
 // authenticate checks the bearer token, answering 401 when it is missing,
 // unknown or expired.
-func (t *Tenant) authenticate(w http.ResponseWriter, r *http.Request) (string, bool) {
+func (t *Tenant) authenticate(w http.ResponseWriter, r *http.Request) (tokenInfo, bool) {
 	h := r.Header.Get("Authorization")
 	scheme, tok, found := strings.Cut(h, " ")
 	if h == "" {
 		t.unauthorized(w, "JWT validation failed: no token provided")
-		return "", false
+		return tokenInfo{}, false
 	}
 	if !found || !strings.EqualFold(scheme, "bearer") || tok == "" {
 		t.unauthorized(w, "JWT validation failed: Authorization header is not a bearer token")
-		return "", false
+		return tokenInfo{}, false
 	}
 	t.authMu.Lock()
 	info, ok := t.tokens[tok]
 	t.authMu.Unlock()
 	if !ok {
 		t.unauthorized(w, "JWT validation failed: invalid token")
-		return "", false
+		return tokenInfo{}, false
 	}
 	if !t.now().Before(info.expires) {
 		t.unauthorized(w, "JWT validation failed: JWT is expired")
-		return "", false
+		return tokenInfo{}, false
 	}
-	return info.clientID, true
+	return info, true
 }
 
 func (t *Tenant) unauthorized(w http.ResponseWriter, msg string) {

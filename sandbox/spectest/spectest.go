@@ -1,7 +1,9 @@
-// Package spectest checks a handler's traffic against the project's copy of
-// the Connectors API spec (testdata/connectors-openapi.yaml), so that what
-// passes against the sandbox is what the real API accepts. It is imported by
-// tests only.
+// Package spectest checks a handler's traffic against the project's copies of
+// the Connectors API spec, so that what passes against the sandbox is what
+// the real API accepts: testdata/connectors-openapi.yaml for the yearly
+// layouts (/v3, /v2024, /v2025, /v2026) and the token endpoint, and
+// testdata/connectors-v1-openapi.yaml for the per-service layout
+// /connectors/v1. It is imported by tests only.
 //
 // Rules Wrap applies to every exchange:
 //   - A request the spec accepts gets its response validated: status declared
@@ -45,46 +47,57 @@ const maxBody = 256 << 20
 
 var (
 	loadOnce sync.Once
-	router   routers.Router
+	router   routers.Router // the yearly layouts and the token endpoint
+	routerV1 routers.Router // /connectors/v1
 	loadErr  error
 )
 
-// SpecPath is the spec copy Wrap validates against, found from this source
-// file's location so tests in any package can use it.
-func SpecPath() string {
+// SpecPath is the spec copy Wrap validates the yearly layouts against, found
+// from this source file's location so tests in any package can use it.
+func SpecPath() string { return testdataPath("connectors-openapi.yaml") }
+
+// SpecPathV1 is the spec copy of the per-service layout /connectors/v1.
+func SpecPathV1() string { return testdataPath("connectors-v1-openapi.yaml") }
+
+func testdataPath(name string) string {
 	_, file, _, ok := runtime.Caller(0)
 	if !ok {
-		return filepath.Join("testdata", "connectors-openapi.yaml")
+		return filepath.Join("testdata", name)
 	}
-	return filepath.Join(filepath.Dir(file), "..", "..", "testdata", "connectors-openapi.yaml")
+	return filepath.Join(filepath.Dir(file), "..", "..", "testdata", name)
 }
 
-func load() (routers.Router, error) {
+func load() (routers.Router, routers.Router, error) {
 	loadOnce.Do(func() {
 		openapi3filter.RegisterBodyDecoder("application/xml", openapi3filter.PlainBodyDecoder)
 		openapi3filter.RegisterBodyDecoder("multipart/form-data", multipartDecoder)
-		loader := openapi3.NewLoader()
-		doc, err := loader.LoadFromFile(SpecPath())
-		if err != nil {
-			loadErr = fmt.Errorf("spectest: load %s: %w", SpecPath(), err)
-			return
+		router, loadErr = loadRouter(SpecPath())
+		if loadErr == nil {
+			routerV1, loadErr = loadRouter(SpecPathV1())
 		}
-		// The upstream JsonPatchOperation example fails strict example
-		// validation (NOTES.md), so examples are not checked.
-		if err := doc.Validate(context.Background(), openapi3.DisableExamplesValidation()); err != nil {
-			loadErr = fmt.Errorf("spectest: %s is not a valid spec: %w", SpecPath(), err)
-			return
-		}
-		// Requests are routed with the API version prefix stripped (the same
-		// paths serve /v3, /v2024, ...), so the spec's absolute server URLs
-		// are dropped.
-		doc.Servers = nil
-		for _, p := range doc.Paths.Map() {
-			p.Servers = nil
-		}
-		router, loadErr = legacy.NewRouter(doc, openapi3.DisableExamplesValidation())
 	})
-	return router, loadErr
+	return router, routerV1, loadErr
+}
+
+func loadRouter(path string) (routers.Router, error) {
+	loader := openapi3.NewLoader()
+	doc, err := loader.LoadFromFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("spectest: load %s: %w", path, err)
+	}
+	// The upstream JsonPatchOperation example fails strict example
+	// validation (NOTES.md), so examples are not checked.
+	if err := doc.Validate(context.Background(), openapi3.DisableExamplesValidation()); err != nil {
+		return nil, fmt.Errorf("spectest: %s is not a valid spec: %w", path, err)
+	}
+	// Requests are routed by path alone (the yearly spec's paths are
+	// matched with the version prefix stripped, since the same paths serve
+	// /v3, /v2024, ...), so the specs' absolute server URLs are dropped.
+	doc.Servers = nil
+	for _, p := range doc.Paths.Map() {
+		p.Servers = nil
+	}
+	return legacy.NewRouter(doc, openapi3.DisableExamplesValidation())
 }
 
 var apiVersions = []string{"/v3/", "/v2024/", "/v2025/", "/v2026/"}
@@ -125,7 +138,7 @@ func multipartDecoder(body io.Reader, h http.Header, schema *openapi3.SchemaRef,
 // failures are reported with tb.Errorf.
 func Wrap(tb testing.TB, h http.Handler) http.Handler {
 	tb.Helper()
-	rt, err := load()
+	rt, rtV1, err := load()
 	if err != nil {
 		tb.Fatalf("%v", err)
 	}
@@ -142,7 +155,7 @@ func Wrap(tb testing.TB, h http.Handler) http.Handler {
 			return
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
-		reqErr, route, input := validateRequest(r, body, rt)
+		reqErr, route, input := validateRequest(r, body, rt, rtV1)
 
 		rec := &recorder{w: w, header: http.Header{}}
 		h.ServeHTTP(rec, r)
@@ -176,22 +189,28 @@ func Wrap(tb testing.TB, h http.Handler) http.Handler {
 	})
 }
 
-// validateRequest checks r against the spec. route is nil when no operation matches.
-func validateRequest(r *http.Request, body []byte, rt routers.Router) (error, *routers.Route, *openapi3filter.RequestValidationInput) {
+// validateRequest checks r against the spec of its layout. route is nil when
+// no operation matches.
+func validateRequest(r *http.Request, body []byte, rt, rtV1 routers.Router) (error, *routers.Route, *openapi3filter.RequestValidationInput) {
 	vr := r.Clone(r.Context())
 	vr.Body = io.NopCloser(bytes.NewReader(body))
 	u := *r.URL
-	for _, v := range apiVersions {
-		if strings.HasPrefix(u.Path, v) {
-			u.Path = u.Path[len(v)-1:]
-			if u.RawPath != "" {
-				u.RawPath = u.RawPath[len(v)-1:]
+	if u.Path == "/connectors/v1" || strings.HasPrefix(u.Path, "/connectors/v1/") {
+		// The v1 spec's paths carry the whole prefix.
+		rt = rtV1
+	} else {
+		for _, v := range apiVersions {
+			if strings.HasPrefix(u.Path, v) {
+				u.Path = u.Path[len(v)-1:]
+				if u.RawPath != "" {
+					u.RawPath = u.RawPath[len(v)-1:]
+				}
+				break
 			}
-			break
 		}
-	}
-	if u.Path != "/oauth/token" && len(u.Path) == len(r.URL.Path) {
-		return fmt.Errorf("path %s is not under /v3, /v2024, /v2025 or /v2026", r.URL.Path), nil, nil
+		if u.Path != "/oauth/token" && len(u.Path) == len(r.URL.Path) {
+			return fmt.Errorf("path %s is not under /connectors/v1, /v3, /v2024, /v2025 or /v2026", r.URL.Path), nil, nil
+		}
 	}
 	vr.URL = &u
 	vr.RequestURI = ""

@@ -130,3 +130,44 @@ func TestStartServesValidatedTenant(t *testing.T) {
 		t.Errorf("SpecPath = %s", SpecPath())
 	}
 }
+
+// TestWrapValidatesTheV1Layout: requests under /connectors/v1 are checked
+// against the v1 spec, whose paths carry the whole prefix.
+func TestWrapValidatesTheV1Layout(t *testing.T) {
+	var status int
+	var body string
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		io.WriteString(w, body)
+	})
+	tb := &captureTB{TB: t}
+	srv := httptest.NewServer(Wrap(tb, h))
+	defer srv.Close()
+	get := func(path string) {
+		req, _ := http.NewRequest("GET", srv.URL+path, nil)
+		req.Header.Set("Authorization", "Bearer x")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	status, body = 200, `[{"name":"a","directConnect":true}]`
+	get("/connectors/v1?limit=5")
+	if errs, _ := tb.take(); len(errs) != 0 {
+		t.Errorf("valid v1 list reported: %v", errs)
+	}
+	status, body = 200, `{"name":"a"}`
+	get("/connectors/v1?limit=5")
+	if errs, _ := tb.take(); len(errs) != 1 || !strings.Contains(errs[0], "does not match the spec") {
+		t.Errorf("a detail in place of the v1 list: %v", errs)
+	}
+	get("/connectors/v1/a/translations/klingon")
+	if errs, _ := tb.take(); len(errs) == 0 || !strings.Contains(errs[0], "the spec rejects this request") {
+		t.Errorf("a bad locale answered 200 on v1: %v", errs)
+	}
+	if !strings.HasSuffix(SpecPathV1(), "testdata/connectors-v1-openapi.yaml") {
+		t.Errorf("SpecPathV1 = %s", SpecPathV1())
+	}
+}
