@@ -84,6 +84,26 @@ func writeRealistic(dir string, n, changed int) (string, string, float64, error)
 	return pa, pb, float64(content) / (1 << 20), nil
 }
 
+// kept finds the archives of an earlier run with -keep.
+func kept(dir string, n int) (string, string, float64, error) {
+	if keepDir == "" {
+		return "", "", 0, errors.New("no -keep")
+	}
+	pa, pb := filepath.Join(dir, fmt.Sprintf("a-%d.tar.zst", n)), filepath.Join(dir, fmt.Sprintf("b-%d.tar.zst", n))
+	if _, err := archive.ReadManifest(pb); err != nil {
+		return "", "", 0, err
+	}
+	m, err := archive.ReadManifest(pa)
+	if err != nil {
+		return "", "", 0, err
+	}
+	var content int64
+	for _, e := range m.Entries {
+		content += e.Size
+	}
+	return pa, pb, float64(content) / (1 << 20), nil
+}
+
 // generate runs writeRealistic in a child process. A child's peak RSS as
 // the kernel reports it starts from its parent's high-water mark (exec
 // records the forked address space's), so the process that measures must
@@ -155,7 +175,10 @@ func runDiffCase(bin, tmp string, c diffCase) (diffResult, error) {
 	if keepDir != "" {
 		dir = keepDir
 	}
-	pa, pb, content, err := generate(dir, c.connectors, c.changed)
+	pa, pb, content, err := kept(dir, c.connectors)
+	if err != nil {
+		pa, pb, content, err = generate(dir, c.connectors, c.changed)
+	}
 	if err != nil {
 		return diffResult{}, fmt.Errorf("writing archives: %w", err)
 	}
