@@ -190,3 +190,35 @@ func TestCompareSourcesErrors(t *testing.T) {
 		t.Errorf("cancelled: err = %v", err)
 	}
 }
+
+// FuzzCompareSourcesMatchesCompare: whatever the details and documents,
+// comparing through streams that let go of every waiting connector (a
+// one-byte window), with or without ChangesOnly, gives Compare's result.
+func FuzzCompareSourcesMatchesCompare(f *testing.F) {
+	f.Add([]byte(`{"name":"n","connectorMetadata":{"a":1}}`), []byte(`{"name":"n","connectorMetadata":{"a": 1}}`),
+		[]byte(sourceConfigV1), []byte(sourceConfigV2), true, false)
+	f.Add([]byte(`{"name":"n"}`), []byte(`{"name":"m","x":null}`), []byte(correlationXML), []byte(correlationReformatted), true, true)
+	f.Add([]byte(`{"name":"n"}`), []byte(`{"name":"n"}`), []byte("a\r\nb"), []byte("a\nb\n"), false, false)
+	f.Fuzz(func(t *testing.T, da, db, xa, xb []byte, ws, lean bool) {
+		a := snap(&archive.Connector{ScriptName: "c", Detail: da, SourceConfig: xa, Translations: map[string][]byte{"en": xb}},
+			&archive.Connector{ScriptName: "d", Detail: db, CorrelationConfig: xb})
+		b := snap(&archive.Connector{ScriptName: "c", Detail: db, SourceConfig: xb, Translations: map[string][]byte{"en": xa}},
+			&archive.Connector{ScriptName: "e", Detail: da, CorrelationConfig: xa})
+		for _, m := range []string{MatchName, MatchScriptName} {
+			opts := Options{Match: m, IgnoreWhitespace: ws, ChangesOnly: lean}
+			want, werr := Compare(a, b, opts)
+			opts.Window = 1
+			var pa, pb int
+			got, err := CompareSources(context.Background(), streamOf(a, true, 1, &pa), streamOf(b, true, 2, &pb), opts)
+			if (err == nil) != (werr == nil) {
+				t.Fatalf("match %s: streamed err %v, Compare err %v", m, err, werr)
+			}
+			if err != nil {
+				continue
+			}
+			if g, w := jsonOf(t, got), jsonOf(t, want); g != w {
+				t.Fatalf("match %s: streamed\n%s\nCompare\n%s", m, g, w)
+			}
+		}
+	})
+}
