@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -146,6 +147,12 @@ func generateMain(arg string) error {
 	return nil
 }
 
+func median(xs []float64) float64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
 // runMeasured runs the binary and returns its wall time, peak RSS (MB), CPU
 // seconds and exit code.
 func runMeasured(bin string, env []string, args ...string) (time.Duration, float64, float64, int, error) {
@@ -194,13 +201,24 @@ func runDiffCase(bin, tmp string, c diffCase) (diffResult, error) {
 	if goMemLimit != "" {
 		env = append(env, "GOMEMLIMIT="+goMemLimit)
 	}
-	var code int
-	if r.verifyWall, r.verifyRSS, _, code, err = runMeasured(bin, env, "verify", pa, pb); err != nil || code != 0 {
-		return r, fmt.Errorf("verify: exit %d, %v", code, err)
+	// verify and diff alternate, each run -repeat times; the medians are
+	// compared, so that one run slowed by the neighbours does not decide.
+	var verifyWalls, diffWalls, diffCPUs []float64
+	for range repeat {
+		wall, rss, _, code, err := runMeasured(bin, env, "verify", pa, pb)
+		if err != nil || code != 0 {
+			return r, fmt.Errorf("verify: exit %d, %v", code, err)
+		}
+		verifyWalls, r.verifyRSS = append(verifyWalls, wall.Seconds()), max(r.verifyRSS, rss)
+		wall, rss, cpu, code, err := runMeasured(bin, env, "diff", "--progress", "never", pa, pb)
+		if err != nil || code != 1 {
+			return r, fmt.Errorf("diff: exit %d (want 1, different), %v", code, err)
+		}
+		diffWalls, diffCPUs, r.diffRSS = append(diffWalls, wall.Seconds()), append(diffCPUs, cpu), max(r.diffRSS, rss)
 	}
-	if r.diffWall, r.diffRSS, r.diffCPU, code, err = runMeasured(bin, env, "diff", "--progress", "never", pa, pb); err != nil || code != 1 {
-		return r, fmt.Errorf("diff: exit %d (want 1, different), %v", code, err)
-	}
+	r.verifyWall = time.Duration(median(verifyWalls) * float64(time.Second))
+	r.diffWall = time.Duration(median(diffWalls) * float64(time.Second))
+	r.diffCPU = median(diffCPUs)
 	ratio := r.diffWall.Seconds() / r.verifyWall.Seconds()
 	if ratio > c.maxRatio {
 		r.ok, r.why = false, fmt.Sprintf("MISSED diff/verify %.2f > %.2f", ratio, c.maxRatio)
@@ -216,6 +234,7 @@ func printDiffTable(rs []diffResult) {
 		return
 	}
 	fmt.Println()
+	fmt.Printf("Medians of %d alternating runs; peak RSS is the highest.\n\n", repeat)
 	fmt.Println("| case | connectors (changed) | content per archive | archive | verify A B | diff A B | diff/verify | diff CPU | peak RSS diff (verify) | target |")
 	fmt.Println("|---|---|---|---|---|---|---|---|---|---|")
 	for _, r := range rs {
