@@ -9,6 +9,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/connvault/connvault/archive"
+	"github.com/connvault/connvault/archivestore"
 	"github.com/connvault/connvault/diff"
 )
 
@@ -131,13 +132,13 @@ func runDiff(c *cli.Context) error {
 		if isTenantOperand(op) {
 			continue
 		}
-		if err := archiveExists(ctx, op); err != nil {
+		if err := archivestore.Exists(ctx, op); err != nil {
 			return fmt.Errorf("archive %s: %w (give an archive file, %q for the tenant the flags configure, or %q for a named tenant)", op, err, tenantOperand, tenantOperand+"NAME")
 		}
 		// The manifest says what a live other side must read; two archives
 		// need only their streams (a big manifest costs a parse each time).
 		if isTenantOperand(ops[1-i]) {
-			if manifests[i], err = readManifestArg(ctx, op); err != nil {
+			if manifests[i], err = archivestore.ReadManifest(ctx, op); err != nil {
 				return err
 			}
 		}
