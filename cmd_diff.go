@@ -135,8 +135,12 @@ func runDiff(c *cli.Context) error {
 		if err := archivestore.Exists(ctx, op); err != nil {
 			return fmt.Errorf("archive %s: %w (give an archive file, %q for the tenant the flags configure, or %q for a named tenant)", op, err, tenantOperand, tenantOperand+"NAME")
 		}
-		if manifests[i], err = archivestore.ReadManifest(ctx, op); err != nil {
-			return err
+		// The manifest says what a live other side must read; two archives
+		// need only their streams (a big manifest costs a parse each time).
+		if isTenantOperand(ops[1-i]) {
+			if manifests[i], err = archivestore.ReadManifest(ctx, op); err != nil {
+				return err
+			}
 		}
 		srcs[i] = archiveSource(op)
 	}
