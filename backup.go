@@ -44,6 +44,9 @@ func exportInto(ctx context.Context, s *session, t *tenant, flag, dir string, se
 		return "", nil, fmt.Errorf("exporting %s: %w", t.name, err)
 	}
 	w.SetSkipped(res.Skipped)
+	meta.Source.APIVersion = t.client.APIVersion()
+	w.SetSource(meta.Source)
+	w.SetFetch(res.Fetch, res.Sources)
 	m, err := closeArchive(ctx, w, dst.bucket, dst.name)
 	if err != nil {
 		return "", nil, fmt.Errorf("exporting %s: %w", t.name, err)

@@ -34,8 +34,10 @@ func globalFlags() []cli.Flag {
 		&cli.StringFlag{Name: "client-secret-file", EnvVars: []string{"SAIL_CLIENT_SECRET_FILE"}, Usage: "read the client secret from this `FILE`"},
 		&cli.StringFlag{Name: "tenant", EnvVars: []string{"CONNVAULT_TENANT"}, Usage: "use the named tenant `NAME` from the tenants file (see `connvault tenants`); SAIL_* settings win when set"},
 		&cli.StringFlag{Name: "config", EnvVars: []string{tenants.EnvConfig}, Usage: "the tenants `FILE` (default: tenants.json in connvault's folder of the user configuration directory)"},
-		&cli.StringFlag{Name: "api-version", EnvVars: []string{"SAIL_API_VERSION"}, Value: "v3", Usage: "API version prefix: v3, v2024, v2025 or v2026"},
-		&cli.Float64Flag{Name: "rate", EnvVars: []string{"CONNVAULT_RATE"}, Value: apiclient.DefaultRate, Usage: "requests per second for all requests together (the gateway allows 100 per 10 s per client id); 0 turns pacing off"},
+		&cli.StringFlag{Name: "api-version", EnvVars: []string{"SAIL_API_VERSION"}, Value: apiclient.VersionAuto, Usage: "API layout: auto (/connectors/v1, or v3 when that answers 404), v1 (/connectors/v1), v3, v2024, v2025 or v2026"},
+		&cli.Float64Flag{Name: "rate", EnvVars: []string{"CONNVAULT_RATE"}, Value: apiclient.DefaultRate, Usage: "requests per second, counted per --rate-window and API version (the gateway allows 100 per 10 s per client id and version); 0 turns pacing off"},
+		&cli.DurationFlag{Name: "rate-window", EnvVars: []string{"CONNVAULT_RATE_WINDOW"}, Value: apiclient.DefaultRateWindow, Usage: "the window --rate is counted in: at most rate x window requests in any span of it"},
+		&cli.DurationFlag{Name: "max-wait", EnvVars: []string{"CONNVAULT_MAX_WAIT"}, Value: apiclient.DefaultMaxWait, Usage: "longest single wait the API may ask for (Retry-After); a longer one fails that request at once"},
 		&cli.IntFlag{Name: "concurrency", EnvVars: []string{"CONNVAULT_CONCURRENCY"}, Value: 8, Usage: "requests in flight at once"},
 		&cli.BoolFlag{Name: "sandbox", Usage: "run against a built-in, in-process fake tenant seeded with sample connectors (no credentials needed)"},
 		&cli.StringFlag{Name: "progress", Value: "auto", Usage: "progress bar on stderr: auto (only on a terminal), always or never"},
@@ -155,9 +157,18 @@ func clientConfig(c *cli.Context, s *session) (apiclient.Config, error) {
 	if !slices.Contains(apiclient.APIVersions, apiVersion) {
 		return apiclient.Config{}, usagef("--api-version %q: use one of %s", apiVersion, strings.Join(apiclient.APIVersions, ", "))
 	}
+	window, maxWait := lookup(c, "rate-window").Duration("rate-window"), lookup(c, "max-wait").Duration("max-wait")
+	if window < 100*time.Millisecond || window > time.Hour {
+		return apiclient.Config{}, usagef("--rate-window %s: use a duration from 100ms to 1h, e.g. 10s (the gateway's)", window)
+	}
+	if maxWait < time.Second {
+		return apiclient.Config{}, usagef("--max-wait %s: use a duration of at least 1s, e.g. 30m", maxWait)
+	}
 	return apiclient.Config{
 		APIVersion: apiVersion,
 		Rate:       rate,
+		RateWindow: window,
+		MaxWait:    maxWait,
 		Logger:     s.log,
 		UserAgent:  "connvault/" + version, // the tool's version, not the API's
 	}, nil

@@ -94,6 +94,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 			sandboxCommand(),
 			tenantsCommand(),
 			promoteCommand(),
+			doctorCommand(),
 		},
 		// Usage errors are returned, not printed with a stack of help.
 		OnUsageError: func(c *cli.Context, err error, isSubcommand bool) error {

@@ -92,6 +92,7 @@ type Client struct {
 	pacers   map[string]*pacer
 	rps      float64
 	rateSpan time.Duration
+	observe  func(Observation) // see Observe
 
 	maxAttempts int
 	maxWait     time.Duration
@@ -488,6 +489,7 @@ func (c *Client) attempt(ctx context.Context, r *request, p *pacer) (hr *http.Re
 		err = fmt.Errorf("%w: no data for %s after %d bytes", errStalled, c.idle, len(body))
 	}
 	c.bytesIn.Add(int64(len(body)))
+	c.observed(r, hr, sent)
 	// The arguments cost a URL string and a header copy per request: build
 	// them only when someone reads them.
 	if c.log.Enabled(ctx, slog.LevelDebug) {

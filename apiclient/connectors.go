@@ -45,6 +45,11 @@ const (
 
 // ListConnectors fetches one page. The server lists only RELEASED connectors.
 func (c *Client) ListConnectors(ctx context.Context, q ListQuery) (Page, error) {
+	return c.listIn(ctx, "", q)
+}
+
+// listIn is ListConnectors through layout version ("" for the chosen one).
+func (c *Client) listIn(ctx context.Context, version string, q ListQuery) (Page, error) {
 	if q.Limit < 0 || q.Limit > MaxPageSize {
 		return Page{}, fmt.Errorf("list connectors: limit %d is outside 0..%d", q.Limit, MaxPageSize)
 	}
@@ -67,7 +72,7 @@ func (c *Client) ListConnectors(ctx context.Context, q ListQuery) (Page, error) 
 	if q.Locale != "" {
 		v.Set("locale", q.Locale)
 	}
-	r := &request{op: "list connectors", method: http.MethodGet, path: "/connectors", query: v, accept: acceptJSON}
+	r := &request{op: "list connectors", method: http.MethodGet, path: "/connectors", query: v, accept: acceptJSON, version: version}
 	resp, err := c.do(ctx, r, &budget{})
 	if err != nil {
 		return Page{}, err

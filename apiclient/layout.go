@@ -66,6 +66,9 @@ func apiPath(version, path string) string {
 type layouts struct {
 	requested string
 	sem       chan struct{} // one resolution at a time; ctx-aware unlike a mutex
+	// elsewhere serialises lookups through other layouts: they are rare,
+	// and the first one teaches the rest which layouts lack the route.
+	elsewhere chan struct{}
 
 	mu      sync.Mutex
 	chosen  string              // "" until auto is resolved
@@ -80,7 +83,7 @@ type docRoute struct {
 }
 
 func newLayouts(requested string) *layouts {
-	l := &layouts{requested: requested, sem: make(chan struct{}, 1),
+	l := &layouts{requested: requested, sem: make(chan struct{}, 1), elsewhere: make(chan struct{}, 1),
 		absent: map[string]bool{}, missing: map[docRoute]bool{}, served: map[Document]string{}}
 	if requested != VersionAuto {
 		l.chosen = requested
@@ -226,6 +229,12 @@ func (c *Client) GetDocumentElsewhere(ctx context.Context, scriptName string, do
 	if err := checkDocument(op, scriptName, doc); err != nil {
 		return nil, "", err
 	}
+	select {
+	case c.lay.elsewhere <- struct{}{}:
+	case <-ctx.Done():
+		return nil, "", ctx.Err()
+	}
+	defer func() { <-c.lay.elsewhere }()
 	chosen := c.APIVersion()
 	tried := []string{chosen}
 	var first error
@@ -247,9 +256,16 @@ func (c *Client) GetDocumentElsewhere(ctx context.Context, scriptName string, do
 		}
 		tried = append(tried, v)
 	}
+	// The caller knows the connector has the document: every layout that
+	// answered 404 lacks the route, and is not asked again in this run.
+	c.lay.mu.Lock()
+	for _, v := range tried {
+		c.lay.missing[docRoute{v, doc}] = true
+	}
+	c.lay.mu.Unlock()
 	if first == nil {
-		first = &Error{Op: op, ScriptName: scriptName, Method: http.MethodGet, StatusCode: http.StatusNotFound,
-			Err: errors.New("no other API layout publishes this route")}
+		first = &Error{Op: op, ScriptName: scriptName, Method: http.MethodGet, Path: apiPath(chosen, connectorPath(scriptName)+"/"+string(doc)),
+			StatusCode: http.StatusNotFound, Err: errors.New("no other API layout serves this route")}
 	}
 	return nil, "", first
 }
