@@ -116,35 +116,45 @@ func runDiff(c *cli.Context) error {
 	// only to fail on a typo in the other operand wastes its rate limit.
 	for _, op := range []string{a0, b0} {
 		if name, ok := strings.CutPrefix(op, tenantOperand); ok && name != "" {
-			if _, err := namedTenant(c, name); err != nil {
+			if _, err := s.settings.Lookup(name); err != nil {
 				return err
 			}
 		}
 	}
-	// Read archives first: a live side then covers the archive's selection.
-	var a, b *archive.Snapshot
-	if !isTenantOperand(a0) {
-		if a, err = loadOperand(ctx, c, s, a0, nil); err != nil {
+	// Archives first (their manifests): a live side then covers the
+	// archive's selection. Both sides are then streamed: memory holds a
+	// window of connectors, not the archives (diff.CompareSources).
+	ops := [2]string{a0, b0}
+	var srcs [2]diff.Source
+	var manifests [2]*archive.Manifest
+	for i, op := range ops {
+		if isTenantOperand(op) {
+			continue
+		}
+		if err := archiveExists(ctx, op); err != nil {
+			return fmt.Errorf("archive %s: %w (give an archive file, %q for the tenant the flags configure, or %q for a named tenant)", op, err, tenantOperand, tenantOperand+"NAME")
+		}
+		if manifests[i], err = readManifestArg(ctx, op); err != nil {
 			return err
 		}
+		srcs[i] = archiveSource(op)
 	}
-	if !isTenantOperand(b0) {
-		if b, err = loadOperand(ctx, c, s, b0, nil); err != nil {
+	for i, op := range ops {
+		if !isTenantOperand(op) {
+			continue
+		}
+		var sel *archive.Selection
+		if m := manifests[1-i]; m != nil {
+			sel = &m.Selection
+		}
+		t, err := connectOperand(ctx, c, s, op)
+		if err != nil {
 			return err
 		}
+		defer t.close()
+		srcs[i] = tenantSource(s, t, sel)
 	}
-	if a == nil {
-		if a, err = loadOperand(ctx, c, s, a0, selectionOf(b)); err != nil {
-			return err
-		}
-	}
-	if b == nil {
-		if b, err = loadOperand(ctx, c, s, b0, selectionOf(a)); err != nil {
-			return err
-		}
-	}
-
-	res, err := diff.Compare(a, b, opts)
+	res, err := diff.CompareSources(ctx, srcs[0], srcs[1], opts)
 	if err != nil {
 		return err
 	}
@@ -163,13 +173,4 @@ func runDiff(c *cli.Context) error {
 		return &quietError{code: 1}
 	}
 	return nil
-}
-
-// selectionOf is the selection a live read should use to match an archive.
-func selectionOf(s *archive.Snapshot) *archive.Selection {
-	if s == nil {
-		return nil
-	}
-	sel := s.Manifest.Selection
-	return &sel
 }

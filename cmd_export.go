@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"github.com/connvault/connvault/archive"
 	"github.com/connvault/connvault/export"
 	"github.com/connvault/connvault/retention"
+	"github.com/connvault/connvault/settings"
 	"github.com/connvault/connvault/storage"
 )
 
@@ -37,6 +39,7 @@ func exportCommand() *cli.Command {
 			&cli.BoolFlag{Name: "wait", Usage: "with --output-dir: wait for another run holding the directory lock instead of failing"},
 			&cli.BoolFlag{Name: "json", Usage: "print the summary as JSON on stdout"},
 			&cli.BoolFlag{Name: "from-detail", Usage: "fetch each connector's detail and source template only, and take source-config, correlation-config and translations from the detail (about 2 requests per connector instead of 7; `connvault doctor` tells whether that is equivalent on your tenant)"},
+			&cli.BoolFlag{Name: "force", Usage: "with --output FILE: replace FILE if it exists (only a regular file, never a link, device or pipe)"},
 		),
 		Action: runExport,
 	}
@@ -62,6 +65,8 @@ type exportSummary struct {
 	RateLimited   int64             `json:"rateLimited"`
 	Partial       bool              `json:"partial"`
 	Skipped       []archive.Skipped `json:"skipped,omitempty"`
+	// Settings says where each setting came from (never a secret's value).
+	Settings []settings.Setting `json:"settings,omitempty"`
 }
 
 func runExport(c *cli.Context) error {
@@ -92,6 +97,9 @@ func runExport(c *cli.Context) error {
 	}
 	if c.Bool("no-list") && len(c.StringSlice("script-name")) == 0 {
 		return usagef("--no-list needs at least one --script-name")
+	}
+	if err := checkOutputFile(out, c.Bool("force")); err != nil {
+		return err
 	}
 
 	ctx := c.Context
@@ -194,6 +202,7 @@ func runExport(c *cli.Context) error {
 		Bytes:      res.Bytes,
 		Partial:    res.Partial(),
 		Skipped:    res.Skipped,
+		Settings:   t.settings.Public(),
 		APIVersion: meta.Source.APIVersion,
 		Fetch:      res.Fetch,
 
@@ -278,4 +287,43 @@ func humanBytes(n int64) string {
 		exp++
 	}
 	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
+
+// checkOutputFile refuses to replace a file by surprise: an --output FILE
+// that exists needs --force, and even then only a regular file is replaced,
+// never a symlink (its target would be the file replaced), a device or a
+// pipe. Buckets and "-" (stdout) are not files here.
+func checkOutputFile(out string, force bool) error {
+	p, ok := storage.Local(out)
+	if !ok || out == "" || out == "-" {
+		return nil
+	}
+	fi, err := os.Lstat(p)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil
+	case err != nil:
+		return usagef("--output %s: %w", p, err)
+	case !fi.Mode().IsRegular():
+		return usagef("--output %s exists and is not a regular file (%s): connvault never replaces it; choose another path", p, fileKind(fi.Mode()))
+	case !force:
+		return usagef("--output %s exists: choose a new path, use --output-dir for dated names, or add --force to replace it", p)
+	}
+	return nil
+}
+
+func fileKind(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeSymlink != 0:
+		return "a symbolic link"
+	case m.IsDir():
+		return "a directory"
+	case m&fs.ModeNamedPipe != 0:
+		return "a named pipe"
+	case m&fs.ModeDevice != 0, m&fs.ModeCharDevice != 0:
+		return "a device"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	}
+	return "not a regular file"
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/connvault/connvault/dirlock"
 	"github.com/connvault/connvault/retention"
+	"github.com/connvault/connvault/settings"
 	"github.com/connvault/connvault/storage"
 )
 
@@ -100,12 +101,19 @@ func runPrune(c *cli.Context) error {
 	if p == (retention.Policy{}) {
 		return pruneUsage("no --keep-* flag given, which would remove every archive; for example --keep-daily 7 --keep-weekly 5 --keep-monthly 12")
 	}
-	tenant := c.String("tenant")
-	if c.IsSet("tenant") {
+	// --tenant before the command, after DIR, or $CONNVAULT_TENANT: the
+	// one resolution every command uses, so no spelling prunes every tenant.
+	given := givenFlags(c)
+	if tenant, ok := given["tenant"]; ok {
 		if t, _, ok := retention.ParseName(retention.FileName(tenant, time.Unix(0, 0))); !ok || t != tenant {
 			return pruneUsage("--tenant %q is not a tenant name: use lower-case letters, digits and '-', as in the archive names", tenant)
 		}
 	}
+	st, err := settings.Resolve(settings.Input{Flags: given, Sandbox: true})
+	if err != nil {
+		return pruneUsage("%v", err)
+	}
+	tenant := st.Tenant.Value
 
 	opts := []retention.Option{}
 	if tenant != "" {

@@ -13,6 +13,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/connvault/connvault/archive"
+	"github.com/connvault/connvault/diff"
 	"github.com/connvault/connvault/export"
 	"github.com/connvault/connvault/filterexpr"
 	"github.com/connvault/connvault/importer"
@@ -184,21 +185,22 @@ func (j *restoreJob) run(ctx context.Context) (*restoreResult, error) {
 	// reading just those keeps a restore into a large tenant cheap under the
 	// rate limit, and it is exactly what undoing the restore needs. A bad
 	// --only is refused here, before the first request.
-	names, err := importer.TargetNames(j.arch, j.opts)
+	planner, err := importer.NewPlanner(j.arch, j.opts)
 	if errors.Is(err, importer.ErrNotInArchive) {
 		return nil, usageError(err)
 	}
 	if err != nil {
 		return nil, err
 	}
-	target, err := readTenant(ctx, s, t, &archive.Selection{ScriptNames: res.scriptNames, Names: names})
-	if err != nil {
-		return nil, err
-	}
-	res.plan, err = importer.NewPlan(j.arch, target, j.opts)
-	if errors.Is(err, importer.ErrNotInArchive) {
-		return nil, usageError(err)
-	}
+	// Each target connector is planned as soon as it is read, while the
+	// requests for the others are in flight.
+	sel := &archive.Selection{ScriptNames: res.scriptNames, Names: planner.TargetNames()}
+	var target *archive.Snapshot
+	res.plan, err = planner.Plan(ctx, diff.Source{Each: func(ctx context.Context, emit func(*archive.Connector) error) error {
+		var err error
+		target, err = readTenantEach(ctx, s, t, sel, emit)
+		return err
+	}})
 	if err != nil {
 		return nil, err
 	}
@@ -232,9 +234,10 @@ func (j *restoreJob) run(ctx context.Context) (*restoreResult, error) {
 
 	bar := newProgress(s, strings.TrimSuffix(j.verb, "e")+"ing "+t.name, t.client.Stats)
 	res.report = importer.Apply(ctx, t.client, res.plan, importer.ApplyOptions{
-		Concurrency: s.concurrency,
-		Logger:      s.log,
-		Progress:    func(done, total int) { bar.update(export.Progress{Done: done, Total: total}) },
+		Concurrency:       s.concurrency,
+		Logger:            s.log,
+		Progress:          func(done, total int) { bar.update(export.Progress{Done: done, Total: total}) },
+		TargetScriptNames: importer.ScriptNames(target),
 	})
 	bar.finish()
 	if err := importer.WriteReportText(s.stderr, res.report); err != nil {
@@ -245,15 +248,26 @@ func (j *restoreJob) run(ctx context.Context) (*restoreResult, error) {
 
 // checkWritable is the guard on every write to a tenant (restore and
 // promote pass it through restoreJob before the pre-restore snapshot and
-// any write): a protected tenant is written to only when --yes-protected
-// spells out its name, and --yes-protected naming another tenant than the
-// target is refused too, since it shows the user meant a different one.
+// any write). Protection belongs to the target, not to how it was named: a
+// target whose base URL is a protected tenant's in the tenants file is
+// written to only when --yes-protected spells out that tenant's name, whether
+// the run reached it through --tenant, SAIL_BASE_URL or --base-url. A
+// --yes-protected naming another tenant than the target is refused too, since
+// it shows the user meant a different one.
 func checkWritable(t *tenant, yesProtected string) error {
+	if t.settings != nil && !t.settings.Sandbox && t.protected == "" {
+		name, err := t.settings.Protected(t.client.BaseURL())
+		if err != nil {
+			return usagef("%w: nothing was written", err)
+		}
+		t.protected = name
+	}
 	switch {
-	case yesProtected != "" && yesProtected != t.name:
+	case yesProtected != "" && yesProtected != t.name && yesProtected != t.protected:
 		return usagef("--yes-protected %s does not name the target tenant %q: nothing was written; check which tenant you are writing to", yesProtected, t.name)
-	case t.protected && yesProtected == "":
-		return usagef("tenant %q is protected: writing to it needs --yes-protected %s spelled out; nothing was written", t.name, t.name)
+	case t.protected != "" && yesProtected != t.protected:
+		return usagef("the target %s is the protected tenant %q: writing to it needs --yes-protected %s spelled out; nothing was written",
+			t.client.BaseURL(), t.protected, t.protected)
 	}
 	return nil
 }

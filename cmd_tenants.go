@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/connvault/connvault/apiclient"
+	"github.com/connvault/connvault/settings"
 	"github.com/connvault/connvault/tenants"
 )
 
@@ -108,12 +109,13 @@ func runTenantsList(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	cfg, path, err := loadTenants(c)
+	cfg, err := s.settings.TenantsFile()
 	if err != nil {
 		return err
 	}
-	if flagString(c, "base-url") != "" || flagString(c, "client-id") != "" {
-		s.log.Info("SAIL_BASE_URL/SAIL_CLIENT_ID (or --base-url/--client-id) are set: they win over --tenant")
+	path := s.settings.Config.Value
+	if u := os.Getenv(settings.EnvBaseURL); u != "" {
+		s.log.Info(fmt.Sprintf("%s is set (%s): it is used when no --tenant is given, and --tenant naming another tenant is refused while it is set", settings.EnvBaseURL, u))
 	}
 	if len(cfg.Tenants) == 0 {
 		s.log.Info(fmt.Sprintf("no tenants in %s: add one with `connvault tenants add NAME --base-url URL --client-id ID --client-secret-env VAR`", path))
@@ -188,10 +190,17 @@ func runTenantsList(c *cli.Context) error {
 // checkTenant proves a tenant's credentials work: a token and one list call,
 // which also gives the number of listed connectors.
 func checkTenant(ctx context.Context, c *cli.Context, s *session, tn tenants.Tenant) (int, error) {
-	cfg, err := namedConfig(c, s, tn)
+	in := resolveInput(c, s.given, s.log)
+	in.Named, in.Sandbox = tn.Name, false
+	st, err := settings.Resolve(in)
+	if err == nil {
+		err = st.ResolveTenant()
+	}
 	if err != nil {
 		return 0, err
 	}
+	cfg := clientConfig(s, st)
+	cfg.BaseURL, cfg.ClientID, cfg.ClientSecret = st.BaseURL.Value, st.ClientID.Value, st.ClientSecret.Value
 	// A check should answer quickly: one retry at most, short waits.
 	cfg.MaxAttempts, cfg.MaxWait = 2, 5*time.Second
 	client, err := apiclient.New(cfg)

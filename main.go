@@ -15,6 +15,8 @@ import (
 	"syscall"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/connvault/connvault/settings"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -95,6 +97,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 			tenantsCommand(),
 			promoteCommand(),
 			doctorCommand(),
+			settingsCommand(),
 		},
 		// Usage errors are returned, not printed with a stack of help.
 		OnUsageError: func(c *cli.Context, err error, isSubcommand bool) error {
@@ -157,7 +160,7 @@ func exitCode(ctx context.Context, err error) int {
 		return exitInterrupted
 	}
 	var u *usageErr
-	if errors.As(err, &u) {
+	if errors.As(err, &u) || errors.Is(err, settings.ErrUsage) {
 		return exitUsage
 	}
 	var e *exitErr

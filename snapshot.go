@@ -49,6 +49,39 @@ func loadOperand(ctx context.Context, c *cli.Context, s *session, arg string, se
 
 // readTenant reads a live tenant with the export pipeline, without an archive.
 func readTenant(ctx context.Context, s *session, t *tenant, sel *archive.Selection) (*archive.Snapshot, error) {
+	return readTenantEach(ctx, s, t, sel, nil)
+}
+
+// readTenantEach is readTenant that also hands each connector to each (when
+// not nil) as soon as it is read, so that work on it need not wait for the
+// rest of the tenant.
+func readTenantEach(ctx context.Context, s *session, t *tenant, sel *archive.Selection, each func(*archive.Connector) error) (*archive.Snapshot, error) {
+	opts := exportOptions(s, sel)
+	snap := &archive.Snapshot{}
+	snap.Manifest.Format = archive.FormatName
+	snap.Manifest.Source = archive.Source{BaseURL: t.client.BaseURL(), APIVersion: t.client.APIVersion()}
+	if sel != nil {
+		snap.Manifest.Selection = *sel
+	}
+	bar := newProgress(s, "reading "+t.name, t.client.Stats)
+	res, err := export.Run(ctx, t.client, opts, func(conn *archive.Connector) error {
+		snap.Connectors = append(snap.Connectors, conn)
+		if each != nil {
+			return each(conn)
+		}
+		return nil
+	})
+	bar.finish()
+	if err != nil {
+		return nil, fmt.Errorf("reading tenant %s: %w", t.name, err)
+	}
+	snap.Manifest.ConnectorCount = res.Connectors
+	snap.Manifest.Skipped = res.Skipped
+	return snap, nil
+}
+
+// exportOptions reads the connectors sel selects (all when nil).
+func exportOptions(s *session, sel *archive.Selection) export.Options {
 	opts := export.Options{Concurrency: s.concurrency, Logger: s.log}
 	if sel != nil {
 		opts.Filters = sel.Filters
@@ -62,22 +95,5 @@ func readTenant(ctx context.Context, s *session, t *tenant, sel *archive.Selecti
 			opts.Select = func(dto apiclient.V3ConnectorDto) bool { return names[dto.Name] }
 		}
 	}
-	snap := &archive.Snapshot{}
-	snap.Manifest.Format = archive.FormatName
-	snap.Manifest.Source = archive.Source{BaseURL: t.client.BaseURL(), APIVersion: t.client.APIVersion()}
-	if sel != nil {
-		snap.Manifest.Selection = *sel
-	}
-	bar := newProgress(s, "reading "+t.name, t.client.Stats)
-	res, err := export.Run(ctx, t.client, opts, func(conn *archive.Connector) error {
-		snap.Connectors = append(snap.Connectors, conn)
-		return nil
-	})
-	bar.finish()
-	if err != nil {
-		return nil, fmt.Errorf("reading tenant %s: %w", t.name, err)
-	}
-	snap.Manifest.ConnectorCount = res.Connectors
-	snap.Manifest.Skipped = res.Skipped
-	return snap, nil
+	return opts
 }

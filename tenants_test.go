@@ -229,12 +229,20 @@ func TestTenantResolution(t *testing.T) {
 	if code, m, name, stderr = exportWith(); code != 0 || m == nil || m.Source.BaseURL != b.URL || !strings.HasPrefix(name, "b-connectors-") {
 		t.Fatalf("export with CONNVAULT_TENANT=b: exit %d, %v, %s\n%s", code, m, name, stderr)
 	}
-	// SAIL_* win when set.
+	// SAIL_* naming another tenant than --tenant (or $CONNVAULT_TENANT):
+	// refused before any request, naming both.
 	t.Setenv("SAIL_BASE_URL", a.URL)
 	t.Setenv("SAIL_CLIENT_ID", "a-client")
 	t.Setenv("SAIL_CLIENT_SECRET", e.secrets[0])
-	if code, m, _, stderr = exportWith("--tenant", "b"); code != 0 || m == nil || m.Source.BaseURL != a.URL || !strings.Contains(stderr, "win over --tenant b") {
-		t.Fatalf("export with SAIL_* and --tenant b: exit %d, %v\n%s", code, m, stderr)
+	for _, args := range [][]string{{"--tenant", "b"}, nil} {
+		if code, _, _, stderr = exportWith(args...); code != exitUsage || !strings.Contains(stderr, `tenant "b"`) || !strings.Contains(stderr, a.URL) {
+			t.Fatalf("export with SAIL_* and tenant b %v: exit %d, want 2 naming both\n%s", args, code, stderr)
+		}
+	}
+	// SAIL_* naming the same tenant: no conflict, and --tenant's name labels it.
+	t.Setenv("CONNVAULT_TENANT", "")
+	if code, m, name, stderr = exportWith("--tenant", "a"); code != 0 || m == nil || m.Source.BaseURL != a.URL || !strings.HasPrefix(name, "a-connectors-") {
+		t.Fatalf("export with SAIL_* and --tenant a: exit %d, %v, %s\n%s", code, m, name, stderr)
 	}
 	clearSailEnv(t)
 	t.Setenv("CONNVAULT_TENANT", "")

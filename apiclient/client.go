@@ -111,8 +111,9 @@ type Client struct {
 	tokStalled atomic.Bool
 	refreshAt  time.Time
 	forced     bool // the next fetch is a re-authentication after a 401
-	// curTok mirrors tok for scrubbing, which must never wait for a fetch.
-	curTok atomic.Pointer[string]
+	// red knows every secret and token this client held, for scrubbing,
+	// which must never wait for a fetch.
+	red redactor
 
 	requests, retries, rateLimited, reauths, tokens, bytesIn, bytesOut atomic.Int64
 }
@@ -176,6 +177,7 @@ func New(cfg Config) (*Client, error) {
 		now:         time.Now,
 		tokSem:      make(chan struct{}, 1),
 	}
+	c.red.add(cfg.ClientSecret)
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}
@@ -280,6 +282,9 @@ func guardRedirects(hc *http.Client) *http.Client {
 				req.Header.Del("Authorization")
 				return fmt.Errorf("%w (%s://%s): not followed, so the token and the request stay with the tenant; check SAIL_BASE_URL",
 					errCrossOriginRedirect, req.URL.Scheme, req.URL.Host)
+			}
+			if err := redirectAllowed(req, via); err != nil {
+				return err
 			}
 		}
 		if inner != nil {
@@ -425,8 +430,8 @@ func (c *Client) send(ctx context.Context, r *request, b *budget) (*response, er
 }
 
 func joinHint(a, b string) string {
-	if a == "" {
-		return b
+	if a == "" || b == "" {
+		return a + b
 	}
 	return a + ". " + b
 }
@@ -573,10 +578,13 @@ func (c *Client) makeError(r *request, hr *http.Response, body []byte, err error
 	}
 	if hr != nil && (err == nil || hr.StatusCode >= 300) {
 		e.StatusCode = hr.StatusCode
-		decodeErrorBody(e, hr.Header.Get("Content-Type"), body)
+		// Scrubbed before decoding, which cuts long messages: a token cut
+		// in half would no longer be recognised.
+		decodeErrorBody(e, hr.Header.Get("Content-Type"), c.scrubBody(body))
 		e.Messages = c.scrubAll(e.Messages)
 		e.Snippet = c.scrub(e.Snippet)
-		e.Hint = authHint(hr.StatusCode, r.method)
+		e.Hint = joinHint(authHint(hr.StatusCode, r.method), redirectHint(hr, r.method))
+		redirectError(e, hr, r.method)
 		if err != nil {
 			e.Err = err
 		}
@@ -656,7 +664,7 @@ func (c *Client) token(ctx context.Context, p *pacer) (*oauth2.Token, error) {
 		c.refreshAt = now.Add(life - min(time.Minute, life/5))
 	}
 	c.tok = t
-	c.curTok.Store(&t.AccessToken)
+	c.red.add(t.AccessToken)
 	c.log.DebugContext(ctx, "apiclient: token fetched", "lifetime", life, "forced", forced)
 	return t, nil
 }
@@ -752,7 +760,7 @@ func (c *Client) tokenError(err error) error {
 	if errors.As(err, &re) {
 		if re.Response != nil {
 			e.StatusCode = re.Response.StatusCode
-			decodeErrorBody(e, re.Response.Header.Get("Content-Type"), re.Body)
+			decodeErrorBody(e, re.Response.Header.Get("Content-Type"), c.scrubBody(re.Body))
 			if re.ErrorCode != "" && len(e.Messages) == 0 {
 				addMessage(e, re.ErrorCode+" "+re.ErrorDescription)
 			}
@@ -786,34 +794,15 @@ func (c *Client) invalidate(ctx context.Context, tok string) {
 	}
 }
 
-// scrub removes the client secret and the current token from s.
-func (c *Client) scrub(s string) string {
-	if s == "" {
-		return s
-	}
-	// A very short secret would also match ordinary text; it cannot be
-	// recognised, only kept out of the places this package controls.
-	if len(c.secret) >= 4 {
-		s = strings.ReplaceAll(s, c.secret, "REDACTED")
-	}
-	if t := c.currentToken(); t != "" {
-		s = strings.ReplaceAll(s, t, "REDACTED")
-	}
-	return s
-}
+// scrub removes from s the client secret, every token this client ever
+// held and any echoed credential (redact.go).
+func (c *Client) scrub(s string) string { return c.red.scrub(s) }
 
 func (c *Client) scrubAll(ss []string) []string {
 	for i := range ss {
 		ss[i] = c.scrub(ss[i])
 	}
 	return ss
-}
-
-func (c *Client) currentToken() string {
-	if p := c.curTok.Load(); p != nil {
-		return *p
-	}
-	return ""
 }
 
 var sensitiveHeaders = []string{"Authorization", "Proxy-Authorization", "Cookie", "Set-Cookie"}

@@ -362,6 +362,7 @@ type createFake struct {
 	byName  map[string]V3ConnectorDto
 	posts   int
 	lists   []string // filters of each list call
+	probes  []string // scriptNames asked for by detail GETs
 	postHow func(n int) string
 }
 
@@ -371,6 +372,19 @@ func (cf *createFake) handler(t *testing.T) func(w http.ResponseWriter, r *http.
 		defer cf.mu.Unlock()
 		switch r.Method {
 		case http.MethodGet:
+			if sn, ok := strings.CutPrefix(r.URL.Path, "/v3/connectors/"); ok {
+				// A probe of a scriptName (findCreated).
+				cf.probes = append(cf.probes, sn)
+				for _, c := range cf.byName {
+					if c.ScriptName == sn {
+						b, _ := json.Marshal(ConnectorDetail{Name: c.Name, ScriptName: c.ScriptName, Status: c.Status})
+						writeJSON(w, 200, string(b))
+						return
+					}
+				}
+				writeJSON(w, 404, `{"detailCode":"404 Not found","messages":[{"text":"no such connector"}]}`)
+				return
+			}
 			filters := r.URL.Query().Get("filters")
 			cf.lists = append(cf.lists, filters)
 			var out []V3ConnectorDto
@@ -736,6 +750,10 @@ func TestCreateGivesUpWithOutcomeUnknown(t *testing.T) {
 			writeJSON(w, 503, `{"messages":[{"text":"down"}]}`)
 			return
 		}
+		if r.URL.Path != "/v3/connectors" {
+			writeJSON(w, 404, `{"messages":[{"text":"no such connector"}]}`)
+			return
+		}
 		writeJSON(w, 200, `[]`)
 	})
 	c := newTestClient(t, f, func(cfg *Config) { cfg.MaxAttempts = 3 })
@@ -744,8 +762,14 @@ func TestCreateGivesUpWithOutcomeUnknown(t *testing.T) {
 	if !errors.Is(err, ErrCreateOutcomeUnknown) || !errors.As(err, &e) || e.StatusCode != 503 || e.Attempts != 3 {
 		t.Errorf("err = %v, want a 503 after 3 attempts marked outcome unknown", err)
 	}
-	if posts.Load() != 3 || len(f.requests()) != 6 {
-		t.Errorf("%d POSTs of %d requests, want 3 POSTs each followed by a lookup", posts.Load(), len(f.requests()))
+	lists := 0
+	for _, r := range f.requests() {
+		if r.Path == "/v3/connectors" && r.Method == http.MethodGet {
+			lists++
+		}
+	}
+	if posts.Load() != 3 || lists != 3 {
+		t.Errorf("%d POSTs and %d lists, want 3 POSTs each followed by a lookup", posts.Load(), lists)
 	}
 }
 

@@ -91,27 +91,16 @@ func (c *Client) listIn(ctx context.Context, version string, q ListQuery) (Page,
 }
 
 // AllConnectors pages through the whole list, MaxPageSize at a time, and
-// stops after the first short page. An error is yielded once and ends the
-// sequence.
+// stops after the first short page. Each connector is yielded once; a server
+// that pages wrong (repeats, more than its X-Total-Count, no end) ends the
+// sequence with ErrEndlessList (pageAll). An error is yielded once and ends
+// the sequence.
 func (c *Client) AllConnectors(ctx context.Context, filters, locale string) iter.Seq2[V3ConnectorDto, error] {
 	return func(yield func(V3ConnectorDto, error) bool) {
-		offset := 0
-		for {
-			p, err := c.ListConnectors(ctx, ListQuery{Filters: filters, Limit: MaxPageSize, Offset: offset, Locale: locale})
-			if err != nil {
-				yield(V3ConnectorDto{}, err)
-				return
-			}
-			for _, it := range p.Items {
-				if !yield(it, nil) {
-					return
-				}
-			}
-			if len(p.Items) < MaxPageSize {
-				return
-			}
-			offset += len(p.Items)
+		fetch := func(ctx context.Context, offset int) (Page, error) {
+			return c.ListConnectors(ctx, ListQuery{Filters: filters, Limit: MaxPageSize, Offset: offset, Locale: locale, Count: true})
 		}
+		pageAll(ctx, fetch, MaxPageSize, MaxListPages, yield)
 	}
 }
 
@@ -120,10 +109,14 @@ func (c *Client) AllConnectors(ctx context.Context, filters, locale string) iter
 //
 // A create is never sent twice blindly. After an ambiguous failure (5xx,
 // dropped connection, timeout) the connector is looked up by exact name
-// first, and returned if the failed attempt did create it. The list shows only
-// RELEASED connectors, so a connector created with another status cannot be
-// found that way; if a later attempt is then refused as a duplicate, the error
-// wraps ErrCreateOutcomeUnknown and tells the user to check the tenant.
+// first (findCreated: the list, which shows RELEASED connectors only, then
+// probes of the scriptNames the server is likely to have derived), and
+// returned if the failed attempt did create it. When a lookup fails, or a
+// later attempt is refused as a duplicate, the error wraps
+// ErrCreateOutcomeUnknown and tells the user to check the tenant.
+//
+// An answer must name the connector asked for (checkCreated): one naming
+// another connector is ErrWrongConnector, and nothing is done with it.
 func (c *Client) CreateConnector(ctx context.Context, in V3CreateConnectorDto) (V3ConnectorDto, error) {
 	if strings.TrimSpace(in.Name) == "" {
 		return V3ConnectorDto{}, errors.New("create connector: name is empty")
@@ -146,6 +139,9 @@ func (c *Client) CreateConnector(ctx context.Context, in V3CreateConnectorDto) (
 			if err := c.decodeJSON(r, resp, &out); err != nil {
 				return V3ConnectorDto{}, err
 			}
+			if err := c.wrongConnector(r, resp, checkCreated(in.Name, out)); err != nil {
+				return V3ConnectorDto{}, err
+			}
 			return out, nil
 		}
 		var amb *ambiguousError
@@ -153,7 +149,7 @@ func (c *Client) CreateConnector(ctx context.Context, in V3CreateConnectorDto) (
 			if firstAmbiguous == nil {
 				firstAmbiguous = amb.err
 			}
-			found, lerr := c.findByName(ctx, in.Name)
+			found, lerr := c.findCreated(ctx, in.Name)
 			if lerr != nil {
 				return V3ConnectorDto{}, outcomeUnknown(amb.err, fmt.Sprintf("looking it up by name failed too (%v)", lerr))
 			}
@@ -161,7 +157,7 @@ func (c *Client) CreateConnector(ctx context.Context, in V3CreateConnectorDto) (
 				c.log.InfoContext(ctx, "apiclient: create failed in transit but the connector exists; using it", "name", in.Name, "scriptName", found.ScriptName)
 				return *found, nil
 			}
-			notListed := "it is not in the list, but the list shows RELEASED connectors only"
+			notListed := "neither the list nor a probe of the likely scriptNames finds it"
 			if b.attempts >= c.maxAttempts {
 				return V3ConnectorDto{}, outcomeUnknown(amb.err, notListed)
 			}
@@ -181,10 +177,10 @@ func (c *Client) CreateConnector(ctx context.Context, in V3CreateConnectorDto) (
 		if firstAmbiguous != nil && errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusBadRequest && looksLikeDuplicate(apiErr) {
 			// The earlier attempt most likely went through; give the list
 			// one more chance (it may have lagged) before saying so.
-			if found, lerr := c.findByName(ctx, in.Name); lerr == nil && found != nil {
+			if found, lerr := c.findCreated(ctx, in.Name); lerr == nil && found != nil {
 				return *found, nil
 			}
-			return V3ConnectorDto{}, outcomeUnknown(apiErr, "the server now says it already exists, but the list (RELEASED connectors only) does not show it")
+			return V3ConnectorDto{}, outcomeUnknown(apiErr, "the server now says it already exists, but neither the list nor a probe of the likely scriptNames finds it")
 		}
 		return V3ConnectorDto{}, err
 	}
@@ -267,6 +263,9 @@ func (c *Client) getDetail(ctx context.Context, scriptName, locale string) (*req
 	}
 	r := &request{op: "get connector", scriptName: scriptName, method: http.MethodGet, path: connectorPath(scriptName), query: q, accept: acceptJSON}
 	resp, err := c.do(ctx, r, &budget{})
+	if err == nil {
+		err = c.wrongConnector(r, resp, checkDetailFor(r.op, scriptName, resp.body))
+	}
 	return r, resp, err
 }
 

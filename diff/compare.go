@@ -10,11 +10,9 @@ package diff
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"maps"
-	"slices"
 	"sort"
 	"strings"
 
@@ -65,6 +63,20 @@ type Options struct {
 	// exact rule is in docs/diff-format.md); by default they are compared
 	// byte for byte. Translations are always compared byte for byte.
 	IgnoreWhitespace bool
+	// ChangesOnly leaves out what only a reader of the diff needs: Changes
+	// carry no Diff, and for a connector on one side only no Old and New
+	// either. Restore plans from the changes alone.
+	ChangesOnly bool
+	// Window bounds the content CompareSources keeps of connectors waiting
+	// for their pair (DefaultWindow when zero); Compare keeps everything,
+	// since its snapshots are in memory anyway.
+	Window int64
+	// Each, when set, is called with every ConnectorDiff as soon as it is
+	// known, before it is added to the result, with the compared connectors'
+	// content: a and b are nil for a missing side, and may be nil for an
+	// unchanged pair whose content was already let go. Restore plans each
+	// connector there while the target is still being read.
+	Each func(d *ConnectorDiff, a, b *archive.Connector)
 }
 
 // Status is a connector's state in a diff.
@@ -236,19 +248,19 @@ func DetailFields(detail []byte) (map[string]any, error) {
 }
 
 // rawFields splits a detail into its top-level fields without decoding them:
-// Compare only decodes the few values that differ byte-wise.
+// Compare only decodes the few values that differ byte-wise. The values are
+// sub-slices of detail.
 func rawFields(detail []byte) (map[string]json.RawMessage, error) {
 	if len(bytes.TrimSpace(detail)) == 0 {
 		return map[string]json.RawMessage{}, nil
 	}
-	// Unmarshal rather than a Decoder: it rejects data after the object by
-	// itself and does not allocate a read buffer per detail.
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(detail, &m); err != nil {
+	ms, err := splitObject(detail)
+	if err != nil {
 		return nil, fmt.Errorf("connector detail is not one JSON object: %w", err)
 	}
-	if m == nil {
-		return nil, errors.New("connector detail is JSON null, not an object")
+	m := make(map[string]json.RawMessage, len(ms))
+	for _, f := range ms {
+		m[f.key] = f.value // a repeated key keeps its last value, as encoding/json does
 	}
 	return m, nil
 }
@@ -262,172 +274,27 @@ func decodeValue(raw json.RawMessage) any {
 	return v
 }
 
-// side is one snapshot, indexed by match key.
-type side struct {
-	label  string // "A" or "B"
-	byKey  map[string]*entry
-	sorted []string
-}
-
 type entry struct {
 	key    string
 	name   string
 	c      *archive.Connector
 	fields map[string]json.RawMessage
-	paired bool
-}
-
-func index(label string, s *archive.Snapshot, match string) (*side, error) {
-	sd := &side{label: label, byKey: map[string]*entry{}}
-	if s == nil {
-		return sd, nil
-	}
-	for i, c := range s.Connectors {
-		if c == nil {
-			return nil, fmt.Errorf("snapshot %s: connector %d is nil", label, i)
-		}
-		fields, err := rawFields(c.Detail)
-		if err != nil {
-			return nil, fmt.Errorf("snapshot %s, connector %q: %w", label, c.ScriptName, err)
-		}
-		var name string
-		if raw, ok := fields["name"]; ok {
-			_ = json.Unmarshal(raw, &name) // a name that is not a string is no name
-		}
-		e := &entry{name: name, c: c, fields: fields}
-		switch match {
-		case MatchName:
-			if name == "" {
-				return nil, fmt.Errorf("snapshot %s, connector %q: its detail has no name to match by; compare by scriptName instead", label, c.ScriptName)
-			}
-			e.key = name
-		default:
-			if c.ScriptName == "" {
-				return nil, fmt.Errorf("snapshot %s, connector %d: empty scriptName", label, i)
-			}
-			e.key = c.ScriptName
-		}
-		if prev, dup := sd.byKey[e.key]; dup {
-			if match == MatchName {
-				return nil, fmt.Errorf("snapshot %s has two connectors named %q (scriptNames %q and %q): names must be unique to match by name; compare by scriptName instead", label, e.key, prev.c.ScriptName, c.ScriptName)
-			}
-			return nil, fmt.Errorf("snapshot %s has two connectors with scriptName %q", label, e.key)
-		}
-		sd.byKey[e.key] = e
-		sd.sorted = append(sd.sorted, e.key)
-	}
-	sort.Strings(sd.sorted)
-	return sd, nil
 }
 
 // Compare pairs the connectors of a and b and lists what differs. Either
 // snapshot may be nil (no connectors). Pairs come first from the mapping,
 // then from equal keys among the connectors the mapping left alone. It fails,
 // naming the connectors, when a key is ambiguous on one side, a detail is not
-// a JSON object, or the mapping is not one-to-one.
+// a JSON object, or the mapping is not one-to-one. CompareSources does the
+// same over streams.
 func Compare(a, b *archive.Snapshot, opts Options) (*Result, error) {
-	match := opts.Match
-	switch match {
-	case "":
-		match = MatchName
-	case MatchName, MatchScriptName:
-	default:
-		return nil, fmt.Errorf("unknown match %q: want %q or %q", opts.Match, MatchName, MatchScriptName)
-	}
-	targets := map[string]string{}
-	for from, to := range opts.Mapping {
-		if from == "" || to == "" {
-			return nil, fmt.Errorf("mapping %q=%q has an empty side", from, to)
-		}
-		if prev, dup := targets[to]; dup {
-			x, y := min(prev, from), max(prev, from)
-			return nil, fmt.Errorf("mapping pairs both %q and %q with %q: a mapping must be one-to-one", x, y, to)
-		}
-		targets[to] = from
-	}
-	sa, err := index("A", a, match)
-	if err != nil {
-		return nil, err
-	}
-	sb, err := index("B", b, match)
-	if err != nil {
-		return nil, err
-	}
-
-	ignored := map[string]bool{}
-	for _, f := range VolatileFields {
-		ignored[f] = true
-	}
-	for _, f := range opts.Ignore {
-		ignored[f] = true
-	}
-	for _, f := range documentFields {
-		ignored[f] = true
-	}
-	res := &Result{Match: match, IgnoreWhitespace: opts.IgnoreWhitespace}
-	for f := range ignored {
-		if !slices.Contains(documentFields, f) {
-			res.Ignored = append(res.Ignored, f)
-		}
-	}
-	sort.Strings(res.Ignored)
-
-	for _, from := range slices.Sorted(maps.Keys(opts.Mapping)) {
-		to := opts.Mapping[from]
-		switch {
-		case sa.byKey[from] == nil:
-			res.UnmatchedMappings = append(res.UnmatchedMappings, UnmatchedMapping{A: from, B: to, Reason: fmt.Sprintf("no connector %q in A", from)})
-		case sb.byKey[to] == nil:
-			res.UnmatchedMappings = append(res.UnmatchedMappings, UnmatchedMapping{A: from, B: to, Reason: fmt.Sprintf("no connector %q in B", to)})
-		}
-	}
-
-	c := comparer{ignored: ignored, ws: opts.IgnoreWhitespace}
-	// The mapping is explicit, so it pairs first: a B connector it claims is
-	// not also paired by key with an A connector of the same key (that one
-	// is then removed), and an A connector it names pairs only with its
-	// target.
-	for _, from := range slices.Sorted(maps.Keys(opts.Mapping)) {
-		ea, eb := sa.byKey[from], sb.byKey[opts.Mapping[from]]
-		if ea != nil && eb != nil {
-			ea.paired, eb.paired = true, true
-			res.Connectors = append(res.Connectors, c.pair(ea, eb, &res.Summary))
-		}
-	}
-	for _, ak := range sa.sorted {
-		ea, eb := sa.byKey[ak], sb.byKey[ak]
-		if _, mapped := opts.Mapping[ak]; mapped || ea.paired || eb == nil || eb.paired {
-			continue
-		}
-		ea.paired, eb.paired = true, true
-		res.Connectors = append(res.Connectors, c.pair(ea, eb, &res.Summary))
-	}
-	for _, ak := range sa.sorted {
-		if ea := sa.byKey[ak]; !ea.paired {
-			res.Connectors = append(res.Connectors, c.pair(ea, nil, &res.Summary))
-		}
-	}
-	for _, bk := range sb.sorted {
-		if eb := sb.byKey[bk]; !eb.paired {
-			res.Connectors = append(res.Connectors, c.pair(nil, eb, &res.Summary))
-		}
-	}
-	sort.Slice(res.Connectors, func(i, j int) bool {
-		x, y := &res.Connectors[i], &res.Connectors[j]
-		if x.Name != y.Name {
-			return x.Name < y.Name
-		}
-		if x.AKey != y.AKey {
-			return x.AKey < y.AKey
-		}
-		return x.BKey < y.BKey
-	})
-	return res, nil
+	return CompareSources(context.Background(), SnapshotSource(a), SnapshotSource(b), opts)
 }
 
 type comparer struct {
 	ignored map[string]bool
 	ws      bool
+	lean    bool // Options.ChangesOnly
 }
 
 // pair compares one connector; ea or eb is nil for a connector on one side only.
@@ -478,6 +345,12 @@ func (c comparer) pair(ea, eb *entry, sum *Summary) ConnectorDiff {
 			unchanged(KindDetail, "")
 			continue
 		}
+		if c.lean && !paired {
+			// A connector on one side only: every field is added or
+			// removed, and restore needs no values to say so.
+			d.Changes = append(d.Changes, Change{Kind: KindDetail, Path: f, Field: f, Action: action(aHas, bHas)})
+			continue
+		}
 		var av, bv any
 		var aj, bj json.RawMessage
 		if aHas {
@@ -492,9 +365,11 @@ func (c comparer) pair(ea, eb *entry, sum *Summary) ConnectorDiff {
 			unchanged(KindDetail, "")
 			continue
 		}
-		la, lb := labels("detail/"+f, aHas, bHas)
-		ch := Change{Kind: KindDetail, Path: f, Field: f, Action: action(aHas, bHas), Old: aj, New: bj,
-			Diff: unified(la, lb, detailText(av, aHas), detailText(bv, bHas), false)}
+		ch := Change{Kind: KindDetail, Path: f, Field: f, Action: action(aHas, bHas), Old: aj, New: bj}
+		if !c.lean {
+			la, lb := labels("detail/"+f, aHas, bHas)
+			ch.Diff = unified(la, lb, detailText(av, aHas), detailText(bv, bHas), false)
+		}
 		d.Changes = append(d.Changes, ch)
 	}
 
@@ -508,9 +383,12 @@ func (c comparer) pair(ea, eb *entry, sum *Summary) ConnectorDiff {
 			unchanged(KindDocument, doc)
 			continue
 		}
-		la, lb := labels(string(doc)+".xml", ab != nil, bb != nil)
-		d.Changes = append(d.Changes, Change{Kind: KindDocument, Path: string(doc), Document: doc,
-			Action: action(ab != nil, bb != nil), Diff: unified(la, lb, string(ab), string(bb), c.ws)})
+		ch := Change{Kind: KindDocument, Path: string(doc), Document: doc, Action: action(ab != nil, bb != nil)}
+		if !c.lean {
+			la, lb := labels(string(doc)+".xml", ab != nil, bb != nil)
+			ch.Diff = unified(la, lb, string(ab), string(bb), c.ws)
+		}
+		d.Changes = append(d.Changes, ch)
 	}
 
 	// Translations.
@@ -521,9 +399,12 @@ func (c comparer) pair(ea, eb *entry, sum *Summary) ConnectorDiff {
 			unchanged(KindTranslation, "")
 			continue
 		}
-		la, lb := labels("translations/"+loc+".properties", aHas, bHas)
-		d.Changes = append(d.Changes, Change{Kind: KindTranslation, Path: "translations/" + loc, Locale: loc,
-			Action: action(aHas, bHas), Diff: unified(la, lb, string(at), string(bt), false)})
+		ch := Change{Kind: KindTranslation, Path: "translations/" + loc, Locale: loc, Action: action(aHas, bHas)}
+		if !c.lean {
+			la, lb := labels("translations/"+loc+".properties", aHas, bHas)
+			ch.Diff = unified(la, lb, string(at), string(bt), false)
+		}
+		d.Changes = append(d.Changes, ch)
 	}
 
 	for _, ch := range d.Changes {

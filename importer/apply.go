@@ -89,6 +89,10 @@ type ApplyOptions struct {
 	// Progress, when set, is called after each connector with the number
 	// done and the total; calls are serialised.
 	Progress func(done, total int)
+	// TargetScriptNames are the scriptNames the target is known to hold
+	// besides the plan's matches (for example every connector read from
+	// it): a create answered with one of them is refused.
+	TargetScriptNames []string
 }
 
 // mutation is one write request.
@@ -152,6 +156,7 @@ func Apply(ctx context.Context, t Tenant, p *Plan, opts ApplyOptions) *Report {
 		log = slog.New(slog.DiscardHandler)
 	}
 	m := &mutator{t: t}
+	cl := newClaims(p, opts.TargetScriptNames)
 	rep := &Report{Results: make([]Result, len(p.Connectors))}
 	var mu sync.Mutex
 	done := 0
@@ -162,7 +167,7 @@ func Apply(ctx context.Context, t Tenant, p *Plan, opts ApplyOptions) *Report {
 		g.Go(func() error {
 			// Per-connector failures are results, not errors: gctx is only
 			// cancelled with ctx itself.
-			rep.Results[i] = applyOne(gctx, m, c, log)
+			rep.Results[i] = applyOne(gctx, m, c, cl, log)
 			if opts.Progress != nil {
 				mu.Lock()
 				done++
@@ -190,7 +195,7 @@ func Apply(ctx context.Context, t Tenant, p *Plan, opts ApplyOptions) *Report {
 	return rep
 }
 
-func applyOne(ctx context.Context, m *mutator, c *Connector, log *slog.Logger) Result {
+func applyOne(ctx context.Context, m *mutator, c *Connector, cl *claims, log *slog.Logger) Result {
 	r := Result{Name: c.Name, TargetName: c.TargetName, ArchiveScriptName: c.ArchiveScriptName, ScriptName: c.TargetScriptName,
 		Reason: c.Reason, Warnings: c.Warnings}
 	switch c.Action {
@@ -220,6 +225,14 @@ func applyOne(ctx context.Context, m *mutator, c *Connector, log *slog.Logger) R
 		if a.created.ScriptName == "" {
 			r.Outcome = OutcomeFailed
 			r.Failures = append(r.Failures, Failure{Item: "create", Message: fmt.Sprintf("create connector (name %q): the server's answer has no scriptName", c.TargetName)})
+			return r
+		}
+		if err := cl.checkCreated(ctx, m.t, c.Create.Name, a.created.ScriptName); err != nil {
+			// Nothing is written: the documents would land in a connector
+			// that is not the one created.
+			r.Outcome = OutcomeFailed
+			r.Failures = append(r.Failures, failure("create", err))
+			log.Debug("create answered with another connector", "connector", c.TargetName, "error", err)
 			return r
 		}
 		r.Created, r.ScriptName = true, a.created.ScriptName

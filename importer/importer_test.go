@@ -236,10 +236,11 @@ func TestNewPlanCreateBody(t *testing.T) {
 
 // fakeTenant records every call; fail decides a call's error.
 type fakeTenant struct {
-	mu     sync.Mutex
-	calls  []string
-	detail map[string]string // scriptName -> raw detail JSON for GetConnector
-	fail   func(call string) error
+	mu      sync.Mutex
+	calls   []string
+	detail  map[string]string // scriptName -> raw detail JSON for GetConnector
+	created map[string]string // scriptName -> name of the connectors CreateConnector made, read back when detail lacks them
+	fail    func(call string) error
 }
 
 func (f *fakeTenant) record(call string) error {
@@ -256,12 +257,23 @@ func (f *fakeTenant) CreateConnector(_ context.Context, in apiclient.V3CreateCon
 	if err := f.record("create " + in.Name); err != nil {
 		return apiclient.V3ConnectorDto{}, err
 	}
-	return apiclient.V3ConnectorDto{Name: in.Name, ScriptName: "new-" + strings.ToLower(in.Name)}, nil
+	sn := "new-" + strings.ToLower(in.Name)
+	f.mu.Lock()
+	if f.created == nil {
+		f.created = map[string]string{}
+	}
+	f.created[sn] = in.Name
+	f.mu.Unlock()
+	return apiclient.V3ConnectorDto{Name: in.Name, ScriptName: sn}, nil
 }
 
 func (f *fakeTenant) GetConnector(_ context.Context, scriptName, _ string) (*apiclient.ConnectorDetail, json.RawMessage, error) {
 	f.mu.Lock()
 	raw, ok := f.detail[scriptName]
+	if name, made := f.created[scriptName]; made && !ok {
+		b, _ := json.Marshal(map[string]string{"name": name})
+		raw, ok = string(b), true
+	}
 	f.calls = append(f.calls, "get "+scriptName)
 	f.mu.Unlock()
 	if !ok {
@@ -341,6 +353,7 @@ func TestApplyWritesThroughChokePoint(t *testing.T) {
 	hr := slices.DeleteFunc(slices.Clone(ft.calls), func(c string) bool { return !strings.Contains(c, "HR") && !strings.Contains(c, "new-hr") })
 	if d := cmp.Diff([]string{
 		"create HR",
+		"get new-hr", // the new connector is the one asked for
 		"put new-hr source-template <source-template/>",
 		"put new-hr source-config <source-config/>",
 		"put new-hr correlation-config <correlation-config/>",

@@ -15,6 +15,8 @@
 package importer
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -187,8 +189,35 @@ var ErrNotInArchive = errors.New("no such connector in the archive")
 // read into a snapshot) and decides, per archive connector, what to write.
 // Connectors only in the target are not part of the plan: restore never
 // deletes. It fails when a name is ambiguous on either side, the mapping is
-// not one-to-one, or Only names a connector the archive lacks.
+// not one-to-one, or Only names a connector the archive lacks. Planner does
+// the same while the target is being read.
 func NewPlan(arch, target *archive.Snapshot, opts Options) (*Plan, error) {
+	pl, err := NewPlanner(arch, opts)
+	if err != nil {
+		return nil, err
+	}
+	return pl.Plan(context.Background(), diff.SnapshotSource(target))
+}
+
+// Planner plans a restore. It reads each archive detail once, into a view
+// that naming, selection, matching, comparison and planning share, and
+// plans each archive connector as soon as its match in the target has been
+// read (Plan), so that planning overlaps the requests that read the target.
+type Planner struct {
+	opts    Options
+	inverse map[string]string // target name -> archive name
+	views   []*diff.View      // the archive, in its order
+	byName  map[string]*diff.View
+	// selected are the archive connectors --only and --filters leave;
+	// skipped, the plan's entries for the others.
+	selected []*diff.View
+	skipped  []Connector
+}
+
+// NewPlanner checks the archive side (unique names, every --only name
+// present, no two connectors restored onto one target name) before any
+// request is made.
+func NewPlanner(arch *archive.Snapshot, opts Options) (*Planner, error) {
 	if arch == nil {
 		return nil, errors.New("restore plan: no archive")
 	}
@@ -202,54 +231,57 @@ func NewPlan(arch, target *archive.Snapshot, opts Options) (*Plan, error) {
 		}
 		inverse[to] = from
 	}
-
-	archNames, err := uniqueNames("the archive", arch)
-	if err != nil {
-		return nil, err
+	pl := &Planner{opts: opts, inverse: inverse, byName: make(map[string]*diff.View, len(arch.Connectors))}
+	for _, c := range arch.Connectors {
+		if c == nil {
+			return nil, errors.New("the archive holds a nil connector")
+		}
+		v, err := diff.NewView(c)
+		if err != nil {
+			return nil, fmt.Errorf("the archive, connector %q: %w", c.ScriptName, err)
+		}
+		if v.Name == "" {
+			return nil, fmt.Errorf("the archive, connector %q: its detail has no name, and restore matches connectors by name", c.ScriptName)
+		}
+		if prev, dup := pl.byName[v.Name]; dup {
+			return nil, fmt.Errorf("the archive has two connectors named %q (scriptNames %q and %q): restore matches connectors by name, so names must be unique", v.Name, prev.ScriptName, c.ScriptName)
+		}
+		pl.byName[v.Name] = v
+		pl.views = append(pl.views, v)
 	}
-	if _, err := uniqueNames("the target", target); err != nil {
-		return nil, err
-	}
-	names := map[string]bool{}
-	for n := range archNames {
-		names[n] = true
-	}
-	if err := checkOnly(names, opts.Only); err != nil {
-		return nil, err
+	for _, n := range opts.Only {
+		if pl.byName[n] == nil {
+			return nil, fmt.Errorf("--only %q: %w (names are matched exactly, as in the detail's \"name\")", n, ErrNotInArchive)
+		}
 	}
 	only := map[string]bool{}
 	for _, n := range opts.Only {
 		only[n] = true
 	}
-
-	selected := &archive.Snapshot{Manifest: arch.Manifest}
-	var skipped []Connector
-	for _, c := range arch.Connectors {
-		f, _ := diff.DetailFields(c.Detail)
-		n, _ := f["name"].(string)
-		if len(only) > 0 && !only[n] {
-			skipped = append(skipped, Connector{Name: n, TargetName: targetName(n, opts.Mapping), ArchiveScriptName: c.ScriptName,
-				Action: ActionSkip, Reason: "not selected (--only)"})
+	for _, v := range pl.views {
+		skip := func(why string) {
+			pl.skipped = append(pl.skipped, Connector{Name: v.Name, TargetName: targetName(v.Name, opts.Mapping), ArchiveScriptName: v.ScriptName,
+				Action: ActionSkip, Reason: why})
+		}
+		if len(only) > 0 && !only[v.Name] {
+			skip("not selected (--only)")
 			continue
 		}
 		if opts.Filter != nil {
-			typ, _ := f["type"].(string)
-			dc, _ := f["directConnect"].(bool)
-			if !opts.Filter.Match(filterexpr.Target{Name: n, Type: typ, DirectConnect: dc}) {
-				skipped = append(skipped, Connector{Name: n, TargetName: targetName(n, opts.Mapping), ArchiveScriptName: c.ScriptName,
-					Action: ActionSkip, Reason: "not selected (--filters)"})
+			typ, _ := fieldValue(v, "type").(string)
+			dc, _ := fieldValue(v, "directConnect").(bool)
+			if !opts.Filter.Match(filterexpr.Target{Name: v.Name, Type: typ, DirectConnect: dc}) {
+				skip("not selected (--filters)")
 				continue
 			}
 		}
-		selected.Connectors = append(selected.Connectors, c)
+		pl.selected = append(pl.selected, v)
 	}
-
 	// Two archive connectors restored onto one target name would make the
 	// second create collide with the first (or with the paired one).
 	onto := map[string]string{}
-	for _, c := range selected.Connectors {
-		f, _ := diff.DetailFields(c.Detail)
-		n, _ := f["name"].(string)
+	for _, v := range pl.selected {
+		n := v.Name
 		t := targetName(n, opts.Mapping)
 		if prev, dup := onto[t]; dup && prev != n {
 			x, y := min(prev, n), max(prev, n)
@@ -257,32 +289,64 @@ func NewPlan(arch, target *archive.Snapshot, opts Options) (*Plan, error) {
 		}
 		onto[t] = n
 	}
+	return pl, nil
+}
 
-	res, err := diff.Compare(target, selected, diff.Options{Match: diff.MatchName, Mapping: inverse})
-	if err != nil {
-		return nil, fmt.Errorf("restore plan: %w", err)
+// TargetNames are, sorted, the target connector names the archive's
+// connectors land on (their own, or their mapping's): a caller reads just
+// those from the target.
+func (pl *Planner) TargetNames() []string {
+	out := make([]string, 0, len(pl.views))
+	for _, v := range pl.views {
+		out = append(out, targetName(v.Name, pl.opts.Mapping))
 	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// ScriptNames are the archive's scriptNames, in archive order.
+func (pl *Planner) ScriptNames() []string {
+	out := make([]string, 0, len(pl.views))
+	for _, v := range pl.views {
+		out = append(out, v.ScriptName)
+	}
+	return out
+}
+
+// Plan reads the target from target (a live tenant as it is read, or a
+// snapshot) and plans each selected archive connector as soon as its match
+// has been read; the connectors the target lacks are planned once it is
+// read whole. The target's connectors are not kept.
+func (pl *Planner) Plan(ctx context.Context, target diff.Source) (*Plan, error) {
 	p := &Plan{}
+	var planErr error
+	opts := diff.Options{Match: diff.MatchName, Mapping: pl.inverse, ChangesOnly: true, Each: func(d *diff.ConnectorDiff, _, _ *archive.Connector) {
+		if d.B == nil || planErr != nil {
+			return // only in the target: restore never deletes
+		}
+		c, err := pl.planOne(d)
+		if err != nil {
+			planErr = err
+			return
+		}
+		p.Connectors = append(p.Connectors, c)
+	}}
+	res, err := diff.CompareSources(ctx, target, diff.ViewSource(pl.selected), opts)
+	if err != nil {
+		return nil, planError(err)
+	}
+	if planErr != nil {
+		return nil, planErr
+	}
 	for _, u := range res.UnmatchedMappings {
 		// u.A is the target name, u.B the archive name. A target name the
 		// target lacks is not worth a warning: the connector is created
 		// under that name.
-		if !names[u.B] {
+		if pl.byName[u.B] == nil {
 			p.Warnings = append(p.Warnings, fmt.Sprintf("mapping %s=%s matched nothing: no connector %q in the archive", u.B, u.A, u.B))
 		}
 	}
-	for i := range res.Connectors {
-		d := &res.Connectors[i]
-		if d.B == nil {
-			continue // only in the target: restore never deletes
-		}
-		c, err := planOne(d, opts.Mapping)
-		if err != nil {
-			return nil, err
-		}
-		p.Connectors = append(p.Connectors, c)
-	}
-	p.Connectors = append(p.Connectors, skipped...)
+	p.Connectors = append(p.Connectors, pl.skipped...)
 	sort.SliceStable(p.Connectors, func(i, j int) bool {
 		a, b := &p.Connectors[i], &p.Connectors[j]
 		if a.Name != b.Name {
@@ -305,41 +369,26 @@ func NewPlan(arch, target *archive.Snapshot, opts Options) (*Plan, error) {
 	return p, nil
 }
 
-// uniqueNames maps each connector's name to its scriptName, and fails, in
-// restore's terms, on what matching by name cannot handle.
-func uniqueNames(side string, s *archive.Snapshot) (map[string]string, error) {
-	out := map[string]string{}
-	if s == nil {
-		return out, nil
+// planError says in restore's words what makes the target unusable (it is
+// side A of the comparison); the target source's own errors (reading the
+// tenant) pass as they are.
+func planError(err error) error {
+	var de *diff.DuplicateError
+	if errors.As(err, &de) && de.Side == "A" {
+		return fmt.Errorf("restore plan: the target has two connectors named %q (scriptNames %q and %q): restore matches connectors by name, so names must be unique",
+			de.Key, de.ScriptNames[0], de.ScriptNames[1])
 	}
-	for _, c := range s.Connectors {
-		if c == nil {
-			return nil, fmt.Errorf("%s holds a nil connector", side)
+	var ce *diff.ConnectorError
+	if errors.As(err, &ce) && ce.Side == "A" {
+		if errors.Is(ce.Err, diff.ErrNoName) {
+			return fmt.Errorf("restore plan: the target, connector %q: its detail has no name, and restore matches connectors by name", ce.ScriptName)
 		}
-		f, err := diff.DetailFields(c.Detail)
-		if err != nil {
-			return nil, fmt.Errorf("%s, connector %q: %w", side, c.ScriptName, err)
-		}
-		n, _ := f["name"].(string)
-		if n == "" {
-			return nil, fmt.Errorf("%s, connector %q: its detail has no name, and restore matches connectors by name", side, c.ScriptName)
-		}
-		if prev, dup := out[n]; dup {
-			return nil, fmt.Errorf("%s has two connectors named %q (scriptNames %q and %q): restore matches connectors by name, so names must be unique", side, n, prev, c.ScriptName)
-		}
-		out[n] = c.ScriptName
+		return fmt.Errorf("restore plan: the target, connector %q: %w", ce.ScriptName, ce.Err)
 	}
-	return out, nil
-}
-
-// checkOnly refuses an --only name the archive does not have.
-func checkOnly(names map[string]bool, only []string) error {
-	for _, n := range only {
-		if !names[n] {
-			return fmt.Errorf("--only %q: %w (names are matched exactly, as in the detail's \"name\")", n, ErrNotInArchive)
-		}
+	if errors.As(err, &de) || errors.As(err, &ce) {
+		return fmt.Errorf("restore plan: %w", err)
 	}
-	return nil
+	return err
 }
 
 // TargetNames checks the archive side as NewPlan does (unique names, every
@@ -348,21 +397,11 @@ func checkOnly(names map[string]bool, only []string) error {
 // reads just those from the target, and can refuse a bad command line before
 // its first request.
 func TargetNames(arch *archive.Snapshot, opts Options) ([]string, error) {
-	archNames, err := uniqueNames("the archive", arch)
+	pl, err := NewPlanner(arch, opts)
 	if err != nil {
 		return nil, err
 	}
-	names := map[string]bool{}
-	out := make([]string, 0, len(archNames))
-	for n := range archNames {
-		names[n] = true
-		out = append(out, targetName(n, opts.Mapping))
-	}
-	if err := checkOnly(names, opts.Only); err != nil {
-		return nil, err
-	}
-	slices.Sort(out)
-	return slices.Compact(out), nil
+	return pl.TargetNames(), nil
 }
 
 func targetName(name string, mapping map[string]string) string {
@@ -372,16 +411,30 @@ func targetName(name string, mapping map[string]string) string {
 	return name
 }
 
-// planOne plans one archive connector (d.B), paired with d.A when the target has it.
-func planOne(d *diff.ConnectorDiff, mapping map[string]string) (Connector, error) {
-	src := d.B
-	fields, err := diff.DetailFields(src.Detail)
-	if err != nil {
-		return Connector{}, fmt.Errorf("archive connector %q: %w", src.ScriptName, err)
+// fieldValue decodes one top-level detail field, numbers as json.Number;
+// nil when absent. Only the fields planning reads are decoded, never the
+// documents a detail embeds.
+func fieldValue(v *diff.View, f string) any {
+	raw, ok := v.Fields[f]
+	if !ok {
+		return nil
 	}
-	c := Connector{Name: d.BName, TargetName: targetName(d.BName, mapping), ArchiveScriptName: src.ScriptName}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var out any
+	_ = dec.Decode(&out) // NewView validated it
+	return out
+}
+
+// planOne plans one archive connector (d.B), paired with d.A when the target has it.
+func (pl *Planner) planOne(d *diff.ConnectorDiff) (Connector, error) {
+	src := pl.byName[d.BName]
+	if src == nil || src.ScriptName != d.B.ScriptName {
+		return Connector{}, fmt.Errorf("restore plan: archive connector %q (%s) not found in the plan's own index", d.BName, d.B.ScriptName)
+	}
+	c := Connector{Name: d.BName, TargetName: targetName(d.BName, pl.opts.Mapping), ArchiveScriptName: src.ScriptName}
 	if d.A == nil {
-		return planCreate(c, src, fields), nil
+		return planCreate(c, src), nil
 	}
 	c.TargetScriptName = d.A.ScriptName
 	c.TargetName = d.AName
@@ -392,7 +445,7 @@ func planOne(d *diff.ConnectorDiff, mapping map[string]string) (Connector, error
 				c.Warnings = append(c.Warnings, fmt.Sprintf("%s: in the target but not in the archive; left as is (restore never deletes)", ch.Path))
 				continue
 			}
-			c.Items = append(c.Items, Item{Kind: ItemDocument, Path: ch.Path, Change: change(ch.Action), Document: ch.Document, data: document(src, ch.Document)})
+			c.Items = append(c.Items, Item{Kind: ItemDocument, Path: ch.Path, Change: change(ch.Action), Document: ch.Document, data: document(src.Connector, ch.Document)})
 		case diff.KindTranslation:
 			if ch.Action == diff.ActionRemoved {
 				c.Warnings = append(c.Warnings, fmt.Sprintf("%s: in the target but not in the archive; left as is (restore never deletes)", ch.Path))
@@ -400,11 +453,11 @@ func planOne(d *diff.ConnectorDiff, mapping map[string]string) (Connector, error
 			}
 			c.Items = append(c.Items, Item{Kind: ItemTranslation, Path: ch.Path, Change: change(ch.Action), Locale: ch.Locale, data: src.Translations[ch.Locale]})
 		case diff.KindDetail:
-			v, has := fields[ch.Field]
+			v := fieldValue(src, ch.Field)
 			switch {
 			case ch.Field == "name" && d.Renamed():
 				// The rename is what the mapping asked for.
-			case slices.Contains(patchable, ch.Field) && has && v != nil:
+			case slices.Contains(patchable, ch.Field) && v != nil:
 				c.Items = append(c.Items, Item{Kind: ItemField, Path: ch.Field, Change: change(ch.Action), Field: ch.Field, value: v})
 			case slices.Contains(patchable, ch.Field):
 				c.Warnings = append(c.Warnings, fmt.Sprintf("%s: in the target but not in the archive; left as is (restore never deletes)", ch.Field))
@@ -426,22 +479,22 @@ func planOne(d *diff.ConnectorDiff, mapping map[string]string) (Connector, error
 }
 
 // planCreate plans a connector the target does not have.
-func planCreate(c Connector, src *archive.Connector, fields map[string]any) Connector {
-	typ, _ := fields["type"].(string)
+func planCreate(c Connector, src *diff.View) Connector {
+	typ, _ := fieldValue(src, "type").(string)
 	if !domain.IsCustomType(typ) {
 		c.Action, c.Reason = ActionSkip, fmt.Sprintf("built-in connector (type %q) absent from the target; restore never creates built-in connectors", typ)
 		return c
 	}
-	className, _ := fields["className"].(string)
+	className, _ := fieldValue(src, "className").(string)
 	if strings.TrimSpace(className) == "" {
 		c.Action, c.Reason = ActionSkip, "the archive's detail has no className, which the API needs to create a connector"
 		return c
 	}
 	in := &apiclient.V3CreateConnectorDto{Name: c.TargetName, Type: typ, ClassName: className}
-	if dc, ok := fields["directConnect"].(bool); ok {
+	if dc, ok := fieldValue(src, "directConnect").(bool); ok {
 		in.DirectConnect = &dc
 	}
-	switch st, _ := fields["status"].(string); {
+	switch st, _ := fieldValue(src, "status").(string); {
 	case domain.CreatableStatus(st):
 		in.Status = st
 	case st == "":
@@ -450,7 +503,7 @@ func planCreate(c Connector, src *archive.Connector, fields map[string]any) Conn
 	}
 	c.Action, c.Create = ActionCreate, in
 	for _, doc := range apiclient.Documents {
-		if b := document(src, doc); b != nil {
+		if b := document(src.Connector, doc); b != nil {
 			c.Items = append(c.Items, Item{Kind: ItemDocument, Path: string(doc), Change: ChangeAdd, Document: doc, data: b})
 		}
 	}
@@ -458,7 +511,7 @@ func planCreate(c Connector, src *archive.Connector, fields map[string]any) Conn
 		c.Items = append(c.Items, Item{Kind: ItemTranslation, Path: "translations/" + loc, Change: ChangeAdd, Locale: loc, data: src.Translations[loc]})
 	}
 	for _, f := range patchable {
-		if v, ok := fields[f]; ok && v != nil {
+		if v := fieldValue(src, f); v != nil {
 			c.Items = append(c.Items, Item{Kind: ItemField, Path: f, Change: ChangeAdd, Field: f, value: v})
 		}
 	}

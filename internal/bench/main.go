@@ -49,7 +49,7 @@ var cases = []benchCase{
 		concurrency: 16, maxRSSMB: 200},
 }
 
-var goMemLimit string
+var goMemLimit, keepDir string
 
 type result struct {
 	c                       benchCase
@@ -63,9 +63,18 @@ type result struct {
 }
 
 func main() {
-	only := flag.String("cases", "", "comma-separated case ids to run (default all: a,b,c,d500,d)")
+	only := flag.String("cases", "", "comma-separated case ids to run (default all: a,b,c,d500,d,diff1000,diff5000,restore200)")
 	flag.StringVar(&goMemLimit, "gomemlimit", "", "GOMEMLIMIT for the exporting process (default: none), to tell memory it holds from memory the Go runtime has not yet returned")
+	flag.StringVar(&keepDir, "keep", "", "write the diff cases' archives into this `DIR` and keep them, to rerun connvault on them by hand")
+	gen := flag.String("generate", "", "internal: write realistic diff archives (`DIR,N,CHANGED`) and print their paths")
 	flag.Parse()
+	if *gen != "" {
+		if err := generateMain(*gen); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := runAll(*only); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
@@ -102,7 +111,41 @@ func runAll(only string) error {
 		fmt.Fprintf(os.Stderr, "bench: case %s: wall %.2fs floor %.2fs ratio %.3f rss %.0f MB cpu %.2fs 429s %d %s\n",
 			c.id, r.wall.Seconds(), r.floor.Seconds(), ratio(r), r.rssMB, r.cpu, r.r429, r.why)
 	}
-	printTable(results)
+	if len(results) > 0 {
+		printTable(results)
+	}
+	var diffs []diffResult
+	for _, c := range diffCases {
+		if only != "" && !contains(strings.Split(only, ","), c.id) {
+			continue
+		}
+		fmt.Fprintf(os.Stderr, "bench: case %s: diff of two realistic %d-connector archives ...\n", c.id, c.connectors)
+		r, err := runDiffCase(bin, tmp, c)
+		if err != nil {
+			return fmt.Errorf("case %s: %w", c.id, err)
+		}
+		failed = failed || !r.ok
+		diffs = append(diffs, r)
+		fmt.Fprintf(os.Stderr, "bench: case %s: verify %.2fs diff %.2fs (%.2f) rss %.0f MB cpu %.2fs %s\n", c.id,
+			r.verifyWall.Seconds(), r.diffWall.Seconds(), r.diffWall.Seconds()/r.verifyWall.Seconds(), r.diffRSS, r.diffCPU, r.why)
+	}
+	printDiffTable(diffs)
+	var restores []restoreResult
+	for _, c := range restoreCases {
+		if only != "" && !contains(strings.Split(only, ","), c.id) {
+			continue
+		}
+		fmt.Fprintf(os.Stderr, "bench: case %s: restore of %d realistic connectors at %s latency ...\n", c.id, c.connectors, c.latency)
+		r, err := runRestoreCase(bin, tmp, c)
+		if err != nil {
+			return fmt.Errorf("case %s: %w", c.id, err)
+		}
+		failed = failed || !r.ok
+		restores = append(restores, r)
+		fmt.Fprintf(os.Stderr, "bench: case %s: first %.2fs (%d requests), re-run %.2fs, diff %.2fs, export %.2fs%s\n", c.id,
+			r.firstWall.Seconds(), r.firstRequests, r.noopWall.Seconds(), r.diffWall.Seconds(), r.exp.Seconds(), r.why)
+	}
+	printRestoreTable(restores)
 	if failed {
 		return errors.New("some cases missed their targets")
 	}

@@ -293,7 +293,7 @@ func restoreOnce(ctx context.Context, tr *tenantRun, arch *archive.Snapshot) (do
 	if plan.Empty() {
 		return true, c.Stats(), nil
 	}
-	rep := importer.Apply(ctx, c, plan, importer.ApplyOptions{Concurrency: 4})
+	rep := importer.Apply(ctx, c, plan, importer.ApplyOptions{Concurrency: 4, TargetScriptNames: importer.ScriptNames(target)})
 	if rep.Failed() {
 		return false, c.Stats(), fmt.Errorf("%d connectors failed", rep.Counts.Failed)
 	}

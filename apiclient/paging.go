@@ -1,0 +1,83 @@
+package apiclient
+
+import (
+	"context"
+	"errors"
+	"fmt"
+)
+
+// ErrEndlessList marks a list the server pages wrong: pages that repeat
+// connectors already listed, more connectors than its own X-Total-Count, or
+// more pages than any tenant has (issue 18, defect 5). Paging stops there;
+// nothing read so far is trusted to be complete.
+var ErrEndlessList = errors.New("the server's connector list does not end")
+
+// MaxListPages bounds one listing: 400 pages of 250 are 100,000 connectors,
+// twenty times the largest tenant the tool is sized for (5,000). A server
+// that keeps answering full pages past it is paging wrong.
+const MaxListPages = 400
+
+// fetchPage asks for the page at offset; total is the declared
+// X-Total-Count, or -1.
+type fetchPage func(ctx context.Context, offset int) (Page, error)
+
+// pageAll pages through a list with fetch and yields each connector once, in
+// order, until a short page. A scriptName already yielded is not yielded
+// again: a connector created or deleted during the listing shifts the pages
+// by a few places, and a repeat is then expected. What is not expected, and
+// ends the listing with ErrEndlessList:
+//   - a page more than half made of connectors already listed (a server that
+//     answers every page with the same connectors);
+//   - connectors beyond a declared X-Total-Count: once the offset reaches it,
+//     one more page is asked for and must bring nothing new;
+//   - more than maxPages pages.
+//
+// Connectors without a scriptName are yielded as they come (the caller
+// decides about them) and count as new.
+func pageAll(ctx context.Context, fetch fetchPage, pageSize, maxPages int, yield func(V3ConnectorDto, error) bool) {
+	seen := map[string]bool{}
+	offset, total := 0, -1
+	for page := 1; ; page++ {
+		if page > maxPages {
+			yield(V3ConnectorDto{}, fmt.Errorf("list connectors: %w: still full pages after %d pages (%d connectors); stopped, no tenant has that many", ErrEndlessList, maxPages, len(seen)))
+			return
+		}
+		p, err := fetch(ctx, offset)
+		if err != nil {
+			yield(V3ConnectorDto{}, err)
+			return
+		}
+		if p.Total >= 0 {
+			total = p.Total
+		}
+		repeated := 0
+		fresh := make([]V3ConnectorDto, 0, len(p.Items))
+		for _, it := range p.Items {
+			if it.ScriptName != "" && seen[it.ScriptName] {
+				repeated++
+				continue
+			}
+			if it.ScriptName != "" {
+				seen[it.ScriptName] = true
+			}
+			fresh = append(fresh, it)
+		}
+		if repeated > 0 && repeated*2 > len(p.Items) {
+			yield(V3ConnectorDto{}, fmt.Errorf("list connectors: %w: the page at offset %d repeats %d of its %d connectors from earlier pages; stopped after %d pages", ErrEndlessList, offset, repeated, len(p.Items), page))
+			return
+		}
+		if total >= 0 && offset >= total && len(fresh) > 0 {
+			yield(V3ConnectorDto{}, fmt.Errorf("list connectors: %w: the server declared %d connectors (X-Total-Count) but the page at offset %d still lists new ones; stopped", ErrEndlessList, total, offset))
+			return
+		}
+		for _, it := range fresh {
+			if !yield(it, nil) {
+				return
+			}
+		}
+		if len(p.Items) < pageSize {
+			return
+		}
+		offset += len(p.Items)
+	}
+}

@@ -1,0 +1,164 @@
+package diff
+
+import (
+	"bufio"
+	"fmt"
+	"html"
+	"io"
+	"strings"
+)
+
+// WriteMarkdown writes r as GitHub/GitLab-flavoured Markdown for a pull
+// request comment: the summary table, then one collapsible section per
+// connector that differs, with its unified diffs in diff code blocks.
+func WriteMarkdown(w io.Writer, r *Result, o ReportOptions) error {
+	return NewReport(r, o).WriteMarkdown(w)
+}
+
+// WriteMarkdown renders the report as Markdown (see the package function).
+// Names and values are escaped so that nothing in a connector can break the
+// layout or inject markup: text goes through HTML escaping (the collapsible
+// sections are HTML), table cells escape '|', and code blocks use a fence
+// longer than any run of backticks inside.
+func (rep *Report) WriteMarkdown(w io.Writer) error {
+	bw := bufio.NewWriterSize(w, 64<<10)
+	p := func(format string, args ...any) { fmt.Fprintf(bw, format, args...) }
+	p("## %s\n\n", mdText(rep.Title))
+	for _, c := range rep.Context {
+		p("%s  \n", mdText(c))
+	}
+	if len(rep.Context) > 0 {
+		p("\n")
+	}
+	if rep.Verdict != "" {
+		p("**%s**\n\n", mdText(rep.Verdict))
+	}
+	if len(rep.Summary.Head) > 0 {
+		p("|")
+		for _, h := range rep.Summary.Head {
+			p(" %s |", mdCell(h))
+		}
+		p("\n|")
+		for i := range rep.Summary.Head {
+			if i == 0 {
+				p("---|")
+			} else {
+				p("---:|")
+			}
+		}
+		p("\n")
+		for _, row := range rep.Summary.Rows {
+			p("|")
+			for _, c := range row {
+				p(" %s |", mdCell(c))
+			}
+			p("\n")
+		}
+		p("\n")
+	}
+	for _, n := range rep.Notes {
+		p("- %s\n", mdText(n))
+	}
+	if len(rep.Notes) > 0 {
+		p("\n")
+	}
+	for _, s := range rep.Sections {
+		// A blank line after </summary> lets the Markdown inside render.
+		p("<details>\n<summary><b>%s</b> %s", html.EscapeString(oneLine(s.Status)), html.EscapeString(oneLine(s.Title)))
+		if s.Where != "" {
+			p(" <code>%s</code>", html.EscapeString(oneLine(s.Where)))
+		}
+		p("</summary>\n\n")
+		for _, f := range s.Fields {
+			p("- %s: %s → %s\n", mdCode(f.Field), mdCode(f.Old), mdCode(f.New))
+		}
+		for _, n := range s.Notes {
+			p("- %s\n", mdText(n))
+		}
+		if len(s.Fields)+len(s.Notes) > 0 {
+			p("\n")
+		}
+		for _, d := range s.Diffs {
+			fence := codeFence(d)
+			p("%sdiff\n%s", fence, d)
+			if !strings.HasSuffix(d, "\n") {
+				p("\n")
+			}
+			p("%s\n\n", fence)
+		}
+		p("</details>\n\n")
+	}
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("writing markdown report: %w", err)
+	}
+	return nil
+}
+
+// mdText escapes text for a Markdown paragraph or list item: HTML special
+// characters, and the characters that start emphasis, links, code or
+// headings, so a connector name is shown as written.
+func mdText(s string) string {
+	var b strings.Builder
+	for _, r := range oneLine(s) {
+		switch {
+		case r == '<':
+			b.WriteString("&lt;")
+		case r == '>':
+			b.WriteString("&gt;")
+		case r == '&':
+			b.WriteString("&amp;")
+		case strings.ContainsRune("\\`*_[]#|~!", r):
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// mdCell escapes a table cell (mdText escapes '|' too).
+func mdCell(s string) string { return mdText(s) }
+
+// mdCode is an inline code span holding s literally: delimited by one more
+// backtick than the longest run inside, padded with spaces when s starts or
+// ends with a backtick. (Not for table cells, where '|' would need escaping.)
+func mdCode(s string) string {
+	s = oneLine(s)
+	ticks := strings.Repeat("`", longestRun(s, '`')+1)
+	pad := ""
+	if strings.HasPrefix(s, "`") || strings.HasSuffix(s, "`") || s == "" {
+		pad = " "
+	}
+	return ticks + pad + s + pad + ticks
+}
+
+// codeFence is a backtick fence longer than any run of backticks in s (and
+// at least three).
+func codeFence(s string) string {
+	return strings.Repeat("`", max(3, longestRun(s, '`')+1))
+}
+
+func longestRun(s string, c byte) int {
+	best, n := 0, 0
+	for i := 0; i < len(s); i++ {
+		if s[i] == c {
+			n++
+			best = max(best, n)
+		} else {
+			n = 0
+		}
+	}
+	return best
+}
+
+// oneLine replaces line breaks and other control characters with spaces:
+// a name with a newline must not end a table row or a list item.
+func oneLine(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return ' '
+		}
+		return r
+	}, s)
+}

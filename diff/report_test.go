@@ -1,0 +1,129 @@
+package diff
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/connvault/connvault/archive"
+)
+
+func TestGoldenReports(t *testing.T) {
+	a, b, mapping := goldenSnapshots(t)
+	r, err := Compare(a, b, Options{Mapping: mapping})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := ReportOptions{A: "nightly.tar.zst", B: "tenant:prod"}
+	var md, page bytes.Buffer
+	if err := WriteMarkdown(&md, r, o); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteHTML(&page, r, o); err != nil {
+		t.Fatal(err)
+	}
+	checkGolden(t, "report.md.golden", md.Bytes())
+	checkGolden(t, "report.html.golden", page.Bytes())
+
+	// Every changed connector has its own collapsible section, and every
+	// unified diff of the text format is in the Markdown verbatim.
+	sections := strings.Count(md.String(), "<details>")
+	want := 0
+	for _, c := range r.Connectors {
+		if c.Status != StatusUnchanged || c.Renamed() {
+			want++
+			for _, ch := range c.Changes {
+				if ch.Diff != "" && !(ch.Kind == KindDetail && len(ch.Old) <= inlineLimit && len(ch.New) <= inlineLimit) &&
+					!strings.Contains(md.String(), ch.Diff) {
+					t.Errorf("markdown lacks the diff of %s %s", c.Name, ch.Path)
+				}
+			}
+		}
+	}
+	if sections != want {
+		t.Errorf("markdown has %d sections, want %d", sections, want)
+	}
+	// The HTML marks the changed characters of a modified line: only "or
+	// TSV " is new in "help=Upload a CSV or TSV file".
+	if !strings.Contains(page.String(), "help=Upload a CSV <ins>or TSV </ins>file") {
+		t.Errorf("the HTML does not mark the changed characters of the en.properties line")
+	}
+}
+
+// A connector's name and content cannot inject markup or break the layout.
+func TestReportEscaping(t *testing.T) {
+	evil := "a|b <script>alert(1)</script> `x` **y**\nz"
+	detail := func(name string) []byte {
+		b, _ := json.Marshal(map[string]any{"name": name, "type": "custom x"})
+		return append(b, '\n')
+	}
+	a := &archive.Snapshot{Connectors: []*archive.Connector{{ScriptName: "s", Detail: detail(evil), SourceConfig: []byte("<a>```</a>\n<b>x</b>\n")}}}
+	b := &archive.Snapshot{Connectors: []*archive.Connector{{ScriptName: "s", Detail: detail(evil), SourceConfig: []byte("<a>```</a>\n<b>y</b>\n")}}}
+	r, err := Compare(a, b, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var md, page bytes.Buffer
+	if err := WriteMarkdown(&md, r, ReportOptions{A: "x|y"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteHTML(&page, r, ReportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, out := range []string{md.String(), page.String()} {
+		if strings.Contains(out, "<script>") {
+			t.Errorf("a name became markup:\n%s", out)
+		}
+	}
+	if !strings.Contains(md.String(), "````diff\n") {
+		t.Errorf("a diff holding ``` needs a longer fence:\n%s", md.String())
+	}
+	if strings.Contains(md.String(), "A: x|y") || strings.Contains(md.String(), "**y**\nz") {
+		t.Errorf("markdown text is not escaped:\n%s", md.String())
+	}
+	if !strings.Contains(page.String(), "&lt;b&gt;<del>x</del>&lt;/b&gt;") {
+		t.Errorf("HTML diff line not escaped or not marked:\n%s", page.String())
+	}
+}
+
+func TestCommonAffixes(t *testing.T) {
+	cases := []struct {
+		a, b string
+		p, s int
+	}{
+		{"abc", "abc", 3, 0},
+		{"abc", "axc", 1, 1},
+		{"", "x", 0, 0},
+		{"aaa", "aa", 2, 0},
+		{"été", "éta", 3, 0},
+		{"xé", "yé", 0, 2},
+		{"é", "è", 0, 0}, // two-byte runes sharing the first byte
+	}
+	for _, c := range cases {
+		p, s := commonAffixes(c.a, c.b)
+		if p != c.p || s != c.s {
+			t.Errorf("commonAffixes(%q, %q) = %d, %d; want %d, %d", c.a, c.b, p, s, c.p, c.s)
+		}
+	}
+}
+
+func TestParseUnifiedNumbers(t *testing.T) {
+	fd := parseUnified("--- a/x\n+++ b/x\n@@ -3,3 +3,3 @@\n a\n-b\n+B\n c\n\\ No newline at end of file\n")
+	if fd.from != "a/x" || fd.to != "b/x" || len(fd.lines) != 6 {
+		t.Fatalf("parsed %+v", fd)
+	}
+	want := []struct {
+		kind     byte
+		old, new int
+	}{{'@', 0, 0}, {' ', 3, 3}, {'-', 4, 0}, {'+', 0, 4}, {' ', 5, 5}, {'\\', 0, 0}}
+	for i, w := range want {
+		l := fd.lines[i]
+		if l.kind != w.kind || l.oldNum != w.old || l.newNum != w.new {
+			t.Errorf("line %d: %c %d %d; want %c %d %d", i, l.kind, l.oldNum, l.newNum, w.kind, w.old, w.new)
+		}
+	}
+	if l := fd.lines[2]; l.text[l.markFrom:l.markTo] != "b" {
+		t.Errorf("marked %q", l.text[l.markFrom:l.markTo])
+	}
+}

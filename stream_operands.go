@@ -1,0 +1,64 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/connvault/connvault/archive"
+	"github.com/connvault/connvault/diff"
+	"github.com/connvault/connvault/export"
+)
+
+// archiveSource streams an archive operand (a path or an object URL) one
+// connector at a time; each pass opens it afresh, so diff holds a window of
+// connectors, never the archive.
+func archiveSource(arg string) diff.Source {
+	return diff.Source{Reread: true, Ordered: true, Each: func(ctx context.Context, emit func(*archive.Connector) error) error {
+		r, _, closeAll, err := openArchiveArg(ctx, arg)
+		if err != nil {
+			return err
+		}
+		defer closeAll()
+		for {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			c, err := r.Next()
+			if err == io.EOF {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			if err := emit(c); err != nil {
+				return err
+			}
+		}
+	}}
+}
+
+// tenantSource streams a live tenant through the export pipeline, once: each
+// connector is handed on as it arrives, in list order.
+func tenantSource(s *session, t *tenant, sel *archive.Selection) diff.Source {
+	return diff.Source{Each: func(ctx context.Context, emit func(*archive.Connector) error) error {
+		bar := newProgress(s, "reading "+t.name, t.client.Stats)
+		_, err := export.Run(ctx, t.client, exportOptions(s, sel), emit)
+		bar.finish()
+		if err != nil {
+			return fmt.Errorf("reading tenant %s: %w", t.name, err)
+		}
+		return nil
+	}}
+}
+
+// connectOperand connects to the tenant a `tenant:[NAME]` operand names.
+func connectOperand(ctx context.Context, c *cli.Context, s *session, arg string) (*tenant, error) {
+	if name := strings.TrimPrefix(arg, tenantOperand); name != "" {
+		return connectNamed(c, s, name)
+	}
+	return connect(ctx, c, s)
+}
