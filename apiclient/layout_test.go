@@ -183,3 +183,19 @@ func TestRateBucketsPerVersion(t *testing.T) {
 		t.Errorf("unknown version: %v", err)
 	}
 }
+
+// FuzzJWTClaims: the token is the server's text; reading its claims must
+// never panic, and only a three-part token with a JSON object payload counts.
+func FuzzJWTClaims(f *testing.F) {
+	f.Add("eyJhbGciOiJIUzI1NiJ9.eyJzY29wZSI6WyJzcDpzY29wZXM6YWxsIl19.sig")
+	f.Add("sbx.abc")
+	f.Add("a.b.c")
+	f.Add("..")
+	f.Add("x.eyJhIjpbXX0=.y")
+	f.Fuzz(func(t *testing.T, tok string) {
+		claims, ok := jwtClaims(tok)
+		if ok && (claims == nil || strings.Count(tok, ".") != 2) {
+			t.Errorf("jwtClaims(%q) = %v, true", tok, claims)
+		}
+	})
+}
