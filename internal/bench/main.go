@@ -29,16 +29,16 @@ type benchCase struct {
 	docSize     int
 	locales     int
 	latency     time.Duration
-	serverLimit int     // requests per serverWindow the sandbox allows (0: none)
+	serverLimit int // requests per serverWindow the sandbox allows (0: none)
 	// serverWindow is the sandbox's (and the client's --rate-window) window;
 	// 0 means 1 s: "N requests per second".
 	serverWindow time.Duration
 	clientRate   float64 // --rate (0: pacing off)
 	seeded       bool    // the 11 seeded connectors instead of --empty
 	fromDetail   bool    // export --from-detail
-	concurrency int
-	maxRatio    float64 // wall / floor target (0: none)
-	maxRSSMB    float64 // peak RSS target (0: none)
+	concurrency  int
+	maxRatio     float64 // wall / floor target (0: none)
+	maxRSSMB     float64 // peak RSS target (0: none)
 }
 
 var cases = []benchCase{
