@@ -9,6 +9,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/connvault/connvault/archive"
+	"github.com/connvault/connvault/archivestore"
 	"github.com/connvault/connvault/diff"
 )
 
@@ -131,10 +132,10 @@ func runDiff(c *cli.Context) error {
 		if isTenantOperand(op) {
 			continue
 		}
-		if err := archiveExists(ctx, op); err != nil {
+		if err := archivestore.Exists(ctx, op); err != nil {
 			return fmt.Errorf("archive %s: %w (give an archive file, %q for the tenant the flags configure, or %q for a named tenant)", op, err, tenantOperand, tenantOperand+"NAME")
 		}
-		if manifests[i], err = readManifestArg(ctx, op); err != nil {
+		if manifests[i], err = archivestore.ReadManifest(ctx, op); err != nil {
 			return err
 		}
 		srcs[i] = archiveSource(op)

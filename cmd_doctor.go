@@ -43,11 +43,11 @@ func runDoctor(c *cli.Context) error {
 		return err
 	}
 	defer t.close()
-	r, err := doctor.Run(c.Context, t.client, doctor.Options{Sample: c.Int("sample")})
+	r, err := doctor.Run(c.Context, t.Client, doctor.Options{Sample: c.Int("sample")})
 	if err != nil {
 		return err
 	}
-	if t.name == "sandbox" {
+	if t.Name == "sandbox" {
 		r.BaseURL = "sandbox"
 	}
 	if c.Bool("json") {

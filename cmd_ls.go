@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/connvault/connvault/archivestore"
 	"io"
 	"slices"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/connvault/connvault/archive"
+	"github.com/connvault/connvault/internal/termtext"
 )
 
 func lsCommand() *cli.Command {
@@ -43,7 +45,7 @@ func runLs(c *cli.Context) error {
 		return usagef("ls needs exactly one archive file")
 	}
 	path := c.Args().First()
-	r, size, done, err := openArchiveArg(c.Context, path)
+	r, size, done, err := archivestore.Open(c.Context, path)
 	if err != nil {
 		return err
 	}
@@ -70,27 +72,30 @@ func runLs(c *cli.Context) error {
 			Connectors []lsConnector     `json:"connectors"`
 		}{path, m, rows})
 	}
-	fmt.Fprintf(out, "archive:     %s (%s)\n", path, humanBytes(size))
-	fmt.Fprintf(out, "format:      %s version %d, written by connvault %s\n", m.Format, m.FormatVersion, m.ToolVersion)
+	// Everything below comes from the archive: escaped, so a name holding
+	// ESC, CR or NUL prints as text instead of acting on the terminal.
+	esc := termtext.Escape
+	fmt.Fprintf(out, "archive:     %s (%s)\n", esc(path), humanBytes(size))
+	fmt.Fprintf(out, "format:      %s version %d, written by connvault %s\n", esc(m.Format), m.FormatVersion, esc(m.ToolVersion))
 	fmt.Fprintf(out, "created:     %s\n", m.CreatedAt.UTC().Format(time.RFC3339))
-	fmt.Fprintf(out, "source:      %s (API %s)\n", m.Source.BaseURL, m.Source.APIVersion)
+	fmt.Fprintf(out, "source:      %s (API %s)\n", esc(m.Source.BaseURL), esc(m.Source.APIVersion))
 	if sel := describeSelection(m.Selection); sel != "" {
-		fmt.Fprintf(out, "selection:   %s\n", sel)
+		fmt.Fprintf(out, "selection:   %s\n", esc(sel))
 	}
 	fmt.Fprintf(out, "connectors:  %d\n", m.ConnectorCount)
-	fmt.Fprintf(out, "digest:      %s\n", m.ContentDigest)
+	fmt.Fprintf(out, "digest:      %s\n", esc(m.ContentDigest))
 	if m.Partial {
 		fmt.Fprintf(out, "PARTIAL:     some connectors failed during export\n")
 	}
 	for _, s := range m.Skipped {
-		fmt.Fprintf(out, "not saved:   %s (%s)\n", s.ScriptName, s.Reason)
+		fmt.Fprintf(out, "not saved:   %s (%s)\n", esc(s.ScriptName), esc(s.Reason))
 	}
 	fmt.Fprintln(out)
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "SCRIPT NAME\tNAME\tTYPE\tSTATUS\tDOCUMENTS\tTRANSLATIONS\tSIZE")
 	for _, r := range rows {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ScriptName, r.Name, r.Type, r.Status,
-			orDash(strings.Join(r.Documents, ",")), orDash(strings.Join(r.Translations, ",")), humanBytes(r.Bytes))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", esc(r.ScriptName), esc(r.Name), esc(r.Type), esc(r.Status),
+			orDash(strings.Join(r.Documents, ",")), esc(orDash(strings.Join(r.Translations, ","))), humanBytes(r.Bytes))
 	}
 	return tw.Flush()
 }

@@ -4,15 +4,16 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"slices"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/connvault/connvault/archive"
+	"github.com/connvault/connvault/archivestore"
 	"github.com/connvault/connvault/diff"
 	"github.com/connvault/connvault/importer"
 	"github.com/connvault/connvault/storage"
 	"github.com/connvault/connvault/tenants"
+	"github.com/connvault/connvault/workflow"
 )
 
 // defaultPromoteFilter selects what a promotion copies by default: custom
@@ -47,21 +48,7 @@ func promoteCommand() *cli.Command {
 }
 
 // promotionJSON is promote's --json result (docs/restore-format.md).
-type promotionJSON struct {
-	Version       int                    `json:"version"`
-	Kind          string                 `json:"kind"` // "promotion"
-	From          string                 `json:"from"`
-	To            string                 `json:"to"`
-	DryRun        bool                   `json:"dryRun"`
-	SourceArchive string                 `json:"sourceArchive"`
-	Backup        string                 `json:"backup,omitempty"`
-	After         string                 `json:"after,omitempty"`
-	Plan          *importer.Counts       `json:"plan,omitempty"`
-	Writes        int                    `json:"writes"`
-	Report        *importer.ReportCounts `json:"report,omitempty"`
-	Verified      bool                   `json:"verified"`
-	Differences   int                    `json:"differences"`
-}
+type promotionJSON = workflow.PromoteResult
 
 func runPromote(c *cli.Context) error {
 	if c.NArg() > 0 {
@@ -83,19 +70,11 @@ func runPromote(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	// With --json, stdout carries only the result document; what people read
-	// (diff, plan, verification) moves to stderr.
-	human := s.stdout
-	pj := &promotionJSON{Version: 1, Kind: "promotion", From: from, To: to, DryRun: c.Bool("dry-run")}
-	if c.Bool("json") {
-		human = s.stderr
-		defer func() {
-			if pj.SourceArchive != "" {
-				if err := writeJSON(s.stdout, pj); err != nil {
-					s.log.Error("writing the JSON result", "error", err)
-				}
-			}
-		}()
+	// The tenant names come first: a typo must not cost an export.
+	for _, n := range []string{from, to} {
+		if _, err := s.settings.Lookup(n); err != nil {
+			return err
+		}
 	}
 	dryRun, yes := c.Bool("dry-run"), c.Bool("yes")
 	stdin := c.App.Reader
@@ -106,9 +85,14 @@ func runPromote(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	dir, err := stateDir(c.String("archive-dir"), "promote", "--archive-dir DIR")
+	if d := c.String("archive-dir"); d != "" {
+		if err := archivestore.MustExist("--archive-dir", d); err != nil {
+			return usageError(err)
+		}
+	}
+	dir, err := archivestore.StateDir(c.String("archive-dir"), archivestore.PromoteDir, "--archive-dir DIR")
 	if err != nil {
-		return err
+		return usageError(err)
 	}
 	if p, ok := storage.Local(dir); ok {
 		dir = p
@@ -125,189 +109,67 @@ func runPromote(c *cli.Context) error {
 		return err
 	}
 	defer dst.close()
-	if src.client.BaseURL() == dst.client.BaseURL() {
-		s.log.Warn(fmt.Sprintf("tenants %s and %s have the same base URL %s: promoting a tenant onto itself changes nothing", from, to, src.client.BaseURL()))
-	}
-	if !dryRun {
-		// restoreJob checks again before it writes; failing here saves the
-		// export of the source.
-		if err := checkWritable(dst, c.String("yes-protected")); err != nil {
-			return err
-		}
-	}
 
-	sel := archive.Selection{Filters: c.String("filters"), ScriptNames: c.StringSlice("script-name")}
-	srcPath, srcManifest, err := exportInto(ctx, s, src, "--archive-dir", dir, sel)
-	if err != nil {
-		return err
+	// With --json, stdout carries only the result document; what people read
+	// (diff, plan, verification) moves to stderr.
+	human := s.stdout
+	if c.Bool("json") {
+		human = s.stderr
 	}
-	for _, sk := range srcManifest.Skipped {
-		s.log.Warn("not in the archive", "tenant", src.name, "scriptName", sk.ScriptName, "reason", sk.Reason)
-	}
-	s.log.Info(fmt.Sprintf("exported source %s", from), "path", srcPath)
-	pj.SourceArchive = srcPath
-	source, err := readArchiveArg(ctx, srcPath)
-	if err != nil {
-		return err
-	}
-
-	job := &restoreJob{
-		s: s, target: dst, arch: source,
-		opts:   importer.Options{Mapping: mapping, Only: c.StringSlice("only")},
-		dryRun: dryRun, yes: yes, yesProtected: c.String("yes-protected"),
-		backupDir: dir, stdin: stdin, verb: "promote",
-		show: func(plan *importer.Plan, target *archive.Snapshot) error {
-			pj.Plan, pj.Writes = &plan.Counts, plan.Writes()
-			return showPromotion(human, plan, source, target)
+	opts := workflow.PromoteOptions{
+		From: src.Tenant, To: dst.Tenant,
+		Selection:  archive.Selection{Filters: c.String("filters"), ScriptNames: c.StringSlice("script-name")},
+		Plan:       importer.Options{Mapping: mapping, Only: c.StringSlice("only")},
+		ArchiveDir: dir, DryRun: dryRun, YesProtected: c.String("yes-protected"),
+		ReportText: s.stderr,
+		Show: func(changes *diff.Result, plan *importer.Plan) error {
+			return showPromotion(human, changes, plan)
 		},
 	}
-	res, err := job.run(ctx)
-	if res != nil {
-		pj.Backup = res.backup
-		if res.report != nil {
-			pj.Report = &res.report.Counts
+	if !yes {
+		opts.Confirm = func(q string) (bool, error) { return confirm(stdin, s.stderr, q) }
+	}
+	res, err := workflow.Promote(ctx, s.env(), opts)
+	if c.Bool("json") && res != nil && res.SourceArchive != "" {
+		if werr := writeJSON(s.stdout, res); werr != nil {
+			s.log.Error("writing the JSON result", "error", werr)
 		}
 	}
 	if err != nil {
-		return err
+		return restoreError(s, err)
 	}
-	if dryRun {
+	switch {
+	case dryRun:
 		s.log.Info("dry run: nothing was written to " + to)
 		return nil
-	}
-	if res.plan.Empty() {
-		pj.Verified = true
+	case res.Restore.Plan.Empty():
 		s.log.Info(fmt.Sprintf("nothing to promote: %s already matches %s", to, from))
 		return nil
-	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-
-	// Verify from a fresh snapshot, also kept: it records the target as the
-	// promotion left it. Name the promoted connectors' scriptNames in the
-	// target (created ones have new ones), since the list hides some.
-	var names []string
-	for _, pc := range res.plan.Connectors {
-		if pc.TargetScriptName != "" {
-			names = append(names, pc.TargetScriptName)
-		}
-	}
-	for _, r := range res.report.Results {
-		if r.ScriptName != "" {
-			names = append(names, r.ScriptName)
-		}
-	}
-	slices.Sort(names)
-	names = slices.Compact(names)
-	afterPath, _, err := exportInto(ctx, s, dst, "--archive-dir", dir, archive.Selection{ScriptNames: names})
-	if err != nil {
-		return fmt.Errorf("verifying %s: %w", to, err)
-	}
-	s.log.Info(fmt.Sprintf("snapshot of target %s after the promotion", to), "path", afterPath)
-	pj.After = afterPath
-	after, err := readArchiveArg(ctx, afterPath)
-	if err != nil {
-		return fmt.Errorf("verifying %s: %w", to, err)
-	}
-	ver, err := verifyPromotion(res.plan, source, after)
-	if err != nil {
-		return fmt.Errorf("verifying %s: %w", to, err)
-	}
-	pj.Verified = ver.Equal()
-	pj.Differences = ver.Summary.Connectors.Added + ver.Summary.Connectors.Removed + ver.Summary.Connectors.Changed
-	switch {
-	case res.report.Failed():
+	case res.Failed():
 		fmt.Fprintln(s.stderr, "connvault: some connectors failed; fix the cause and run the same promote again: it writes only what is left")
 		return &quietError{code: exitPartial}
-	case !ver.Equal():
+	case !res.Verified:
 		fmt.Fprintf(human, "\nVerification: %s still differs from %s:\n", to, from)
-		if err := diff.WriteText(human, ver, diff.TextOptions{Color: isTerminal(human)}); err != nil {
+		if err := diff.WriteText(human, res.Verification, diff.TextOptions{Color: isTerminal(human)}); err != nil {
 			return err
 		}
 		return &exitErr{code: exitError, err: fmt.Errorf("promotion applied, but %s still differs from %s for %d connectors (see the diff above)",
-			to, from, ver.Summary.Connectors.Added+ver.Summary.Connectors.Removed+ver.Summary.Connectors.Changed)}
+			to, from, res.Differences)}
 	}
-	s.log.Info(fmt.Sprintf("verified: %s matches %s for the %d promoted connectors", to, from, len(ver.Connectors)))
+	s.log.Info(fmt.Sprintf("verified: %s matches %s for the %d promoted connectors", to, from, len(res.Verification.Connectors)))
 	return nil
 }
 
-// showPromotion prints, on stdout, the diff of the connectors the plan
-// updates (target → source, what will change in the target; creates are
-// listed by the plan), then the plan.
-func showPromotion(w io.Writer, plan *importer.Plan, source, target *archive.Snapshot) error {
-	a, b := &archive.Snapshot{}, &archive.Snapshot{}
-	mapping := map[string]string{}
-	for _, pc := range plan.Connectors {
-		if pc.Action != importer.ActionUpdate {
-			continue
-		}
-		if tc := byScriptName(target, pc.TargetScriptName); tc != nil {
-			a.Connectors = append(a.Connectors, tc)
-		}
-		if sc := byScriptName(source, pc.ArchiveScriptName); sc != nil {
-			b.Connectors = append(b.Connectors, sc)
-		}
-		if pc.TargetName != pc.Name {
-			mapping[pc.TargetName] = pc.Name
-		}
-	}
-	if len(a.Connectors) > 0 {
-		res, err := diff.Compare(a, b, diff.Options{Match: diff.MatchName, Mapping: mapping})
-		if err != nil {
-			return err
-		}
-		if err := diff.WriteText(w, res, diff.TextOptions{Color: isTerminal(w)}); err != nil {
+// showPromotion prints the diff of what the promotion changes in the target
+// (when anything), then the plan.
+func showPromotion(w io.Writer, changes *diff.Result, plan *importer.Plan) error {
+	if !changes.Equal() {
+		if err := diff.WriteText(w, changes, diff.TextOptions{Color: isTerminal(w)}); err != nil {
 			return err
 		}
 		fmt.Fprintln(w)
 	}
 	return importer.WritePlanText(w, plan)
-}
-
-// verifyPromotion compares the promoted connectors of the source with what
-// the target now holds: the plan's connectors that were not skipped, paired
-// by name through the plan's target names.
-func verifyPromotion(plan *importer.Plan, source, after *archive.Snapshot) (*diff.Result, error) {
-	a, b := &archive.Snapshot{}, &archive.Snapshot{}
-	mapping := map[string]string{}
-	want := map[string]bool{} // target names
-	for _, pc := range plan.Connectors {
-		if pc.Action == importer.ActionSkip {
-			continue
-		}
-		if sc := byScriptName(source, pc.ArchiveScriptName); sc != nil {
-			a.Connectors = append(a.Connectors, sc)
-		}
-		want[pc.TargetName] = true
-		if pc.TargetName != pc.Name {
-			mapping[pc.Name] = pc.TargetName
-		}
-	}
-	for _, c := range after.Connectors {
-		f, err := diff.DetailFields(c.Detail)
-		if err != nil {
-			return nil, fmt.Errorf("connector %s: %w", c.ScriptName, err)
-		}
-		if n, _ := f["name"].(string); want[n] {
-			b.Connectors = append(b.Connectors, c)
-		}
-	}
-	// Pairs are made by name (through the mapping): a name differs only
-	// where the mapping renamed on purpose.
-	return diff.Compare(a, b, diff.Options{Match: diff.MatchName, Mapping: mapping, Ignore: []string{"name"}})
-}
-
-func byScriptName(s *archive.Snapshot, scriptName string) *archive.Connector {
-	if scriptName == "" {
-		return nil
-	}
-	for _, c := range s.Connectors {
-		if c.ScriptName == scriptName {
-			return c
-		}
-	}
-	return nil
 }
 
 // writeJSON prints v as indented JSON: the --json output of every command.

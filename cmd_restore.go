@@ -2,21 +2,18 @@ package main
 
 import (
 	"bufio"
-	"context"
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/connvault/connvault/archive"
-	"github.com/connvault/connvault/diff"
-	"github.com/connvault/connvault/export"
+	"github.com/connvault/connvault/archivestore"
 	"github.com/connvault/connvault/filterexpr"
 	"github.com/connvault/connvault/importer"
+	"github.com/connvault/connvault/workflow"
 )
 
 func restoreCommand() *cli.Command {
@@ -74,29 +71,33 @@ func runRestore(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	backupDir := ""
-	if !dryRun && !c.Bool("no-backup") {
-		if backupDir, err = defaultBackupDir(c.String("backup-dir")); err != nil {
-			return err
+	if d := c.String("backup-dir"); d != "" {
+		if err := archivestore.MustExist("--backup-dir", d); err != nil {
+			return usageError(err)
 		}
 	}
-
-	path := c.Args().First()
-	if err := archiveExists(c.Context, path); err != nil {
-		return fmt.Errorf("archive %s: %w", path, err)
+	backupDir := ""
+	if !dryRun && !c.Bool("no-backup") {
+		if backupDir, err = archivestore.StateDir(c.String("backup-dir"), archivestore.PreRestoreDir, "--backup-dir DIR, or --no-backup"); err != nil {
+			return usageError(err)
+		}
 	}
-	arch, err := readArchiveArg(c.Context, path)
-	if err != nil {
-		return err
-	}
-
-	if arch.Manifest.Partial {
-		s.log.Warn("the archive is partial: connectors that failed at export are not in it and will not be restored", "skipped", len(arch.Manifest.Skipped))
-	}
-	ctx := c.Context
 	filter, err := filterexpr.Parse(c.String("filters"))
 	if err != nil {
 		return usagef("--filters: %w", err)
+	}
+
+	ctx := c.Context
+	path := c.Args().First()
+	if err := archivestore.Exists(ctx, path); err != nil {
+		return fmt.Errorf("archive %s: %w", path, err)
+	}
+	arch, err := archivestore.Read(ctx, path)
+	if err != nil {
+		return err
+	}
+	if arch.Manifest.Partial {
+		s.log.Warn("the archive is partial: connectors that failed at export are not in it and will not be restored", "skipped", len(arch.Manifest.Skipped))
 	}
 	t, err := connect(ctx, c, s)
 	if err != nil {
@@ -104,13 +105,13 @@ func runRestore(c *cli.Context) error {
 	}
 	defer t.close()
 
-	info := importer.Info{Archive: path, Target: t.client.BaseURL(), DryRun: dryRun}
-	job := &restoreJob{
-		s: s, target: t, arch: arch,
-		opts:   importer.Options{Mapping: mapping, Only: c.StringSlice("only"), Filter: filter},
-		dryRun: dryRun, yes: yes, yesProtected: c.String("yes-protected"),
-		backupDir: backupDir, stdin: stdin, verb: "restore",
-		show: func(plan *importer.Plan, _ *archive.Snapshot) error {
+	info := importer.Info{Archive: path, Target: t.Client.BaseURL(), DryRun: dryRun}
+	opts := workflow.RestoreOptions{
+		Target: t.Tenant, Archive: arch,
+		Plan:   importer.Options{Mapping: mapping, Only: c.StringSlice("only"), Filter: filter},
+		DryRun: dryRun, YesProtected: c.String("yes-protected"),
+		BackupDir: backupDir, ReportText: s.stderr,
+		Show: func(plan *importer.Plan, _ *archive.Snapshot) error {
 			switch {
 			case jsonReport && !dryRun:
 				return importer.WritePlanText(s.stderr, plan)
@@ -121,178 +122,43 @@ func runRestore(c *cli.Context) error {
 			}
 		},
 	}
-	res, err := job.run(ctx)
-	if err != nil || dryRun {
-		return err
+	if !yes {
+		opts.Confirm = func(q string) (bool, error) { return confirm(stdin, s.stderr, q) }
 	}
-	info.Backup = res.backup
+	res, err := workflow.Restore(ctx, s.env(), opts)
+	if err != nil || dryRun {
+		return restoreError(s, err)
+	}
+	info.Backup = res.Backup
 	if jsonReport {
-		if err := importer.WriteReportJSON(s.stdout, res.report, res.plan.Warnings, info); err != nil {
+		if err := importer.WriteReportJSON(s.stdout, res.Report, res.Plan.Warnings, info); err != nil {
 			return err
 		}
 	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if res.report.Failed() {
+	if res.Failed() {
 		fmt.Fprintln(s.stderr, "connvault: some connectors failed; fix the cause and run the same restore again: it writes only what is left")
 		return &quietError{code: exitPartial}
 	}
 	return nil
 }
 
-// restoreJob is one restore of an archive into a tenant, from reading the
-// target to the report: what restore and promote share, so both pass the
-// same guard, confirmation and pre-restore snapshot.
-type restoreJob struct {
-	s            *session
-	target       *tenant
-	arch         *archive.Snapshot
-	opts         importer.Options
-	dryRun, yes  bool
-	yesProtected string    // --yes-protected
-	backupDir    string    // snapshot the target here before writing; "" for none
-	stdin        io.Reader // where the confirmation is read
-	verb         string    // "restore" or "promote", for messages
-	// show prints the plan once it is made; target is the tenant as read.
-	show func(plan *importer.Plan, target *archive.Snapshot) error
-}
-
-// restoreResult is what a restoreJob did.
-type restoreResult struct {
-	plan   *importer.Plan
-	report *importer.Report // nil after a dry run
-	backup string           // the pre-restore snapshot's path, "" when none was taken
-	// scriptNames are the archive's, read from the target besides its list.
-	scriptNames []string
-}
-
-func (j *restoreJob) run(ctx context.Context) (*restoreResult, error) {
-	s, t := j.s, j.target
-	if !j.dryRun {
-		if err := checkWritable(t, j.yesProtected); err != nil {
-			return nil, err
-		}
-	}
-	// The list shows RELEASED connectors only: name the archive's own
-	// scriptNames too, so a DEVELOPMENT or DEMO connector of the same tenant
-	// is found (a 404 just means the target does not have it).
-	res := &restoreResult{scriptNames: make([]string, 0, len(j.arch.Connectors))}
-	for _, conn := range j.arch.Connectors {
-		res.scriptNames = append(res.scriptNames, conn.ScriptName)
-	}
-	// Only target connectors that an archive connector can land on matter:
-	// reading just those keeps a restore into a large tenant cheap under the
-	// rate limit, and it is exactly what undoing the restore needs. A bad
-	// --only is refused here, before the first request.
-	planner, err := importer.NewPlanner(j.arch, j.opts)
-	if errors.Is(err, importer.ErrNotInArchive) {
-		return nil, usageError(err)
-	}
-	if err != nil {
-		return nil, err
-	}
-	// Each target connector is planned as soon as it is read, while the
-	// requests for the others are in flight.
-	sel := &archive.Selection{ScriptNames: res.scriptNames, Names: planner.TargetNames()}
-	var target *archive.Snapshot
-	res.plan, err = planner.Plan(ctx, diff.Source{Each: func(ctx context.Context, emit func(*archive.Connector) error) error {
-		var err error
-		target, err = readTenantEach(ctx, s, t, sel, emit)
-		return err
-	}})
-	if err != nil {
-		return nil, err
-	}
-	if err := j.show(res.plan, target); err != nil {
-		return nil, err
-	}
-	if j.dryRun {
-		return res, nil
-	}
-
-	if !res.plan.Empty() {
-		if !j.yes {
-			ok, err := confirm(j.stdin, s.stderr, fmt.Sprintf("Apply this plan to %s (%d writes)? [y/N] ", t.client.BaseURL(), res.plan.Writes()))
-			if err != nil {
-				return nil, err
-			}
-			if !ok {
-				fmt.Fprintf(s.stderr, "connvault: %s cancelled; nothing was written\n", j.verb)
-				return nil, &quietError{code: exitError}
-			}
-		}
-		if j.backupDir != "" {
-			snap, m, err := saveSnapshot(ctx, t, j.backupDir, target)
-			if err != nil {
-				return nil, fmt.Errorf("pre-%s snapshot (nothing was written; fix the cause, or skip the snapshot with --no-backup): %w", j.verb, err)
-			}
-			res.backup = snap
-			s.log.Info(fmt.Sprintf("pre-%s snapshot written; restore it to undo this %s", j.verb, j.verb), "path", snap, "connectors", m.ConnectorCount)
-		}
-	}
-
-	bar := newProgress(s, strings.TrimSuffix(j.verb, "e")+"ing "+t.name, t.client.Stats)
-	res.report = importer.Apply(ctx, t.client, res.plan, importer.ApplyOptions{
-		Concurrency:       s.concurrency,
-		Logger:            s.log,
-		Progress:          func(done, total int) { bar.update(export.Progress{Done: done, Total: total}) },
-		TargetScriptNames: importer.ScriptNames(target),
-	})
-	bar.finish()
-	if err := importer.WriteReportText(s.stderr, res.report); err != nil {
-		return nil, err
-	}
-	return res, nil
-}
-
-// checkWritable is the guard on every write to a tenant (restore and
-// promote pass it through restoreJob before the pre-restore snapshot and
-// any write). Protection belongs to the target, not to how it was named: a
-// target whose base URL is a protected tenant's in the tenants file is
-// written to only when --yes-protected spells out that tenant's name, whether
-// the run reached it through --tenant, SAIL_BASE_URL or --base-url. A
-// --yes-protected naming another tenant than the target is refused too, since
-// it shows the user meant a different one.
-func checkWritable(t *tenant, yesProtected string) error {
-	if t.settings != nil && !t.settings.Sandbox && t.protected == "" {
-		name, err := t.settings.Protected(t.client.BaseURL())
-		if err != nil {
-			return usagef("%w: nothing was written", err)
-		}
-		t.protected = name
-	}
+// restoreError turns a restore or promote workflow's error into the CLI's:
+// usage problems exit 2, a declined confirmation 1 with one line.
+func restoreError(s *session, err error) error {
+	var u *workflow.UsageError
 	switch {
-	case yesProtected != "" && yesProtected != t.name && yesProtected != t.protected:
-		return usagef("--yes-protected %s does not name the target tenant %q: nothing was written; check which tenant you are writing to", yesProtected, t.name)
-	case t.protected != "" && yesProtected != t.protected:
-		return usagef("the target %s is the protected tenant %q: writing to it needs --yes-protected %s spelled out; nothing was written",
-			t.client.BaseURL(), t.protected, t.protected)
+	case err == nil:
+		return nil
+	case errors.As(err, &u):
+		return usageError(err)
+	case errors.Is(err, workflow.ErrDeclined):
+		fmt.Fprintf(s.stderr, "connvault: %v\n", err)
+		return &quietError{code: exitError}
 	}
-	return nil
-}
-
-// defaultBackupDir is where pre-restore snapshots go: the flag, else the XDG
-// state directory, which is meant for exactly this kind of data.
-func defaultBackupDir(flag string) (string, error) {
-	return stateDir(flag, "pre-restore", "--backup-dir DIR, or --no-backup")
-}
-
-// stateDir is flag when set, else the folder sub of connvault's directory in
-// the XDG state directory (~/.local/state when $XDG_STATE_HOME is unset);
-// alternative says what to give instead when there is no home directory.
-func stateDir(flag, sub, alternative string) (string, error) {
-	if flag != "" {
-		return flag, nil
-	}
-	if d := os.Getenv("XDG_STATE_HOME"); d != "" && filepath.IsAbs(d) {
-		return filepath.Join(d, "connvault", sub), nil
-	}
-	home, err := os.UserHomeDir()
-	if err != nil {
-		return "", usagef("no home directory for connvault's %s folder (%v): give %s", sub, err, alternative)
-	}
-	return filepath.Join(home, ".local", "state", "connvault", sub), nil
+	return err
 }
 
 // confirm asks a yes/no question on w and reads the answer from r; only an

@@ -3,8 +3,11 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/connvault/connvault/archivestore"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/connvault/connvault/internal/termtext"
 )
 
 func verifyCommand() *cli.Command {
@@ -37,12 +40,12 @@ func runVerify(c *cli.Context) error {
 	bad := 0
 	for _, path := range c.Args().Slice() {
 		res := verifyResult{Archive: path}
-		for _, p := range verifyArchiveArg(c.Context, path) {
+		for _, p := range archivestore.Verify(c.Context, path) {
 			res.Problems = append(res.Problems, p.Error())
 		}
 		res.OK = len(res.Problems) == 0
 		if res.OK {
-			if m, err := readManifestArg(c.Context, path); err == nil {
+			if m, err := archivestore.ReadManifest(c.Context, path); err == nil {
 				res.Connectors, res.ContentDigest = m.ConnectorCount, m.ContentDigest
 			}
 		} else {
@@ -60,12 +63,12 @@ func runVerify(c *cli.Context) error {
 	} else {
 		for _, r := range results {
 			if r.OK {
-				fmt.Fprintf(out, "%s: ok (%d connectors, %s)\n", r.Archive, r.Connectors, r.ContentDigest)
+				fmt.Fprintf(out, "%s: ok (%d connectors, %s)\n", termtext.Escape(r.Archive), r.Connectors, r.ContentDigest)
 				continue
 			}
-			fmt.Fprintf(out, "%s: %d problem(s)\n", r.Archive, len(r.Problems))
+			fmt.Fprintf(out, "%s: %d problem(s)\n", termtext.Escape(r.Archive), len(r.Problems))
 			for _, p := range r.Problems {
-				fmt.Fprintf(out, "  - %s\n", p)
+				fmt.Fprintf(out, "  - %s\n", termtext.Escape(p))
 			}
 		}
 	}

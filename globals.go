@@ -17,10 +17,12 @@ import (
 	"golang.org/x/term"
 
 	"github.com/connvault/connvault/apiclient"
+	"github.com/connvault/connvault/internal/termtext"
 	"github.com/connvault/connvault/retention"
 	"github.com/connvault/connvault/sandbox"
 	"github.com/connvault/connvault/settings"
 	"github.com/connvault/connvault/tenants"
+	"github.com/connvault/connvault/workflow"
 )
 
 // Global flags are accepted before or after the command name
@@ -106,6 +108,19 @@ type session struct {
 	given          map[string]string // flags on the command line, for named tenants
 }
 
+// env is what the workflows take from the session.
+func (s *session) env() *workflow.Env {
+	return &workflow.Env{
+		Log:         s.log,
+		Concurrency: s.concurrency,
+		ToolVersion: version,
+		Now:         utcNow,
+		Progress: func(label string, stats func() apiclient.Stats) workflow.Progress {
+			return newProgress(s, label, stats)
+		},
+	}
+}
+
 // resolveInput is what package settings needs from the command line.
 func resolveInput(c *cli.Context, given map[string]string, log *slog.Logger) settings.Input {
 	in := settings.Input{Flags: given, Sandbox: flagGiven(c, "sandbox"), Log: log}
@@ -156,16 +171,10 @@ func newSession(c *cli.Context) (*session, error) {
 	return s, nil
 }
 
-// tenant is a connected tenant and how to name it in file names and output.
+// tenant is a connected tenant and how to let go of it.
 type tenant struct {
-	client *apiclient.Client
-	name   string // for file names: "acme", "sandbox", or a named tenant's name
-	// protected names the protected tenant of the tenants file whose base
-	// URL this is ("" when none): writes need --yes-protected with it (see
-	// checkWritable), however the tenant was reached.
-	protected string
-	settings  *settings.Settings
-	close     func()
+	*workflow.Tenant
+	close func()
 }
 
 // errNoTenant names every way to configure one: the most common first-run
@@ -218,7 +227,7 @@ func open(ctx context.Context, s *session, st *settings.Settings) (*tenant, erro
 		s.log.Debug("setting " + v.Describe())
 	}
 	cfg := clientConfig(s, st)
-	t := &tenant{close: func() {}, settings: st}
+	t := &tenant{Tenant: &workflow.Tenant{}, close: func() {}}
 	switch {
 	case st.Sandbox:
 		srv, err := sandbox.Start(ctx, "127.0.0.1:0", sandbox.Options{})
@@ -227,7 +236,10 @@ func open(ctx context.Context, s *session, st *settings.Settings) (*tenant, erro
 		}
 		s.log.Info("using the built-in sandbox tenant", "url", srv.URL)
 		cfg.BaseURL, cfg.ClientID, cfg.ClientSecret = srv.URL, srv.ClientID, srv.ClientSecret
-		t.name = "sandbox"
+		t.Name = "sandbox"
+		// The in-process sandbox listens on a new port each run; a stable
+		// source keeps archives of it comparable.
+		t.SourceURL = "sandbox"
 		t.close = func() { _ = srv.Close() }
 	default:
 		if missing := st.Missing(); len(missing) > 0 {
@@ -235,10 +247,11 @@ func open(ctx context.Context, s *session, st *settings.Settings) (*tenant, erro
 		}
 		cfg.BaseURL, cfg.ClientID, cfg.ClientSecret = st.BaseURL.Value, st.ClientID.Value, st.ClientSecret.Value
 		if st.Named != nil {
-			t.name = st.Named.Name
+			t.Name = st.Named.Name
 		} else {
-			t.name = retention.TenantFromBaseURL(cfg.BaseURL)
+			t.Name = retention.TenantFromBaseURL(cfg.BaseURL)
 		}
+		t.Protected = st.Protected
 	}
 	if tuneClient != nil {
 		tuneClient(&cfg)
@@ -251,7 +264,7 @@ func open(ctx context.Context, s *session, st *settings.Settings) (*tenant, erro
 		}
 		return nil, usageError(err)
 	}
-	t.client = client
+	t.Client = client
 	return t, nil
 }
 
@@ -294,7 +307,9 @@ func (h *lineHandler) Handle(_ context.Context, r slog.Record) error {
 	} else if r.Level < slog.LevelInfo {
 		b.WriteString("debug: ")
 	}
-	b.WriteString(r.Message)
+	// Messages and values carry server and archive text: escaped, so a
+	// name holding ESC or CR cannot rewrite the terminal (termtext).
+	b.WriteString(termtext.Escape(r.Message))
 	write := func(a slog.Attr) {
 		if a.Equal(slog.Attr{}) {
 			return
@@ -303,7 +318,7 @@ func (h *lineHandler) Handle(_ context.Context, r slog.Record) error {
 		if strings.ContainsAny(v, " \t\"=") || v == "" {
 			v = fmt.Sprintf("%q", v)
 		}
-		fmt.Fprintf(&b, " %s=%s", a.Key, v)
+		fmt.Fprintf(&b, " %s=%s", termtext.Escape(a.Key), termtext.Escape(v))
 	}
 	for _, a := range h.attrs {
 		write(a)

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -31,7 +32,7 @@ var brokenArchives = []struct {
 	{"truncated.tar.zst", []string{"ends in the middle of its compressed data", "copy it again or use another backup"}},
 	{"bitflip.tar.zst", []string{"compressed data is damaged", "use another backup"}},
 	{"dotdot.tar.zst", []string{`"../evil.sh"`, "unsafe entry name", "'..'"}},
-	{"oversized.tar.zst", []string{"connectors/hello/detail.json", "above the per-entry limit of 16777216"}},
+	{"oversized.tar.zst", []string{"connectors/hello/detail.json", "above the per-entry limit of " + strconv.Itoa(archive.DefaultMaxEntrySize)}},
 	{"version2.tar.zst", []string{"format version 2 is newer than this connvault reads", "upgrade connvault"}},
 	{"mismatch.tar.zst", []string{"connectors/acme-ldap/translations/fr.properties", "SHA-256", "the archive was altered"}},
 	{"duplicate.tar.zst", []string{"connectors/acme-ldap/detail.json", "appears twice"}},

@@ -5,11 +5,13 @@ package main
 // on disk or in the tenant).
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -17,6 +19,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/connvault/connvault/apiclient"
 	"github.com/connvault/connvault/archive"
@@ -332,5 +335,232 @@ func TestEndlessPagingStops(t *testing.T) {
 	after := srv.Tenant.Stats()
 	if len(after.Creates) != len(before.Creates) {
 		t.Errorf("restore created connectors: %v", after.Creates)
+	}
+}
+
+// TestLargeDocumentRoundTrips (defect 7): a connector with a 17 MiB
+// document (its detail repeats it, so two entries above the old 16 MiB
+// limit) is exported into an archive that verify, ls and restore read, and
+// the pre-restore snapshot of a target holding it can undo that restore.
+func TestLargeDocumentRoundTrips(t *testing.T) {
+	clearSailEnv(t)
+	if archive.DefaultMaxEntrySize < 2*apiclient.DefaultMaxBodyBytes {
+		t.Errorf("archive entries (%d bytes) must hold twice what the client accepts (%d)", archive.DefaultMaxEntrySize, apiclient.DefaultMaxBodyBytes)
+	}
+	big := func(c byte) []byte {
+		return append(append([]byte("<big>"), bytes.Repeat([]byte{c}, 17<<20)...), "</big>"...)
+	}
+	a := startSandbox(t, sandbox.Options{Empty: true})
+	dto, err := a.Tenant.CreateDirect(apiclient.V3CreateConnectorDto{Name: "Huge", ClassName: "sailpoint.connector.OpenConnectorAdapter"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Tenant.PutDocumentDirect(dto.ScriptName, apiclient.SourceConfig, big('a')); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "big.tar.zst")
+	if code, _, stderr := runCLI(t, context.Background(), append([]string{"export", "-o", out}, tenantArgs(a)...)...); code != 0 {
+		t.Fatalf("export: exit %d\n%s", code, stderr)
+	}
+	if code, _, stderr := runCLI(t, context.Background(), "verify", out); code != 0 {
+		t.Fatalf("verify: exit %d\n%s", code, stderr)
+	}
+	if code, stdout, stderr := runCLI(t, context.Background(), "ls", out); code != 0 || !strings.Contains(stdout, "Huge") {
+		t.Fatalf("ls: exit %d\n%s%s", code, stdout, stderr)
+	}
+
+	b := startSandbox(t, sandbox.Options{Empty: true})
+	if code, _, stderr := restore(t, b, out, "--no-backup"); code != 0 {
+		t.Fatalf("restore: exit %d\n%s", code, stderr)
+	}
+	sn := b.Tenant.ScriptNames()[0]
+	if err := b.Tenant.PutDocumentDirect(sn, apiclient.SourceConfig, big('b')); err != nil {
+		t.Fatal(err)
+	}
+	backups := t.TempDir()
+	if code, rep, stderr := restore(t, b, out, "--backup-dir", backups); code != 0 || rep.Backup == "" {
+		t.Fatalf("second restore: exit %d, backup %q\n%s", code, rep.Backup, stderr)
+	}
+	snaps, _ := filepath.Glob(filepath.Join(backups, "*.tar.zst"))
+	if len(snaps) != 1 {
+		t.Fatalf("pre-restore snapshots: %v", snaps)
+	}
+	if code, _, stderr := runCLI(t, context.Background(), "verify", snaps[0]); code != 0 {
+		t.Fatalf("verify of the pre-restore snapshot: exit %d\n%s", code, stderr)
+	}
+	// Undo: restoring the snapshot brings the 'b' document back.
+	if code, _, stderr := restore(t, b, snaps[0], "--no-backup"); code != 0 {
+		t.Fatalf("undo: exit %d\n%s", code, stderr)
+	}
+	if c, _ := b.Tenant.Connector(sn); !bytes.Equal(c.SourceConfig, big('b')) {
+		t.Errorf("the undo did not bring the snapshot's document back (%d bytes)", len(c.SourceConfig))
+	}
+}
+
+// TestKeepGoingPastUnarchivableScriptNames: connectors whose scriptName
+// cannot be a folder name (a slash, "..", 10,000 bytes) are recorded as
+// failed under --keep-going, the others archived, exit 3; without it the
+// export fails naming the connector and leaves nothing.
+func TestKeepGoingPastUnarchivableScriptNames(t *testing.T) {
+	clearSailEnv(t)
+	srv := startSandbox(t, sandbox.Options{})
+	bad := []string{"a/b", "..", strings.Repeat("x", 10000)}
+	srv.Tenant.SetHook(func(w http.ResponseWriter, r *http.Request) bool {
+		if r.Method != http.MethodGet {
+			return false
+		}
+		for i, sn := range bad {
+			prefix := "/v3/connectors/" + url.PathEscape(sn)
+			switch {
+			case r.URL.EscapedPath() == prefix:
+				body, _ := json.Marshal(apiclient.ConnectorDetail{Name: fmt.Sprintf("Bad %d", i), ScriptName: sn, Type: "custom Bad", ClassName: "x"})
+				w.Header().Set("Content-Type", "application/json")
+				_, _ = w.Write(body)
+				return true
+			case strings.HasPrefix(r.URL.EscapedPath(), prefix+"/"):
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusNotFound)
+				_, _ = w.Write([]byte(`{"messages":[{"text":"no document"}]}`))
+				return true
+			}
+		}
+		return false
+	})
+	dir := t.TempDir()
+	out := filepath.Join(dir, "x.tar.zst")
+	// The server names them as it would in the list; --script-name reads
+	// them the same way (a DEVELOPMENT connector is read so).
+	var named []string
+	for _, sn := range bad {
+		named = append(named, "--script-name", sn)
+	}
+	code, _, stderr := runCLI(t, context.Background(), append(append([]string{"export", "-o", out}, named...), tenantArgs(srv)...)...)
+	checkFailure(t, code, stderr, exitError, "cannot be a folder name")
+	if left := leftovers(t, dir); len(left) != 0 {
+		t.Errorf("a failed export left %v", left)
+	}
+
+	code, _, stderr = runCLI(t, context.Background(), append(append([]string{"export", "-o", out, "--keep-going"}, named...), tenantArgs(srv)...)...)
+	if code != exitPartial {
+		t.Fatalf("--keep-going: exit %d, want 3\n%s", code, stderr)
+	}
+	snap, err := archive.ReadFile(out, archive.ReadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := len(released(srv.Tenant)); len(snap.Connectors) != want {
+		t.Errorf("%d connectors archived, want the tenant's %d", len(snap.Connectors), want)
+	}
+	failed := map[string]bool{}
+	for _, s := range snap.Manifest.Skipped {
+		failed[s.ScriptName] = strings.HasPrefix(s.Reason, "failed:")
+	}
+	for _, sn := range bad {
+		if !failed[sn] {
+			t.Errorf("%.20q is not recorded as failed in the manifest", sn)
+		}
+	}
+	if !snap.Manifest.Partial {
+		t.Error("the archive is not marked partial")
+	}
+}
+
+// checkTerminalSafe fails when s holds a control character that acts on a
+// terminal (ESC, a lone CR, NUL, BEL).
+func checkTerminalSafe(t *testing.T, what, s string) {
+	t.Helper()
+	for _, bad := range []string{"\x1b", "\x00", "\x07"} {
+		if strings.Contains(s, bad) {
+			t.Errorf("%s holds %q:\n%q", what, bad, s)
+		}
+	}
+	if strings.Contains(strings.ReplaceAll(s, "\r\n", "\n"), "\r") {
+		t.Errorf("%s holds a lone CR:\n%q", what, s)
+	}
+}
+
+// TestServerTextReachesTerminalEscaped: a connector name holding ESC, CR and
+// NUL, and a scriptName holding ESC, are printed escaped by ls, diff, the
+// log lines and the error line.
+func TestServerTextReachesTerminalEscaped(t *testing.T) {
+	clearSailEnv(t)
+	srv := startSandbox(t, sandbox.Options{Empty: true})
+	const evil = "Evil\x1b[2J\rName\x00"
+	dto, err := srv.Tenant.CreateDirect(apiclient.V3CreateConnectorDto{Name: evil, ClassName: "sailpoint.connector.OpenConnectorAdapter"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Tenant.PutDocumentDirect(dto.ScriptName, apiclient.SourceConfig, []byte("<a/>")); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "x.tar.zst")
+	code, stdout, stderr := runCLI(t, context.Background(), append([]string{"export", "-o", out, "--keep-going", "--script-name", dto.ScriptName, "--script-name", "ghost\x1b]0;pwned\x07"}, tenantArgs(srv)...)...)
+	if code != 0 {
+		t.Fatalf("export: exit %d\n%s", code, stderr)
+	}
+	checkTerminalSafe(t, "export's stderr", stdout+stderr)
+	if !strings.Contains(stderr, `ghost\x1b]0;pwned\x07`) {
+		t.Errorf("the skipped scriptName is not shown escaped:\n%s", stderr)
+	}
+	code, stdout, stderr = runCLI(t, context.Background(), "ls", out)
+	if code != 0 {
+		t.Fatalf("ls: exit %d\n%s", code, stderr)
+	}
+	checkTerminalSafe(t, "ls", stdout+stderr)
+	if !strings.Contains(stdout, `Evil\x1b[2J\rName\x00`) {
+		t.Errorf("ls does not show the name escaped:\n%s", stdout)
+	}
+	if err := srv.Tenant.PutDocumentDirect(dto.ScriptName, apiclient.SourceConfig, []byte("<b/>")); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr = runCLI(t, context.Background(), append(append([]string{"diff", "--color", "always"}, tenantArgs(srv)...), out, "tenant:")...)
+	if code != 1 {
+		t.Fatalf("diff: exit %d, want 1 (differences)\n%s", code, stderr)
+	}
+	plain := stdout
+	for _, c := range []string{"\x1b[0m", "\x1b[1m", "\x1b[31m", "\x1b[32m", "\x1b[33m", "\x1b[36m"} {
+		plain = strings.ReplaceAll(plain, c, "")
+	}
+	checkTerminalSafe(t, "diff", plain+stderr)
+	// An error naming it: the archive is not a file of that name.
+	code, _, stderr = runCLI(t, context.Background(), "ls", out+"\x1b[2J")
+	if code == 0 {
+		t.Fatal("ls of a missing file succeeded")
+	}
+	checkTerminalSafe(t, "the error line", stderr)
+}
+
+// TestSilentServerSaysWhatItRetries: a tenant that takes every API request
+// and never answers: export says at info level what it retries after the
+// first timeout and gives up after the second, with no archive left.
+func TestSilentServerSaysWhatItRetries(t *testing.T) {
+	clearSailEnv(t)
+	srv := startSandbox(t, sandbox.Options{})
+	var lists atomic.Int32
+	srv.Tenant.SetHook(func(w http.ResponseWriter, r *http.Request) bool {
+		if r.URL.Path == "/oauth/token" {
+			return false
+		}
+		lists.Add(1)
+		<-r.Context().Done()
+		return true
+	})
+	tuneClient = func(cfg *apiclient.Config) {
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.ResponseHeaderTimeout = 100 * time.Millisecond
+		cfg.HTTPClient = &http.Client{Transport: tr}
+	}
+	t.Cleanup(func() { tuneClient = nil })
+	dir := t.TempDir()
+	code, _, stderr := runCLI(t, context.Background(), append([]string{"export", "-d", dir}, tenantArgs(srv)...)...)
+	checkFailure(t, code, stderr, exitError, "list connectors", "sent no answer, 2 times")
+	if !strings.Contains(stderr, "connvault: no answer from the server to list connectors") {
+		t.Errorf("no info line saying what is retried:\n%s", stderr)
+	}
+	if n := lists.Load(); n != 2 {
+		t.Errorf("%d requests reached the server, want 2", n)
+	}
+	if left := leftovers(t, dir); len(left) != 0 {
+		t.Errorf("export left %v", left)
 	}
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/connvault/connvault/internal/termtext"
 	"github.com/connvault/connvault/settings"
 )
 
@@ -68,7 +69,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if err != nil && code != exitOK {
 		var quiet *quietError
 		if !errors.As(err, &quiet) {
-			fmt.Fprintf(stderr, "connvault: %s\n", oneLine(err))
+			fmt.Fprintf(stderr, "connvault: %s\n", termtext.Escape(oneLine(err)))
 		}
 	}
 	return code

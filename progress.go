@@ -26,7 +26,8 @@ func newProgress(s *session, label string, stats func() apiclient.Stats) *progre
 	return &progress{s: s, label: label, total: -1, stats: stats}
 }
 
-func (p *progress) update(e export.Progress) {
+// Update shows e; it does nothing when the session shows no progress.
+func (p *progress) Update(e export.Progress) {
 	if p == nil || !p.s.progress {
 		return
 	}
@@ -55,7 +56,8 @@ func (p *progress) update(e export.Progress) {
 	_ = p.bar.Set(e.Done)
 }
 
-func (p *progress) finish() {
+// Finish clears the bar.
+func (p *progress) Finish() {
 	if p == nil {
 		return
 	}

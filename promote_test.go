@@ -191,11 +191,14 @@ func TestPromoteUsage(t *testing.T) {
 	e := newNamedEnv(t)
 	a := e.sandbox("a", sandbox.Options{})
 	e.add("a", a)
+	e.add("b", e.sandbox("b", sandbox.Options{Empty: true}))
 	for _, tc := range []struct {
 		args []string
 		want string
 	}{
 		{[]string{"promote", "--to", "a"}, "--from NAME and --to NAME"},
+		// The names are checked before anything else, confirmation included.
+		{[]string{"promote", "--from", "a", "--to", "nope"}, `no tenant "nope"`},
 		{[]string{"promote", "--from", "a", "--to", "a", "--yes"}, "both name"},
 		{[]string{"promote", "--from", "a", "--to", "nope", "--yes", "--archive-dir", t.TempDir()}, `no tenant "nope"`},
 		{[]string{"promote", "--from", "a", "--to", "b"}, "stdin is not a terminal"},

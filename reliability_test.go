@@ -207,7 +207,7 @@ func TestHostileServerAnswers(t *testing.T) {
 				}
 				return true
 			},
-			keywords: []string{`get source-template "` + victim + `"`, "response body too large", "67108864 bytes"},
+			keywords: []string{`get source-template "` + victim + `"`, "response body too large", fmt.Sprintf("%d bytes", apiclient.DefaultMaxBodyBytes)},
 		},
 		{
 			name: "stall mid-body",

@@ -536,21 +536,6 @@ func TestRestoreMapping(t *testing.T) {
 	}
 }
 
-func TestRestoreDefaultBackupDir(t *testing.T) {
-	t.Setenv("XDG_STATE_HOME", "/state")
-	if d, _ := defaultBackupDir(""); d != filepath.Join("/state", "connvault", "pre-restore") {
-		t.Errorf("with XDG_STATE_HOME: %s", d)
-	}
-	t.Setenv("XDG_STATE_HOME", "relative/ignored")
-	t.Setenv("HOME", "/home/u")
-	if d, _ := defaultBackupDir(""); d != filepath.Join("/home/u", ".local", "state", "connvault", "pre-restore") {
-		t.Errorf("without XDG_STATE_HOME: %s", d)
-	}
-	if d, _ := defaultBackupDir("/x"); d != "/x" {
-		t.Errorf("flag: %s", d)
-	}
-}
-
 func TestConfirm(t *testing.T) {
 	for in, want := range map[string]bool{"y\n": true, " YES \n": true, "yes": true, "n\n": false, "\n": false, "": false, "yep\n": false} {
 		var w strings.Builder

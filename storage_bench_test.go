@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/connvault/connvault/archive"
+	"github.com/connvault/connvault/archivestore"
 	"github.com/connvault/connvault/internal/s3test"
 	"github.com/connvault/connvault/sandbox"
 	"github.com/connvault/connvault/storage"
@@ -34,7 +35,7 @@ func BenchmarkExportTarget(b *testing.B) {
 			if err := os.MkdirAll(filepath.Join(s3.Root, "bench"), 0o755); err != nil {
 				b.Fatal(err)
 			}
-			args := append([]string{"export", "--output", tc.out, "--progress", "never"}, tenantArgs(srv)...)
+			args := append([]string{"export", "--output", tc.out, "--force", "--progress", "never"}, tenantArgs(srv)...)
 			for b.Loop() {
 				var stderr strings.Builder
 				if code := run(context.Background(), append([]string{"connvault"}, args...), strings.NewReader(""), io.Discard, &stderr); code != 0 {
@@ -47,7 +48,7 @@ func BenchmarkExportTarget(b *testing.B) {
 
 // BenchmarkArchiveWrite isolates what the destination changes: the same
 // snapshot (the tenant above, read back from a first export) is written
-// with createArchive, Add and closeArchive to a local file and to the local
+// with archivestore.Create, Add and archivestore.Commit to a local file and to the local
 // S3 server.
 func BenchmarkArchiveWrite(b *testing.B) {
 	s3 := s3test.Start(b)
@@ -91,7 +92,7 @@ func BenchmarkArchiveWrite(b *testing.B) {
 			b.SetBytes(content)
 			var size int64
 			for b.Loop() {
-				w, err := createArchive(ctx, loc, path, snap.Manifest.Meta)
+				w, err := archivestore.Create(ctx, loc, path, snap.Manifest.Meta)
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -100,7 +101,7 @@ func BenchmarkArchiveWrite(b *testing.B) {
 						b.Fatal(err)
 					}
 				}
-				if _, err := closeArchive(ctx, w, loc, name); err != nil {
+				if _, err := archivestore.Commit(ctx, w, loc, name); err != nil {
 					b.Fatal(err)
 				}
 				size = w.Size()

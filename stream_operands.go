@@ -2,15 +2,15 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/connvault/connvault/archive"
+	"github.com/connvault/connvault/archivestore"
 	"github.com/connvault/connvault/diff"
-	"github.com/connvault/connvault/export"
+	"github.com/connvault/connvault/workflow"
 )
 
 // archiveSource streams an archive operand (a path or an object URL) one
@@ -18,7 +18,7 @@ import (
 // connectors, never the archive.
 func archiveSource(arg string) diff.Source {
 	return diff.Source{Reread: true, Ordered: true, Each: func(ctx context.Context, emit func(*archive.Connector) error) error {
-		r, _, closeAll, err := openArchiveArg(ctx, arg)
+		r, _, closeAll, err := archivestore.Open(ctx, arg)
 		if err != nil {
 			return err
 		}
@@ -45,13 +45,7 @@ func archiveSource(arg string) diff.Source {
 // connector is handed on as it arrives, in list order.
 func tenantSource(s *session, t *tenant, sel *archive.Selection) diff.Source {
 	return diff.Source{Each: func(ctx context.Context, emit func(*archive.Connector) error) error {
-		bar := newProgress(s, "reading "+t.name, t.client.Stats)
-		_, err := export.Run(ctx, t.client, exportOptions(s, sel), emit)
-		bar.finish()
-		if err != nil {
-			return fmt.Errorf("reading tenant %s: %w", t.name, err)
-		}
-		return nil
+		return workflow.StreamTenant(ctx, s.env(), t.Tenant, sel, emit)
 	}}
 }
 

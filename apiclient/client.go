@@ -31,7 +31,7 @@ const (
 	DefaultRateWindow   = 10 * time.Second
 	DefaultMaxAttempts  = 6
 	DefaultMaxWait      = 30 * time.Minute
-	DefaultMaxBodyBytes = 64 << 20 // far beyond any real connector document
+	DefaultMaxBodyBytes = 128 << 20 // a detail repeats every document, and documents of tens of MiB exist
 	DefaultIdleTimeout  = 2 * time.Minute
 	DefaultUserAgent    = "connvault"
 )
@@ -324,6 +324,7 @@ type request struct {
 type budget struct {
 	attempts int
 	waited   time.Duration
+	silent   int // attempts the server answered with silence (silentServer)
 }
 
 type ambiguousError struct{ err *Error }
@@ -415,6 +416,9 @@ func (c *Client) send(ctx context.Context, r *request, b *budget) (*response, er
 			return nil, apiErr
 		}
 		if b.attempts >= c.maxAttempts {
+			return nil, apiErr
+		}
+		if c.silentServer(ctx, r, b, err, apiErr, wait) {
 			return nil, apiErr
 		}
 		b.waited += wait

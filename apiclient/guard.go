@@ -11,9 +11,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 )
@@ -47,16 +49,20 @@ func redirectAllowed(req *http.Request, via []*http.Request) error {
 }
 
 // connectorOf is the part of an API path that names one connector
-// ("/v3/connectors/alpha" of "/v3/connectors/alpha/source-config"), or the
+// ("/v3/connectors/alpha" of "/v3/connectors/alpha/source-config",
+// "/connectors/v1/alpha" of "/connectors/v1/alpha/translations/fr"), or the
 // whole path when it names none.
 func connectorOf(path string) string {
 	i := strings.Index(path, "/connectors/")
 	if i < 0 {
 		return path
 	}
-	rest := path[i+len("/connectors/"):]
-	if j := strings.IndexByte(rest, '/'); j >= 0 {
-		return path[:i+len("/connectors/")+j]
+	head := i + len("/connectors/")
+	if strings.HasPrefix(path[head:], VersionV1+"/") {
+		head += len(VersionV1) + 1 // the per-service layout, /connectors/v1/{scriptName}
+	}
+	if j := strings.IndexByte(path[head:], '/'); j >= 0 {
+		return path[:head+j]
 	}
 	return path
 }
@@ -384,4 +390,52 @@ func likelyScriptNames(name string) []string {
 		}
 	}
 	return out
+}
+
+// maxSilentAttempts bounds the attempts of one call that the server answers
+// with silence: it accepted the connection and sent no answer within the
+// header timeout, or stopped sending one for the idle timeout. Each costs a
+// whole timeout (90 s by default), so six of them kept a nightly run silent
+// for ten minutes; two say as much about a hung server as six.
+const maxSilentAttempts = 2
+
+// silentServer counts an attempt lost to silence and decides whether the
+// call gives up: after the first, it says at info level what is retried
+// (the run would otherwise look hung); at maxSilentAttempts it stops.
+func (c *Client) silentServer(ctx context.Context, r *request, b *budget, err error, apiErr *Error, wait time.Duration) bool {
+	if !silence(err) {
+		return false
+	}
+	b.silent++
+	if b.silent >= maxSilentAttempts {
+		apiErr.Hint = joinHint(apiErr.Hint, fmt.Sprintf("The server took the request but sent no answer, %d times: given up instead of waiting through every retry; check the tenant's status and any proxy on the way", b.silent))
+		return true
+	}
+	what := r.op
+	if r.scriptName != "" {
+		what += fmt.Sprintf(" %q", r.scriptName)
+	}
+	c.log.InfoContext(ctx, fmt.Sprintf("no answer from the server to %s (%s); retrying in %s, and giving up if it stays silent again", what, silenceText(err), wait.Round(time.Millisecond)),
+		"method", r.method, "path", apiErr.Path)
+	return false
+}
+
+// silence reports whether err is a timeout waiting for the server: no
+// answer headers in time, or an answer that stopped arriving.
+func silence(err error) bool {
+	if err == nil {
+		return false
+	}
+	if errors.Is(err, errStalled) || errors.Is(err, context.DeadlineExceeded) {
+		return true
+	}
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+func silenceText(err error) string {
+	if errors.Is(err, errStalled) {
+		return "the answer stopped arriving"
+	}
+	return "no answer within the timeout"
 }

@@ -6,11 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"time"
+	"unicode/utf8"
 )
 
 // TestWriteNeverFollowsRedirect (issue 18, defect 2): a PUT answered 303
@@ -294,4 +297,96 @@ func TestLikelyScriptNames(t *testing.T) {
 	if got := likelyScriptNames("a/b"); slices.Contains(got, "a/b") {
 		t.Errorf("a name with a slash is probed as is: %q", got)
 	}
+}
+
+func TestConnectorOf(t *testing.T) {
+	for in, want := range map[string]string{
+		"/v3/connectors/alpha/source-config":      "/v3/connectors/alpha",
+		"/v3/connectors/alpha":                    "/v3/connectors/alpha",
+		"/connectors/v1/alpha/translations/fr":    "/connectors/v1/alpha",
+		"/connectors/v1/bravo":                    "/connectors/v1/bravo",
+		"/v2025/connectors/alpha/source-template": "/v2025/connectors/alpha",
+		"/v3/connectors":                          "/v3/connectors",
+	} {
+		if got := connectorOf(in); got != want {
+			t.Errorf("connectorOf(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestSilentServerBounded: a server that takes every request and never
+// answers costs two header timeouts, not six; after the first, an info line
+// says what is retried.
+func TestSilentServerBounded(t *testing.T) {
+	f := newFake(t, func(w http.ResponseWriter, r *http.Request, n int) { <-r.Context().Done() })
+	var logs strings.Builder
+	var mu sync.Mutex
+	c := newTestClient(t, f, func(cfg *Config) {
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.ResponseHeaderTimeout = 50 * time.Millisecond
+		cfg.HTTPClient = &http.Client{Transport: tr}
+		cfg.Logger = slog.New(slog.NewTextHandler(writerFunc(func(p []byte) (int, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			return logs.Write(p)
+		}), &slog.HandlerOptions{Level: slog.LevelInfo}))
+	})
+	_, err := c.GetDocument(context.Background(), "acme", SourceConfig)
+	var e *Error
+	if !errors.As(err, &e) || e.Attempts != maxSilentAttempts || !strings.Contains(err.Error(), "sent no answer, 2 times") {
+		t.Fatalf("err = %v; want the call given up after %d silent attempts", err, maxSilentAttempts)
+	}
+	if n := len(f.requests()); n != maxSilentAttempts {
+		t.Errorf("%d requests, want %d", n, maxSilentAttempts)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if got := strings.Count(logs.String(), "level=INFO"); got != 1 || !strings.Contains(logs.String(), `no answer from the server to get source-config \"acme\"`) {
+		t.Errorf("want one info line naming what is retried, got:\n%s", logs.String())
+	}
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+// FuzzCreateAnswer drives the create/answer matching with arbitrary names
+// and answers: an answer is accepted only when it names exactly the
+// connector asked for with a scriptName that can address one; the probes
+// after a lost answer only ever ask for such scriptNames.
+func FuzzCreateAnswer(f *testing.F) {
+	f.Add("Acme HR", []byte(`{"name":"Acme HR","scriptName":"acme-hr"}`))
+	f.Add("Acme HR", []byte(`{"name":"Bravo","scriptName":"bravo"}`))
+	f.Add("alpha", []byte(`{"name":"alpha","scriptName":"../x"}`))
+	f.Add("alpha", []byte(`{"name":"alpha","scriptName":"a\u0000b"}`))
+	f.Add("A Script Name", []byte(`{"name":"A Script Name","scriptName":"aScriptName","status":"DEVELOPMENT"}`))
+	f.Fuzz(func(t *testing.T, name string, answer []byte) {
+		var out V3ConnectorDto
+		if json.Unmarshal(answer, &out) != nil {
+			return
+		}
+		err := checkCreated(name, out)
+		if err == nil {
+			if out.Name != name {
+				t.Fatalf("accepted %q for %q", out.Name, name)
+			}
+			if out.ScriptName == "" || out.ScriptName == "." || out.ScriptName == ".." || strings.ContainsAny(out.ScriptName, "/\\") || !utf8.ValidString(out.ScriptName) {
+				t.Fatalf("accepted scriptName %q", out.ScriptName)
+			}
+			for _, r := range out.ScriptName {
+				if r < 0x20 || r == 0x7f {
+					t.Fatalf("accepted scriptName %q with a control character", out.ScriptName)
+				}
+			}
+		} else if !errors.Is(err, ErrWrongConnector) {
+			t.Fatalf("refusal %v is not ErrWrongConnector", err)
+		}
+		seen := map[string]bool{}
+		for _, sn := range likelyScriptNames(name) {
+			if badScriptName(sn) != "" || seen[sn] {
+				t.Fatalf("probe %q for %q: %s (or twice)", sn, name, badScriptName(sn))
+			}
+			seen[sn] = true
+		}
+	})
 }

@@ -18,6 +18,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"golang.org/x/sync/errgroup"
 )
 
 // The directory form of a snapshot (docs/archive-format.md, "Directory form")
@@ -53,6 +55,9 @@ const (
 	dirFileMode = 0o600
 	dirDirMode  = 0o700
 )
+
+// dirWriters is how many connector folders Close writes at once.
+const dirWriters = 8
 
 // IsDir reports whether path names an existing directory (following a
 // symbolic link at path itself): such an operand is read as a snapshot
@@ -160,10 +165,25 @@ func CreateDir(ctx context.Context, dir string, meta Meta) (*DirWriter, error) {
 	if st, err := os.Stat(dir); err == nil && !st.IsDir() {
 		return nil, fmt.Errorf("snapshot directory %s: it is a file, not a directory; give a directory (created when missing)", dir)
 	}
-	if _, err := os.Lstat(filepath.Join(dir, strings.TrimSuffix(connectorsDir, "/"))); err == nil {
+	if st, err := os.Lstat(filepath.Join(dir, strings.TrimSuffix(connectorsDir, "/"))); err == nil {
+		if !st.IsDir() {
+			return nil, fmt.Errorf("snapshot directory %s: connectors is a link or a file, not a folder; connvault writes only into a plain folder", dir)
+		}
 		if _, err := os.Lstat(filepath.Join(dir, manifestName)); err != nil {
 			return nil, fmt.Errorf("snapshot directory %s: it has a connectors folder but no manifest.json, so it was not written by connvault "+
 				"and exporting would replace what that folder holds; give a new or empty directory", dir)
+		}
+	}
+	if _, err := os.Lstat(filepath.Join(dir, manifestName)); err == nil {
+		// Someone else's manifest.json is not ours to overwrite.
+		root, err := os.OpenRoot(dir)
+		if err != nil {
+			return nil, fmt.Errorf("snapshot directory %s: %w", dir, err)
+		}
+		_, err = readDirManifest(root, dir, ReadOptions{MaxManifestSize: DefaultMaxManifestSize})
+		root.Close()
+		if err != nil && !errors.Is(err, ErrCorrupt) {
+			return nil, fmt.Errorf("%w; connvault does not overwrite it: give a new or empty directory", err)
 		}
 	}
 	spool, err := os.CreateTemp("", "connvault-dir-*.spool")
@@ -302,19 +322,28 @@ func (w *DirWriter) commit(ctx context.Context) (*Manifest, error) {
 		}
 	}
 	slices.SortFunc(w.files, func(a, b dirSpooled) int { return cmp.Compare(a.path, b.path) })
+	// Connector folders are independent, and a new file costs an fsync, so
+	// a first export of thousands of files waits on the disk rather than
+	// the CPU: several folders are written at once.
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(dirWriters)
 	for i := 0; i < len(w.files); {
 		sn, _, _ := strings.Cut(strings.TrimPrefix(w.files[i].path, connectorsDir), "/")
 		j := i
 		for j < len(w.files) && strings.HasPrefix(w.files[j].path, connectorsDir+sn+"/") {
 			j++
 		}
-		if err := ctx.Err(); err != nil {
-			return nil, wrap("write", err)
-		}
-		if err := w.writeConnector(sn, w.files[i:j]); err != nil {
-			return nil, err
-		}
+		files := w.files[i:j]
+		g.Go(func() error {
+			if err := gctx.Err(); err != nil {
+				return wrap("write", err)
+			}
+			return w.writeConnector(sn, files)
+		})
 		i = j
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
 	}
 	if err := syncDir(conns); err != nil {
 		return nil, wrap("fsync", err)

@@ -472,6 +472,31 @@ func TestCreateDirRefusesForeign(t *testing.T) {
 	if _, err := CreateDir(context.Background(), f, fixtureMeta()); err == nil {
 		t.Fatal("CreateDir on a file succeeded")
 	}
+	// Another tool's manifest.json is not overwritten.
+	other := t.TempDir()
+	os.WriteFile(filepath.Join(other, "manifest.json"), []byte(`{"name": "my-web-app", "version": 3}`), 0o644)
+	if _, err := CreateDir(context.Background(), other, fixtureMeta()); !errors.Is(err, ErrNotArchive) {
+		t.Fatalf("CreateDir over a foreign manifest.json: %v", err)
+	}
+	// A connectors link would let the writer write outside the directory.
+	linked := t.TempDir()
+	writeDir(t, linked, fixtureMeta(), nil, nil)
+	os.Remove(filepath.Join(linked, "connectors"))
+	if err := os.Symlink(t.TempDir(), filepath.Join(linked, "connectors")); err == nil {
+		if _, err := CreateDir(context.Background(), linked, fixtureMeta()); err == nil || !strings.Contains(err.Error(), "link") {
+			t.Fatalf("CreateDir with connectors a link: %v", err)
+		}
+	}
+	// A manifest.json damaged by a merge conflict is connvault's to rewrite.
+	conflicted := t.TempDir()
+	writeDir(t, conflicted, fixtureMeta(), fixtureConnectors(), nil)
+	os.WriteFile(filepath.Join(conflicted, "manifest.json"), []byte("<<<<<<< HEAD\n{}\n=======\n{}\n>>>>>>> branch\n"), 0o644)
+	if m := writeDir(t, conflicted, fixtureMeta(), fixtureConnectors(), nil); m.ContentDigest != fixtureDigest {
+		t.Fatalf("re-export over a conflicted manifest: digest %s", m.ContentDigest)
+	}
+	if st := VerifyDir(conflicted, ReadOptions{}); len(st.Problems)+len(st.Changes) != 0 {
+		t.Fatalf("after the re-export: %v %v", st.Problems, st.Changes)
+	}
 }
 
 // FuzzDirReader builds a directory from a tar stream (links included) and

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -231,7 +232,7 @@ var brokenFixtures = []brokenFixture{
 			return r.encode(t)
 		},
 		kind: ErrLimit,
-		msg:  "connectors/hello/detail.json: the entry is 16777217 bytes, above the per-entry limit of 16777216 (MaxEntrySize); raise it only if you trust this archive",
+		msg:  fmt.Sprintf("connectors/hello/detail.json: the entry is %d bytes, above the per-entry limit of %d (MaxEntrySize); raise it only if you trust this archive", DefaultMaxEntrySize+1, DefaultMaxEntrySize),
 	},
 	{
 		file: "version2.tar.zst",

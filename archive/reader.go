@@ -17,12 +17,16 @@ import (
 
 // Default reader limits. They fit a 5,000-connector tenant with 100 KB XML
 // documents and all 19 locales (about 115,000 entries and 6 GB) with room to
-// spare, while a hostile file still cannot make a reader use more than about
-// MaxEntrySize + MaxWindow of memory per entry, or read more than the
-// manifest accounts for.
+// spare, and any connector the API client can fetch: an entry may be twice
+// the client's body cap (apiclient.DefaultMaxBodyBytes, 128 MiB), so a
+// detail repeating several documents of tens of MiB is archived and read
+// back (docs/archive-format.md, "Limits"). A hostile file still cannot make
+// a reader use more than about MaxEntrySize + MaxWindow of memory per entry,
+// or read more than the manifest accounts for. The writer applies the same
+// limits, so an archive connvault writes is one it reads.
 const (
-	DefaultMaxEntrySize    = 16 << 20  // one file entry (a detail JSON holds every document again)
-	DefaultMaxTotalSize    = 16 << 30  // sum of all file entries, uncompressed
+	DefaultMaxEntrySize    = 256 << 20 // one file entry (a detail JSON holds every document again)
+	DefaultMaxTotalSize    = 64 << 30  // sum of all file entries, uncompressed
 	DefaultMaxEntries      = 500_000   // file entries listed in the manifest
 	DefaultMaxWindow       = 32 << 20  // zstd window; connvault writes 8 MiB windows
 	DefaultMaxManifestSize = 128 << 20 // manifest.json (about 200 bytes per entry)
@@ -256,12 +260,9 @@ func (s *scanner) readManifest() error {
 	}
 	s.count = 1 // the other entries follow in ascending order, s.prev starts empty
 
-	var probe struct {
-		Format        *string `json:"format"`
-		FormatVersion *int    `json:"formatVersion"`
-	}
-	if err := json.Unmarshal(raw, &probe); err != nil {
-		return s.err(manifestName, ErrCorrupt, fmt.Sprintf("manifest.json is not valid JSON (%v): the archive was damaged; use another backup", err), err)
+	probe, perr := probeManifest(raw)
+	if perr != nil {
+		return s.err(manifestName, perr.kind, perr.msg, perr.err)
 	}
 	switch {
 	case probe.Format == nil || *probe.Format != FormatName:

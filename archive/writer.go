@@ -60,6 +60,10 @@ type Writer struct {
 	frames   []frame
 	enc      *zstd.Encoder // reused for every connector's frame
 	names    map[string]struct{}
+	// limits are a default reader's: what the writer must stay within for
+	// its archive to be readable (limits.go); total is the bytes added.
+	limits ReadOptions
+	total  int64
 
 	tmpName string // the final temporary file, while Close writes it
 	size    int64
@@ -91,8 +95,8 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // Create starts an archive that Close will write to path. The temporary files
 // live in path's directory (so the final rename is atomic) and are named
-// ".<base>.*.spool" and ".<base>.*.tmp". An existing file at path is replaced
-// only when Close succeeds.
+// ".<base>.*.spool" and ".<base>.*.tmp", base cut short (see TempPrefix). An
+// existing file at path is replaced only when Close succeeds.
 func Create(ctx context.Context, path string, meta Meta) (*Writer, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("create archive %s: %w", path, err)
@@ -101,7 +105,7 @@ func Create(ctx context.Context, path string, meta Meta) (*Writer, error) {
 		return nil, fmt.Errorf("create archive %s: it is a directory; give a file name ending in .tar.zst", path)
 	}
 	dir, base := filepath.Dir(path), filepath.Base(path)
-	spool, err := os.CreateTemp(dir, "."+base+".*.spool")
+	spool, err := os.CreateTemp(dir, TempPrefix(base)+"*"+spoolSuffix)
 	if err != nil {
 		return nil, fmt.Errorf("create archive %s: %w", path, err)
 	}
@@ -120,6 +124,7 @@ func Create(ctx context.Context, path string, meta Meta) (*Writer, error) {
 		spool:    spool,
 		spoolBuf: bufio.NewWriterSize(spool, 256<<10),
 		names:    make(map[string]struct{}),
+		limits:   defaultLimits,
 	}, nil
 }
 
@@ -152,23 +157,26 @@ func (w *Writer) Add(ctx context.Context, c *Connector) error {
 		return fmt.Errorf("archive %s: nil connector", w.path)
 	}
 	if why := checkComponent(c.ScriptName); why != "" {
-		return newErr(w.path, "", ErrUnsafePath, fmt.Sprintf(
-			"connector scriptName %q cannot be a folder name: %s; this connector cannot be archived, please report it", c.ScriptName, why), nil)
+		return refuse(newErr(w.path, "", ErrUnsafePath, fmt.Sprintf(
+			"connector scriptName %q cannot be a folder name: %s; this connector cannot be archived, please report it", c.ScriptName, why), nil))
 	}
 	if c.Detail == nil {
-		return fmt.Errorf("archive %s: connector %q has no detail; every archived connector needs its detail JSON", w.path, c.ScriptName)
+		return refuse(fmt.Errorf("archive %s: connector %q has no detail; every archived connector needs its detail JSON", w.path, c.ScriptName))
 	}
 	for loc := range c.Translations {
 		if why := checkComponent(loc); why != "" {
-			return newErr(w.path, "", ErrUnsafePath, fmt.Sprintf(
-				"connector %q: locale %q cannot be a file name: %s", c.ScriptName, loc, why), nil)
+			return refuse(newErr(w.path, "", ErrUnsafePath, fmt.Sprintf(
+				"connector %q: locale %q cannot be a file name: %s", c.ScriptName, loc, why), nil))
 		}
 	}
 	if _, dup := w.names[c.ScriptName]; dup {
-		return newErr(w.path, "", ErrDuplicate, fmt.Sprintf(
-			"connector %q was already added; each scriptName is saved once per archive", c.ScriptName), nil)
+		return refuse(newErr(w.path, "", ErrDuplicate, fmt.Sprintf(
+			"connector %q was already added; each scriptName is saved once per archive", c.ScriptName), nil))
 	}
 	files := connectorFiles(c)
+	if err := w.checkEntries(c, files); err != nil {
+		return err
+	}
 	fr, err := w.writeFrame(connectorsDir+c.ScriptName+"/", files)
 	if err != nil {
 		return w.fail(fmt.Errorf("archive %s: spool connector %q: %w", w.path, c.ScriptName, err))
@@ -439,6 +447,9 @@ func (w *Writer) finish(ctx context.Context) (*Manifest, []byte, error) {
 	if err != nil {
 		return nil, nil, wrap("encode manifest", err)
 	}
+	if err := w.checkManifest(mb); err != nil {
+		return nil, nil, err
+	}
 	return m, mb, nil
 }
 
@@ -448,7 +459,7 @@ func (w *Writer) commit(ctx context.Context) (*Manifest, error) {
 	if err != nil {
 		return nil, err
 	}
-	tmp, err := os.CreateTemp(w.dir, "."+filepath.Base(w.path)+".*.tmp")
+	tmp, err := os.CreateTemp(w.dir, TempPrefix(filepath.Base(w.path))+"*"+tmpSuffix)
 	if err != nil {
 		return nil, wrap("create temporary file", err)
 	}

@@ -501,6 +501,9 @@ func detailText(v any, has bool) string {
 // (normaliseLine), so whitespace-only edits vanish, but the lines shown are
 // A's and B's own.
 func unified(la, lb, a, b string, ws bool) string {
+	if isBinary(a) || isBinary(b) {
+		return binaryDiff(la, lb, a, b)
+	}
 	var edits []udiff.Edit
 	if ws {
 		aLines, aOff := splitLines(a)

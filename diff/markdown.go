@@ -21,7 +21,8 @@ func WriteMarkdown(w io.Writer, r *Result, o ReportOptions) error {
 // sections are HTML), table cells escape '|', and code blocks use a fence
 // longer than any run of backticks inside.
 func (rep *Report) WriteMarkdown(w io.Writer) error {
-	bw := bufio.NewWriterSize(w, 64<<10)
+	cw := &countWriter{w: w}
+	bw := bufio.NewWriterSize(cw, 64<<10)
 	p := func(format string, args ...any) { fmt.Fprintf(bw, format, args...) }
 	p("## %s\n\n", mdText(rep.Title))
 	for _, c := range rep.Context {
@@ -62,37 +63,68 @@ func (rep *Report) WriteMarkdown(w io.Writer) error {
 	if len(rep.Notes) > 0 {
 		p("\n")
 	}
+	omittedDiffs, omittedSections := 0, 0
+	fits := func(n int) bool {
+		return rep.MaxBytes <= 0 || int(cw.n)+bw.Buffered()+n+markdownReserve <= rep.MaxBytes
+	}
 	for _, s := range rep.Sections {
+		var head, tail strings.Builder
 		// A blank line after </summary> lets the Markdown inside render.
-		p("<details>\n<summary><b>%s</b> %s", html.EscapeString(oneLine(s.Status)), html.EscapeString(oneLine(s.Title)))
+		fmt.Fprintf(&head, "<details>\n<summary><b>%s</b> %s", html.EscapeString(oneLine(s.Status)), html.EscapeString(oneLine(s.Title)))
 		if s.Where != "" {
-			p(" <code>%s</code>", html.EscapeString(oneLine(s.Where)))
+			fmt.Fprintf(&head, " <code>%s</code>", html.EscapeString(oneLine(s.Where)))
 		}
-		p("</summary>\n\n")
+		head.WriteString("</summary>\n\n")
 		for _, f := range s.Fields {
-			p("- %s: %s → %s\n", mdCode(f.Field), mdCode(f.Old), mdCode(f.New))
+			fmt.Fprintf(&head, "- %s: %s → %s\n", mdCode(f.Field), mdCode(f.Old), mdCode(f.New))
 		}
 		for _, n := range s.Notes {
-			p("- %s\n", mdText(n))
+			fmt.Fprintf(&head, "- %s\n", mdText(n))
 		}
 		if len(s.Fields)+len(s.Notes) > 0 {
-			p("\n")
+			head.WriteString("\n")
 		}
+		tail.WriteString("</details>\n\n")
+		if !fits(head.Len() + tail.Len()) {
+			omittedSections++
+			continue
+		}
+		p("%s", head.String())
 		for _, d := range s.Diffs {
+			var block strings.Builder
 			fence := codeFence(d)
-			p("%sdiff\n%s", fence, d)
+			fmt.Fprintf(&block, "%sdiff\n%s", fence, d)
 			if !strings.HasSuffix(d, "\n") {
-				p("\n")
+				block.WriteString("\n")
 			}
-			p("%s\n\n", fence)
+			fmt.Fprintf(&block, "%s\n\n", fence)
+			if !fits(block.Len() + tail.Len()) {
+				omittedDiffs++
+				fd := parseUnified(d)
+				name := fd.to
+				if name == "" || name == "/dev/null" {
+					name = fd.from
+				}
+				block.Reset()
+				fmt.Fprintf(&block, "- diff of %s left out (size limit)\n\n", mdCode(name))
+			}
+			p("%s", block.String())
 		}
-		p("</details>\n\n")
+		p("%s", tail.String())
+	}
+	if omittedDiffs+omittedSections > 0 {
+		p("**Shortened to stay under %d bytes:** %d diff(s) and %d connector section(s) left out; the text or HTML report has everything.\n",
+			rep.MaxBytes, omittedDiffs, omittedSections)
 	}
 	if err := bw.Flush(); err != nil {
 		return fmt.Errorf("writing markdown report: %w", err)
 	}
 	return nil
 }
+
+// markdownReserve is room kept under Report.MaxBytes for the closing tags
+// and the note that says what was left out.
+const markdownReserve = 300
 
 // mdText escapes text for a Markdown paragraph or list item: HTML special
 // characters, and the characters that start emphasis, links, code or
@@ -161,4 +193,16 @@ func oneLine(s string) string {
 		}
 		return r
 	}, s)
+}
+
+// countWriter counts the bytes written through it.
+type countWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
 }

@@ -19,6 +19,11 @@ type Report struct {
 	Summary  Table
 	Notes    []string
 	Sections []Section
+	// MaxBytes, when positive, bounds WriteMarkdown's output (a GitHub
+	// comment holds at most 65,536 characters): diffs that would pass it
+	// are replaced by a line naming them, whole sections when even that
+	// does not fit, and a closing line says what was left out.
+	MaxBytes int
 }
 
 // Table is a summary table: the first column labels the rows, the others
@@ -57,13 +62,15 @@ type ReportOptions struct {
 	// A and B name the compared sides (archive paths, directories,
 	// tenant:NAME); lines for them are left out when empty.
 	A, B string
+	// MaxBytes bounds the Markdown output (Report.MaxBytes).
+	MaxBytes int
 }
 
 // NewReport turns a diff Result into a Report: the summary table of the
 // text format, then one section per connector that differs or was paired
 // through the mapping, with the same changes as the text format.
 func NewReport(r *Result, o ReportOptions) *Report {
-	rep := &Report{Title: o.Title}
+	rep := &Report{Title: o.Title, MaxBytes: o.MaxBytes}
 	if rep.Title == "" {
 		rep.Title = "connvault diff"
 	}

@@ -127,3 +127,34 @@ func TestParseUnifiedNumbers(t *testing.T) {
 		t.Errorf("marked %q", l.text[l.markFrom:l.markTo])
 	}
 }
+
+// MaxBytes keeps a Markdown report under a size (a GitHub comment's limit),
+// leaving out diffs and then sections, and saying so.
+func TestMarkdownMaxBytes(t *testing.T) {
+	a, b, mapping := goldenSnapshots(t)
+	r, err := Compare(a, b, Options{Mapping: mapping})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var full bytes.Buffer
+	if err := WriteMarkdown(&full, r, ReportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, limit := range []int{full.Len(), full.Len() - 1, 3000, 1500} {
+		var out bytes.Buffer
+		if err := WriteMarkdown(&out, r, ReportOptions{MaxBytes: limit}); err != nil {
+			t.Fatal(err)
+		}
+		got := out.String()
+		if out.Len() > limit {
+			t.Errorf("limit %d: %d bytes", limit, out.Len())
+		}
+		shortened := strings.Contains(got, "Shortened to stay under")
+		if shortened != (limit < full.Len()+markdownReserve) {
+			t.Errorf("limit %d (full %d): shortened %v", limit, full.Len(), shortened)
+		}
+		if strings.Count(got, "<details>") != strings.Count(got, "</details>") {
+			t.Errorf("limit %d: unbalanced sections", limit)
+		}
+	}
+}

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/connvault/connvault/internal/termtext"
 )
 
 // TextOptions shapes WriteText's output.
@@ -114,7 +116,7 @@ func (t textWriter) table(r *Result) {
 		t.printf("%d connector(s) paired through the mapping\n", n)
 	}
 	for _, u := range r.UnmatchedMappings {
-		t.printf("mapping %s=%s not used: %s\n", u.A, u.B, u.Reason)
+		t.printf("mapping %s=%s not used: %s\n", esc(u.A), esc(u.B), esc(u.Reason))
 	}
 }
 
@@ -124,7 +126,7 @@ func (t textWriter) names(r *Result) {
 		if c.Status == StatusUnchanged && !c.Renamed() {
 			continue
 		}
-		t.printf("%s %s\n", t.status(c.Status), displayName(c))
+		t.printf("%s %s\n", t.status(c.Status), esc(displayName(c)))
 	}
 }
 
@@ -148,7 +150,7 @@ func (t textWriter) connectors(r *Result) {
 		if c.B != nil {
 			where = append(where, "b/"+c.B.ScriptName)
 		}
-		t.printf("\n%s %s (%s)\n", t.status(c.Status), t.paint(ansiBold, displayName(c)), strings.Join(where, ", "))
+		t.printf("\n%s %s (%s)\n", t.status(c.Status), t.paint(ansiBold, esc(displayName(c))), esc(strings.Join(where, ", ")))
 		for _, ch := range c.Changes {
 			t.change(ch)
 		}
@@ -157,16 +159,20 @@ func (t textWriter) connectors(r *Result) {
 
 func (t textWriter) change(ch Change) {
 	if ch.Kind == KindDetail && len(ch.Old) <= inlineLimit && len(ch.New) <= inlineLimit {
-		t.printf("%s: %s -> %s\n", ch.Field, t.paint(ansiRed, jsonOrAbsent(ch.Old)), t.paint(ansiGreen, jsonOrAbsent(ch.New)))
+		t.printf("%s: %s -> %s\n", esc(ch.Field), t.paint(ansiRed, jsonOrAbsent(ch.Old)), t.paint(ansiGreen, jsonOrAbsent(ch.New)))
 		return
 	}
+	// The lines are the documents' own: escaped, so a control character in
+	// one cannot act on the terminal (a binary document is only marked, see
+	// unified).
+	text := termtext.EscapeLines(ch.Diff)
 	if !t.color {
-		t.w.WriteString(ch.Diff)
+		t.w.WriteString(text)
 		return
 	}
 	// Each Diff is one file's: its first two lines are the ---/+++ headers,
 	// and only after them does a leading '-' or '+' mean a changed line.
-	for i, line := range strings.SplitAfter(ch.Diff, "\n") {
+	for i, line := range strings.SplitAfter(text, "\n") {
 		if line == "" {
 			continue
 		}
@@ -186,6 +192,9 @@ func (t textWriter) change(ch Change) {
 		t.w.WriteString(line[len(body):])
 	}
 }
+
+// esc escapes names and values from the snapshots for the terminal.
+func esc(s string) string { return termtext.Escape(s) }
 
 func jsonOrAbsent(v []byte) string {
 	if v == nil {

@@ -227,6 +227,16 @@ func Run(ctx context.Context, t Tenant, opts Options, emit func(*archive.Connect
 		switch {
 		case o.conn != nil:
 			if err := emit(o.conn); err != nil {
+				if opts.KeepGoing && errors.Is(err, archive.ErrRefused) {
+					// The archive cannot hold this connector (its scriptName
+					// cannot be a folder name, an entry above a limit) but
+					// can hold the others: a failed connector like any other.
+					f := Failure{ScriptName: o.conn.ScriptName, Name: o.name, Err: err, Message: err.Error()}
+					log.Error("connector failed; going on (--keep-going)", "scriptName", f.ScriptName, "error", f.Message)
+					res.Failed = append(res.Failed, f)
+					res.Skipped = append(res.Skipped, archive.Skipped{ScriptName: f.ScriptName, Name: f.Name, Reason: "failed: " + f.Message})
+					break
+				}
 				writeErr = fmt.Errorf("connector %s: %w", o.conn.ScriptName, err)
 				break
 			}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/connvault/connvault/internal/termtext"
 )
 
 // JSONVersion is the "version" of the plan and report JSON documents
@@ -55,7 +57,7 @@ func WritePlanText(w io.Writer, p *Plan) error {
 	}
 	fmt.Fprintf(&b, "Plan: %d to create, %d to update, %d unchanged, %d skipped.\n",
 		p.Counts.Create, p.Counts.Update, p.Counts.Unchanged, p.Counts.Skip)
-	_, err := io.WriteString(w, b.String())
+	_, err := io.WriteString(w, termtext.EscapeLines(b.String())) // names and messages come from the archive and the server
 	return err
 }
 
@@ -112,7 +114,7 @@ func WriteReportText(w io.Writer, r *Report) error {
 	c := r.Counts
 	fmt.Fprintf(&b, "connvault: restore: %d created, %d updated, %d unchanged, %d skipped, %d failed\n",
 		c.Created, c.Updated, c.Unchanged, c.Skipped, c.Failed)
-	_, err := io.WriteString(w, b.String())
+	_, err := io.WriteString(w, termtext.EscapeLines(b.String())) // names and messages come from the archive and the server
 	return err
 }
 

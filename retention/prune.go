@@ -11,6 +11,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/connvault/connvault/archive"
 	"github.com/connvault/connvault/dirlock"
 	"github.com/connvault/connvault/storage"
 )
@@ -164,6 +165,17 @@ func Prune(ctx context.Context, dir string, p Policy, dryRun bool, opts ...Optio
 		// The kernel drops the lock with the descriptor anyway, so a failed
 		// release has nothing left to clean up.
 		defer func() { _ = lock.Release() }()
+		if !dryRun {
+			// Holding the lock, no other run writes here: the archive
+			// writer's temporary files are what a killed run left.
+			removed, err := archive.RemoveTemps(dir, archive.StaleAfter)
+			for _, p := range removed {
+				o.log.Info("removed a temporary file left by a killed run", "path", p)
+			}
+			if err != nil {
+				o.log.Warn("could not remove a temporary file left by a killed run", "err", err)
+			}
+		}
 		if archives, err = Scan(dir); err != nil {
 			return nil, err
 		}

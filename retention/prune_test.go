@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/connvault/connvault/archive"
 	"github.com/connvault/connvault/dirlock"
 	"github.com/google/go-cmp/cmp"
 )
@@ -334,5 +335,32 @@ func TestPruneInterrupted(t *testing.T) {
 	}
 	if acme != 7 {
 		t.Fatalf("%d acme archives left, want 7 (the kept one and 6 not reached)", acme)
+	}
+}
+
+// A killed export's temporary files are removed by the next prune that holds
+// the lock, once they are old enough that no writer without the lock (an
+// export -o FILE into the directory) can be using them.
+func TestPruneRemovesStaleTemporaryFiles(t *testing.T) {
+	dir, _, _ := pruneDir(t)
+	stale := filepath.Join(dir, "."+FileName("acme", time.Date(2026, 10, 1, 3, 15, 0, 0, time.UTC))+".987654.spool")
+	if err := os.WriteFile(stale, []byte("half an archive"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-2 * archive.StaleAfter)
+	if err := os.Chtimes(stale, old, old); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Prune(context.Background(), dir, Policy{Last: 100}, true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(stale); err != nil {
+		t.Fatal("a dry run removed a file")
+	}
+	if _, err := Prune(context.Background(), dir, Policy{Last: 100}, false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(stale); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the stale spool file is still there: %v", err)
 	}
 }

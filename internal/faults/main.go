@@ -187,7 +187,7 @@ the content checks do not.
 - ` + "`TestFaultsLoseNothing`" + ` (reliability_test.go): a smaller run of the same checks through the
   CLI itself, with every fault kind at once.
 - ` + "`TestHostileServerAnswers`" + `: malformed JSON (detail and list), a wrong content type, an HTML
-  error page, an HTML login page at 200, an endless body (capped at 64 MiB), a body that
+  error page, an HTML login page at 200, an endless body (capped at 128 MiB), a body that
   stalls mid-way (idle timeout), a connection cut mid-body, and a redirect to another host
   (refused: the other host receives nothing, so never the token). Each ends with exit 1,
   one error line naming the connector and the request, and no archive or temporary file.

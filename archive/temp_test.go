@@ -1,0 +1,63 @@
+package archive
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// A legal archive name of 248 bytes (and up to 255) must not fail because the
+// temporary name beside it is longer than the file system allows.
+func TestLongArchiveNameGivesLegalTempNames(t *testing.T) {
+	dir := t.TempDir()
+	for _, n := range []int{248, 255} {
+		name := strings.Repeat("a", n-len(".tar.zst")) + ".tar.zst"
+		path := filepath.Join(dir, name)
+		w, err := Create(context.Background(), path, Meta{ToolVersion: "test", CreatedAt: time.Unix(0, 0).UTC()})
+		if err != nil {
+			t.Fatalf("%d-byte name: %v", n, err)
+		}
+		if err := w.Add(context.Background(), &Connector{ScriptName: "c", Detail: []byte("{}\n")}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.Close(context.Background()); err != nil {
+			t.Fatalf("%d-byte name: %v", n, err)
+		}
+		if _, err := os.Stat(path); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestRemoveTemps(t *testing.T) {
+	dir := t.TempDir()
+	keep := []string{"acme-connectors-20261201T030000Z.tar.zst", ".connvault.lock", ".x.spool", ".x.12a.tmp", "notes.tmp"}
+	stale := []string{".acme-connectors-20261201T030000Z.tar.zst.123456.spool", TempPrefix(strings.Repeat("b", 250)) + "42" + tmpSuffix}
+	for _, n := range append(slices.Clone(keep), stale...) {
+		if err := os.WriteFile(filepath.Join(dir, n), nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if removed, err := RemoveTemps(dir, StaleAfter); err != nil || len(removed) != 0 {
+		t.Fatalf("fresh temporary files removed: %v, %v", removed, err)
+	}
+	old := time.Now().Add(-2 * StaleAfter)
+	for _, n := range append(slices.Clone(keep), stale...) {
+		if err := os.Chtimes(filepath.Join(dir, n), old, old); err != nil {
+			t.Fatal(err)
+		}
+	}
+	removed, err := RemoveTemps(dir, StaleAfter)
+	if err != nil || len(removed) != len(stale) {
+		t.Fatalf("removed %v, %v; want %v", removed, err, stale)
+	}
+	for _, n := range keep {
+		if _, err := os.Stat(filepath.Join(dir, n)); err != nil {
+			t.Errorf("%s removed", n)
+		}
+	}
+}

@@ -1,0 +1,57 @@
+package diff
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/connvault/connvault/archive"
+)
+
+// TestTextOutputIsTerminalSafe (issue 18): a binary document is marked, not
+// copied; control characters in text documents, names and fields are
+// escaped; the colour codes are the only escape sequences in the output.
+func TestTextOutputIsTerminalSafe(t *testing.T) {
+	name := "Evil\x1b[2J\rName"
+	mk := func(doc, tmpl string) *archive.Snapshot {
+		return &archive.Snapshot{Connectors: []*archive.Connector{{
+			ScriptName:     "evil",
+			Detail:         detailJSON(t, baseDetail(name, "evil")),
+			SourceConfig:   []byte(doc),
+			SourceTemplate: []byte(tmpl),
+		}}}
+	}
+	a := mk("<x>\x00\x01binary\xff</x>\n", "<t>\n<a/>\n</t>\n")
+	b := mk("<x>\x00\x02binary</x>\n", "<t>\n<a x=\"\x1b]0;pwned\x07\"/>\r\n</t>\n")
+	res, err := Compare(a, b, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, color := range []bool{false, true} {
+		var out strings.Builder
+		if err := WriteText(&out, res, TextOptions{Color: color}); err != nil {
+			t.Fatal(err)
+		}
+		s := out.String()
+		if !strings.Contains(s, "Binary documents differ (17 bytes in a, 16 in b)") {
+			t.Errorf("color %v: the binary source-config is not marked:\n%q", color, s)
+		}
+		if strings.Contains(s, "binary") {
+			t.Errorf("color %v: the binary document's bytes were copied:\n%q", color, s)
+		}
+		plain := s
+		for _, code := range []string{ansiReset, ansiBold, ansiRed, ansiGreen, ansiYellow, ansiCyan} {
+			plain = strings.ReplaceAll(plain, code, "")
+		}
+		for _, bad := range []string{"\x00", "\x1b", "\x07", "\xff"} {
+			if strings.Contains(plain, bad) {
+				t.Errorf("color %v: the output holds %q:\n%q", color, bad, s)
+			}
+		}
+		if strings.Contains(strings.ReplaceAll(plain, "\r\n", "\n"), "\r") {
+			t.Errorf("color %v: a lone CR reached the output:\n%q", color, s)
+		}
+		if !strings.Contains(s, `\x1b]0;pwned\x07`) {
+			t.Errorf("color %v: the template's control characters are not shown escaped:\n%q", color, s)
+		}
+	}
+}

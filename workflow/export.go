@@ -1,0 +1,188 @@
+package workflow
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/connvault/connvault/archive"
+	"github.com/connvault/connvault/archivestore"
+	"github.com/connvault/connvault/export"
+	"github.com/connvault/connvault/retention"
+	"github.com/connvault/connvault/storage"
+)
+
+// ExportOptions is one export of a tenant into an archive.
+type ExportOptions struct {
+	Tenant *Tenant
+	// Output is the archive file or object URL, or "-" to stream the
+	// archive to Stdout; Dir the directory or bucket prefix that gets a
+	// dated name. Exactly one is set.
+	Output, Dir string
+	Stdout      io.Writer
+	// Wait waits for another run holding Dir's lock instead of failing.
+	Wait bool
+	// Selection is what to export: the list filter, scriptNames the list
+	// may hide, locales.
+	Selection archive.Selection
+	// NoList exports only Selection.ScriptNames, without listing.
+	NoList bool
+	// KeepGoing records a failed connector and goes on: the archive is
+	// partial.
+	KeepGoing bool
+	// IfChanged, with Dir, writes nothing when the content equals the
+	// newest archive of this tenant there.
+	IfChanged bool
+	// FromDetail takes source-config, correlation-config and translations
+	// from each connector's detail (export.Options.FromDetail).
+	FromDetail bool
+}
+
+// ExportResult is an export's outcome; it is export's --json document.
+type ExportResult struct {
+	Archive       string            `json:"archive,omitempty"`
+	Written       bool              `json:"written"`
+	Unchanged     bool              `json:"unchanged,omitempty"`
+	Tenant        string            `json:"tenant"`
+	Connectors    int               `json:"connectors"`
+	Documents     int               `json:"documents"`
+	Bytes         int64             `json:"bytes"`
+	ArchiveSize   int64             `json:"archiveSize"`
+	ContentDigest string            `json:"contentDigest"`
+	Seconds       float64           `json:"seconds"`
+	Requests      int64             `json:"requests"`
+	Retries       int64             `json:"retries"`
+	RateLimited   int64             `json:"rateLimited"`
+	Partial       bool              `json:"partial"`
+	Skipped       []archive.Skipped `json:"skipped,omitempty"`
+	// APIVersion is the layout the run used (what --api-version auto chose);
+	// Fetch how documents were read ("full", "from-detail"); OtherSources
+	// how many documents did not come from their own route in that layout
+	// (the manifest's documentSources lists them).
+	APIVersion   string `json:"apiVersion"`
+	Fetch        string `json:"fetch"`
+	OtherSources int    `json:"otherSources,omitempty"`
+
+	// Failed counts the connectors that failed (KeepGoing); Previous is the
+	// newest archive compared with under IfChanged.
+	Failed   int               `json:"-"`
+	Previous *archive.Manifest `json:"-"`
+}
+
+// ErrNoArchive wraps an export failure after which no archive was written.
+var ErrNoArchive = errors.New("no archive written")
+
+// Export writes the tenant's selected connectors to a new archive, atomically:
+// a failure or cancellation leaves no file at the destination.
+func Export(ctx context.Context, env *Env, o ExportOptions) (*ExportResult, error) {
+	t := o.Tenant
+	start := time.Now()
+	now := env.now()
+	out := o.Output
+	if p, ok := storage.Local(out); ok {
+		out = p // a file:// URL's path
+	}
+	// dst is nil for a plain file; otherwise it names the object or the
+	// free name in the (locked) directory.
+	var dst *archivestore.Dest
+	var err error
+	switch {
+	case storage.IsBucket(out):
+		if dst, err = archivestore.ObjectDest(ctx, out); err != nil {
+			return nil, fmt.Errorf("--output: %w", err)
+		}
+	case o.Dir != "":
+		if dst, err = archivestore.DirDest(ctx, "--output-dir", o.Dir, t.Name, now, o.Wait); err != nil {
+			return nil, err
+		}
+	}
+	var bucket *storage.Location
+	var objName string
+	if dst != nil {
+		defer dst.Release()
+		out, bucket, objName = dst.Path, dst.Bucket, dst.Name
+	}
+	meta := archive.Meta{
+		ToolVersion: env.ToolVersion,
+		CreatedAt:   now,
+		Source:      archive.Source{BaseURL: t.sourceURL(), APIVersion: t.Client.APIVersion()},
+		Selection:   o.Selection,
+	}
+	res := &ExportResult{Tenant: t.Name}
+	if o.IfChanged {
+		if res.Previous, err = archivestore.NewestManifest(ctx, o.Dir, t.Name); err != nil {
+			return nil, err
+		}
+	}
+
+	var w *archive.Writer
+	if out == "-" {
+		w, err = archivestore.CreateSpooled(ctx, retention.FileName(t.Name, now), meta)
+	} else {
+		w, err = archivestore.Create(ctx, bucket, out, meta)
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer w.Abort() // no-op after a successful Close
+
+	bar := env.progress("exporting", t.Client.Stats)
+	er, err := export.Run(ctx, t.Client, export.Options{
+		Filters:      o.Selection.Filters,
+		ScriptNames:  o.Selection.ScriptNames,
+		ListDisabled: o.NoList,
+		Locales:      o.Selection.Locales,
+		Concurrency:  env.Concurrency,
+		KeepGoing:    o.KeepGoing,
+		FromDetail:   o.FromDetail,
+		Logger:       env.log(),
+		Progress:     bar.Update,
+	}, func(conn *archive.Connector) error { return w.Add(ctx, conn) })
+	bar.Finish()
+	if err != nil {
+		_ = w.Abort()
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, fmt.Errorf("export failed, %w: %w", ErrNoArchive, err)
+	}
+	if er.Partial() {
+		w.SetPartial(er.Skipped)
+	} else {
+		w.SetSkipped(er.Skipped)
+	}
+	// Under --api-version auto the layout is known once a request went out.
+	meta.Source.APIVersion = t.Client.APIVersion()
+	w.SetSource(meta.Source)
+	w.SetFetch(er.Fetch, er.Sources)
+	res.APIVersion, res.Fetch, res.OtherSources = meta.Source.APIVersion, er.Fetch, len(er.Sources)
+	res.Connectors, res.Documents, res.Bytes = er.Connectors, er.Documents, er.Bytes
+	res.Partial, res.Skipped, res.Failed = er.Partial(), er.Skipped, len(er.Failed)
+
+	if res.Previous != nil && !res.Partial && w.Digest() == res.Previous.ContentDigest {
+		_ = w.Abort()
+		res.Unchanged = true
+		res.ContentDigest = res.Previous.ContentDigest
+	} else {
+		var m *archive.Manifest
+		if out == "-" {
+			m, err = archivestore.CommitTo(ctx, w, o.Stdout)
+		} else {
+			m, err = archivestore.Commit(ctx, w, bucket, objName)
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			return nil, fmt.Errorf("writing %s: %w", out, err)
+		}
+		res.Archive, res.Written = out, true
+		res.ContentDigest, res.ArchiveSize = m.ContentDigest, w.Size()
+	}
+	st := t.Client.Stats()
+	res.Seconds = time.Since(start).Seconds()
+	res.Requests, res.Retries, res.RateLimited = st.Requests, st.Retries, st.RateLimited
+	return res, nil
+}

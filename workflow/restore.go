@@ -1,0 +1,179 @@
+package workflow
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/connvault/connvault/archive"
+	"github.com/connvault/connvault/diff"
+	"github.com/connvault/connvault/export"
+	"github.com/connvault/connvault/importer"
+)
+
+// RestoreOptions is one restore of an archive into a tenant, from reading the
+// target to the report: what restore and promote share, so both pass the
+// same guard, confirmation and pre-restore snapshot.
+type RestoreOptions struct {
+	Target  *Tenant
+	Archive *archive.Snapshot
+	// Plan says which connectors and how they pair (mapping, --only, filter).
+	Plan importer.Options
+	// DryRun stops after Show: nothing is written, no permission needed.
+	DryRun bool
+	// Confirm asks before writing; nil applies without asking (--yes).
+	Confirm func(question string) (bool, error)
+	// YesProtected is --yes-protected: the protected target's name, spelled out.
+	YesProtected string
+	// BackupDir receives the pre-restore snapshot; "" takes none.
+	BackupDir string
+	// Verb names the operation in messages: "restore" (default) or "promote".
+	Verb string
+	// Show prints the plan once it is made; target is the tenant as read.
+	Show func(plan *importer.Plan, target *archive.Snapshot) error
+	// ReportText, when set, receives the text report after applying.
+	ReportText io.Writer
+}
+
+// RestoreResult is what a restore did.
+type RestoreResult struct {
+	Plan *importer.Plan
+	// Target is the target as read before writing (what the snapshot holds).
+	Target *archive.Snapshot
+	Report *importer.Report // nil after a dry run
+	// Backup is the pre-restore snapshot's path, "" when none was taken.
+	Backup string
+	// ScriptNames are the archive's, read from the target besides its list.
+	ScriptNames []string
+}
+
+// Failed reports whether some connector failed to apply.
+func (r *RestoreResult) Failed() bool { return r != nil && r.Report != nil && r.Report.Failed() }
+
+func (o *RestoreOptions) verb() string {
+	if o.Verb == "" {
+		return "restore"
+	}
+	return o.Verb
+}
+
+// CheckWritable is the guard on every write to a tenant (Restore runs it
+// before the pre-restore snapshot and any write). Protection belongs to the
+// target, not to how it was named: a target whose base URL is a protected
+// tenant's is written to only when yesProtected spells out that tenant's name.
+// A yesProtected naming another tenant than the target is refused too, since
+// it shows the user meant a different one.
+func CheckWritable(t *Tenant, yesProtected string) error {
+	protected := ""
+	if t.Protected != nil {
+		name, err := t.Protected(t.Client.BaseURL())
+		if err != nil {
+			return &UsageError{fmt.Errorf("%w: nothing was written", err)}
+		}
+		protected = name
+	}
+	switch {
+	case yesProtected != "" && yesProtected != t.Name && yesProtected != protected:
+		return &UsageError{fmt.Errorf("--yes-protected %s does not name the target tenant %q: nothing was written; check which tenant you are writing to", yesProtected, t.Name)}
+	case protected != "" && yesProtected != protected:
+		return &UsageError{fmt.Errorf("the target %s is the protected tenant %q: writing to it needs --yes-protected %s spelled out; nothing was written",
+			t.Client.BaseURL(), protected, protected)}
+	}
+	return nil
+}
+
+// Restore reads the target connectors the archive can land on, plans, shows
+// the plan, and unless DryRun: asks, snapshots the target, applies.
+func Restore(ctx context.Context, env *Env, o RestoreOptions) (*RestoreResult, error) {
+	t := o.Target
+	if !o.DryRun {
+		if err := CheckWritable(t, o.YesProtected); err != nil {
+			return nil, err
+		}
+	}
+	target, res, err := planRestore(ctx, env, o)
+	if err != nil {
+		return nil, err
+	}
+	if o.Show != nil {
+		if err := o.Show(res.Plan, target); err != nil {
+			return nil, err
+		}
+	}
+	if o.DryRun {
+		return res, nil
+	}
+	if !res.Plan.Empty() {
+		if o.Confirm != nil {
+			ok, err := o.Confirm(fmt.Sprintf("Apply this plan to %s (%d writes)? [y/N] ", t.Client.BaseURL(), res.Plan.Writes()))
+			if err != nil {
+				return nil, err
+			}
+			if !ok {
+				return nil, fmt.Errorf("%s %w; nothing was written", o.verb(), ErrDeclined)
+			}
+		}
+		if o.BackupDir != "" {
+			path, m, err := SaveSnapshot(ctx, env, t, o.BackupDir, target)
+			if err != nil {
+				return nil, fmt.Errorf("pre-%s snapshot (nothing was written; fix the cause, or skip the snapshot with --no-backup): %w", o.verb(), err)
+			}
+			res.Backup = path
+			env.log().Info(fmt.Sprintf("pre-%s snapshot written; restore it to undo this %s", o.verb(), o.verb()), "path", path, "connectors", m.ConnectorCount)
+		}
+	}
+	bar := env.progress(strings.TrimSuffix(o.verb(), "e")+"ing "+t.Name, t.Client.Stats)
+	res.Report = importer.Apply(ctx, t.Client, res.Plan, importer.ApplyOptions{
+		Concurrency: env.Concurrency,
+		Logger:      env.log(),
+		Progress:    func(done, total int) { bar.Update(export.Progress{Done: done, Total: total}) },
+		// The target's scriptNames, so a create whose answer was lost is
+		// found by its likely scriptName instead of created twice.
+		TargetScriptNames: importer.ScriptNames(target),
+	})
+	bar.Finish()
+	if o.ReportText != nil {
+		if err := importer.WriteReportText(o.ReportText, res.Report); err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+// planRestore reads the target and makes the plan.
+func planRestore(ctx context.Context, env *Env, o RestoreOptions) (*archive.Snapshot, *RestoreResult, error) {
+	// The list shows RELEASED connectors only: name the archive's own
+	// scriptNames too, so a DEVELOPMENT or DEMO connector of the same tenant
+	// is found (a 404 just means the target does not have it).
+	res := &RestoreResult{ScriptNames: make([]string, 0, len(o.Archive.Connectors))}
+	for _, conn := range o.Archive.Connectors {
+		res.ScriptNames = append(res.ScriptNames, conn.ScriptName)
+	}
+	// Only target connectors that an archive connector can land on matter:
+	// reading just those keeps a restore into a large tenant cheap under the
+	// rate limit, and it is exactly what undoing the restore needs. A bad
+	// --only is refused here, before the first request.
+	planner, err := importer.NewPlanner(o.Archive, o.Plan)
+	if errors.Is(err, importer.ErrNotInArchive) {
+		return nil, nil, &UsageError{err}
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	// Each target connector is planned as soon as it is read, while the
+	// requests for the others are in flight.
+	sel := &archive.Selection{ScriptNames: res.ScriptNames, Names: planner.TargetNames()}
+	var target *archive.Snapshot
+	res.Plan, err = planner.Plan(ctx, diff.Source{Each: func(ctx context.Context, emit func(*archive.Connector) error) error {
+		var err error
+		target, err = ReadTenantEach(ctx, env, o.Target, sel, emit)
+		return err
+	}})
+	if err != nil {
+		return nil, nil, err
+	}
+	res.Target = target
+	return target, res, nil
+}
