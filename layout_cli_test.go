@@ -15,6 +15,7 @@ import (
 	"github.com/connvault/connvault/archive"
 	"github.com/connvault/connvault/sandbox"
 	"github.com/connvault/connvault/sandbox/spectest"
+	"github.com/connvault/connvault/tenants"
 )
 
 // The suite's request hooks match the yearly layout's paths
@@ -239,5 +240,24 @@ func TestDoctorCLI(t *testing.T) {
 	code, stdout, _ = runCLI(t, context.Background(), append([]string{"doctor"}, tenantArgs(bad)...)...)
 	if code != 1 || !strings.Contains(stdout, "FAIL  permissions") || !strings.Contains(stdout, "what to do:") {
 		t.Errorf("doctor with a read-only token: exit %d\n%s", code, stdout)
+	}
+}
+
+// TestTenantsFileAcceptsTheLayouts: a named tenant's apiVersion takes the
+// values --api-version does, auto and v1 included.
+func TestTenantsFileAcceptsTheLayouts(t *testing.T) {
+	for _, v := range []string{"auto", "v1", "v3", "v2026"} {
+		in := `{"tenants":[{"name":"a","baseUrl":"https://a.api.identitynow.com","clientId":"c","clientSecretEnv":"X","apiVersion":"` + v + `"}]}`
+		cfg, err := tenants.Parse([]byte(in), "test")
+		if err != nil {
+			t.Errorf("apiVersion %s: %v", v, err)
+			continue
+		}
+		if tn, _ := cfg.Get("a"); tn.APIVersion != v {
+			t.Errorf("apiVersion %s read as %q", v, tn.APIVersion)
+		}
+	}
+	if _, err := tenants.Parse([]byte(`{"tenants":[{"name":"a","baseUrl":"https://a.api.identitynow.com","clientId":"c","clientSecretEnv":"X","apiVersion":"v9"}]}`), "test"); err == nil || !strings.Contains(err.Error(), "auto, v1, v3") {
+		t.Errorf("apiVersion v9: %v, want the accepted values named", err)
 	}
 }
