@@ -100,21 +100,25 @@ func TestCorrelationConfigRestoredThroughAPublishingLayout(t *testing.T) {
 	clearSailEnv(t)
 	src := spectest.Start(t, sandbox.Options{})
 	sum, snap := exportJSON(t, src)
-	target := spectest.Start(t, sandbox.Options{Empty: true, NoCorrelationConfig: []string{"v3"}})
-	if code, _, stderr := restore(t, target, sum.Archive, "--api-version", "v3"); code != 0 {
-		t.Fatalf("restore: exit %d\n%s", code, stderr)
-	}
-	n := 0
-	for _, c := range snap.Connectors {
-		if got, ok := target.Tenant.Connector(c.ScriptName); ok && c.CorrelationConfig != nil {
-			n++
-			if !bytes.Equal(got.CorrelationConfig, c.CorrelationConfig) {
-				t.Errorf("%s: correlation config not restored", c.ScriptName)
+	for _, withheld := range [][]string{{"v3"}, sandbox.Layouts} {
+		// Withheld on v3 only: written through v1. Withheld everywhere:
+		// written as the detail's correlationConfigXml.
+		target := spectest.Start(t, sandbox.Options{Empty: true, NoCorrelationConfig: withheld})
+		if code, _, stderr := restore(t, target, sum.Archive, "--api-version", "v3"); code != 0 {
+			t.Fatalf("restore with correlation-config withheld on %v: exit %d\n%s", withheld, code, stderr)
+		}
+		n := 0
+		for _, c := range snap.Connectors {
+			if got, ok := target.Tenant.Connector(c.ScriptName); ok && c.CorrelationConfig != nil {
+				n++
+				if !bytes.Equal(got.CorrelationConfig, c.CorrelationConfig) {
+					t.Errorf("withheld on %v: %s: correlation config not restored", withheld, c.ScriptName)
+				}
 			}
 		}
-	}
-	if n == 0 {
-		t.Fatal("setup: no restored connector has a correlation config")
+		if n == 0 {
+			t.Fatal("setup: no restored connector has a correlation config")
+		}
 	}
 }
 

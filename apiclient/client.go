@@ -362,7 +362,7 @@ func (c *Client) url(r *request) string {
 // Under --api-version auto the first request settles the layout first.
 func (c *Client) do(ctx context.Context, r *request, b *budget) (*response, error) {
 	if r.version == "" && c.lay.current() == "" {
-		if resp, err, done := c.resolve(ctx, r, b); done {
+		if resp, done, err := c.resolve(ctx, r, b); done {
 			return resp, err
 		}
 	}

@@ -127,15 +127,15 @@ func (c *Client) ResolveAPIVersion(ctx context.Context) (string, error) {
 // then the caller's), else with a one-item list. done reports that r has
 // been answered (resp or err); otherwise the caller sends r in the layout
 // now chosen.
-func (c *Client) resolve(ctx context.Context, r *request, b *budget) (resp *response, err error, done bool) {
+func (c *Client) resolve(ctx context.Context, r *request, b *budget) (resp *response, done bool, err error) {
 	select {
 	case c.lay.sem <- struct{}{}:
 	case <-ctx.Done():
-		return nil, ctx.Err(), true
+		return nil, true, ctx.Err()
 	}
 	defer func() { <-c.lay.sem }()
 	if c.lay.current() != "" {
-		return nil, nil, false
+		return nil, false, nil
 	}
 	isList := r.method == http.MethodGet && r.path == "/connectors"
 	probe := *r
@@ -152,17 +152,17 @@ func (c *Client) resolve(ctx context.Context, r *request, b *budget) (resp *resp
 	case err == nil:
 		c.choose(ctx, VersionV1, "")
 		if isList {
-			return resp, nil, true
+			return resp, true, nil
 		}
-		return nil, nil, false
+		return nil, false, nil
 	case errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusNotFound && !apiErr.Token:
 		c.lay.mu.Lock()
 		c.lay.absent[VersionV1] = true
 		c.lay.mu.Unlock()
 		c.choose(ctx, VersionV3, "/connectors/v1 answered 404")
-		return nil, nil, false
+		return nil, false, nil
 	default:
-		return nil, err, true
+		return nil, true, err
 	}
 }
 
