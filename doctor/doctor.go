@@ -391,8 +391,8 @@ func checkCorrelation(ctx context.Context, c *apiclient.Client, r *Report, add f
 	detail := fmt.Sprintf("GET correlation-config of %s answered: %s", sn, strings.Join(parts, ", "))
 	switch {
 	case len(served) == 0:
-		add(Check{Name: "correlation-config", Status: Fail, Detail: detail + "; no layout serves it",
-			Fix: "export keeps the detail's correlationConfigXml, but restore cannot write correlation configs; ask SailPoint support which route serves them"})
+		add(Check{Name: "correlation-config", Status: Warn, Detail: detail + "; no layout serves it",
+			Fix: "export keeps the detail's correlationConfigXml and restore writes it with PATCH, so both work; ask SailPoint support whether the route is gone for good"})
 	case !slices.Contains(served, r.APIVersion):
 		add(Check{Name: "correlation-config", Status: Info, Detail: detail + fmt.Sprintf("; the run's layout %s lacks it, so export and restore use %s for it", r.APIVersion, served[0])})
 	default:

@@ -98,8 +98,16 @@ func TestEachProblem(t *testing.T) {
 			w.Write([]byte(`{"detailCode":"404 Not found","trackingId":"t","messages":[{"locale":"en-US","localeOrigin":"DEFAULT","text":"no"}]}`))
 			return true
 		}, check: "layouts", words: "SAIL_BASE_URL"},
+		{name: "details refused", hook: func(w http.ResponseWriter, r *http.Request) bool {
+			if r.Method != http.MethodGet || strings.Count(strings.TrimPrefix(r.URL.Path, "/connectors/v1/"), "/") != 0 || !strings.HasPrefix(r.URL.Path, "/connectors/v1/") {
+				return false
+			}
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(403)
+			w.Write([]byte(`{"detailCode":"403 Forbidden","trackingId":"t","messages":[{"locale":"en-US","localeOrigin":"DEFAULT","text":"no"}]}`))
+			return true
+		}, check: "details", words: "permissions"},
 		{name: "chosen layout not served", opts: sandbox.Options{Layouts: []string{"v3"}}, version: "v2025", check: "layouts", words: "--api-version v3"},
-		{name: "no layout serves correlation-config", opts: sandbox.Options{NoCorrelationConfig: sandbox.Layouts}, check: "correlation-config", words: "restore cannot write"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := spectest.Start(t, tc.opts)
@@ -145,6 +153,14 @@ func TestWarnings(t *testing.T) {
 	r = runOn(t, srv, "auto", "")
 	if c := check(r, "from-detail"); !r.OK || c.Status != doctor.Warn || r.FromDetailEquivalent || !strings.Contains(c.Detail, "source-config") {
 		t.Errorf("details differing from sub-resources: OK %v, %+v", r.OK, c)
+	}
+
+	// No layout serves correlation-config: export keeps the detail's copy
+	// and restore PATCHes it, so it is a warning.
+	srv = spectest.Start(t, sandbox.Options{NoCorrelationConfig: sandbox.Layouts})
+	r = runOn(t, srv, "auto", "")
+	if c := check(r, "correlation-config"); !r.OK || c.Status != doctor.Warn || !strings.Contains(c.Fix, "PATCH") {
+		t.Errorf("no layout serves correlation-config: OK %v, %+v", r.OK, c)
 	}
 
 	// A tenant without /connectors/v1: auto runs on v3, which is fine.
