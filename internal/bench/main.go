@@ -65,7 +65,10 @@ var cases = []benchCase{
 		latency: 25 * time.Millisecond, serverLimit: 100, serverWindow: 10 * time.Second, clientRate: 10, concurrency: 8, maxRatio: 1.05},
 }
 
-var goMemLimit, keepDir string
+var (
+	goMemLimit, keepDir string
+	repeat              int
+)
 
 type result struct {
 	c                       benchCase
@@ -82,6 +85,7 @@ func main() {
 	only := flag.String("cases", "", "comma-separated case ids to run (default all: a,b,c,d500,d,w71,w421,g,gd,diff1000,diff5000,restore200; g and gd take about 3.5 and 1 minutes)")
 	flag.StringVar(&goMemLimit, "gomemlimit", "", "GOMEMLIMIT for the exporting process (default: none), to tell memory it holds from memory the Go runtime has not yet returned")
 	flag.StringVar(&keepDir, "keep", "", "write the diff cases' archives into this `DIR` and keep them, to rerun connvault on them by hand")
+	flag.IntVar(&repeat, "repeat", 3, "runs of each command in the diff cases (medians are compared)")
 	gen := flag.String("generate", "", "internal: write realistic diff archives (`DIR,N,CHANGED`) and print their paths")
 	flag.Parse()
 	if *gen != "" {
