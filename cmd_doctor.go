@@ -18,7 +18,9 @@ func doctorCommand() *cli.Command {
 		Description: "Checks the token (lifetime, user level and scopes), which API layouts answer the list and\n" +
 			"correlation-config, the connector counts, whether sampled details carry the same bytes as the\n" +
 			"sub-resources (export --from-detail), rate-limit headers, latency and clock skew. The report holds\n" +
-			"the base URL but no secret and no token: it is safe to paste into a support ticket.",
+			"the base URL but no secret and no token: it is safe to paste into a support ticket.\n\n" +
+			"Exit codes: 0 export and restore can work (warnings may be listed); 1 a check failed (each with what to do)\n" +
+			"or the tenant could not be reached; 2 usage; 130 interrupted.",
 		Flags: withGlobals(
 			&cli.IntFlag{Name: "sample", Value: 5, Usage: "connectors whose details are compared with their sub-resources"},
 			&cli.BoolFlag{Name: "json", Usage: "print the report as JSON on stdout"},
