@@ -103,7 +103,7 @@ func runDiff(c *cli.Context) error {
 	var color bool
 	switch c.String("color") {
 	case "auto", "":
-		color = isTerminal(s.stdout)
+		color = colorWanted(s.stdout)
 	case "always":
 		color = true
 	case "never":
@@ -169,9 +169,13 @@ func runDiff(c *cli.Context) error {
 	for _, u := range res.UnmatchedMappings {
 		s.log.Warn(fmt.Sprintf("mapping %s=%s matched nothing: %s", u.A, u.B, u.Reason))
 	}
-	if format == "json" {
+	switch {
+	case format == "json":
 		err = diff.WriteJSON(s.stdout, res)
-	} else {
+	case res.Equal():
+		// Like diff(1): no differences, nothing on stdout; exit code 0.
+		s.log.Debug("no differences")
+	default:
 		err = diff.WriteText(s.stdout, res, diff.TextOptions{Color: color, Stat: c.Bool("stat"), NameOnly: c.Bool("name-only")})
 	}
 	if err != nil {

@@ -152,8 +152,9 @@ func runRestore(c *cli.Context) error {
 		return err
 	}
 	if res.Failed() {
-		fmt.Fprintln(s.stderr, "connvault: some connectors failed; fix the cause and run the same restore again: it writes only what is left")
-		return &quietError{code: exitPartial}
+		const msg = "some connectors failed; fix the cause and run the same restore again: it writes only what is left"
+		fmt.Fprintln(s.stderr, "connvault: "+msg)
+		return &quietError{code: exitPartial, msg: msg}
 	}
 	return nil
 }
@@ -169,7 +170,7 @@ func restoreError(s *session, err error) error {
 		return usageError(err)
 	case errors.Is(err, workflow.ErrDeclined):
 		fmt.Fprintf(s.stderr, "connvault: %v\n", err)
-		return &quietError{code: exitError}
+		return &quietError{code: exitError, msg: err.Error()}
 	}
 	return err
 }

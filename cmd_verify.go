@@ -7,6 +7,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/connvault/connvault/archive"
 	"github.com/connvault/connvault/internal/termtext"
 )
 
@@ -16,7 +17,9 @@ func verifyCommand() *cli.Command {
 		Usage:     "check archives' integrity without a tenant; lists every problem",
 		ArgsUsage: "ARCHIVE...",
 		Description: "Reads each archive completely and checks it against its manifest: format and version, entry\n" +
-			"names, sizes and SHA-256 hashes, nothing missing or extra. Exit code 1 when any archive has a problem.",
+			"names, sizes and SHA-256 hashes, nothing missing or extra. A partial archive (an export with\n" +
+			"--keep-going that lost connectors) is intact but incomplete, and verify says so.\n" +
+			"Exit codes: 0 every archive intact, 1 some archive has a problem, 2 usage.",
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "json", Usage: "print the results as JSON"},
 		},
@@ -30,6 +33,10 @@ type verifyResult struct {
 	Connectors    int      `json:"connectors,omitempty"`
 	ContentDigest string   `json:"contentDigest,omitempty"`
 	Problems      []string `json:"problems,omitempty"`
+	// Partial is set for an intact archive of an export that lost
+	// connectors (--keep-going); Skipped says which and why.
+	Partial bool              `json:"partial"`
+	Skipped []archive.Skipped `json:"skipped,omitempty"`
 }
 
 func runVerify(c *cli.Context) error {
@@ -47,6 +54,7 @@ func runVerify(c *cli.Context) error {
 		if res.OK {
 			if m, err := archivestore.ReadManifest(c.Context, path); err == nil {
 				res.Connectors, res.ContentDigest = m.ConnectorCount, m.ContentDigest
+				res.Partial, res.Skipped = m.Partial, m.Skipped
 			}
 		} else {
 			bad++
@@ -62,6 +70,13 @@ func runVerify(c *cli.Context) error {
 		}
 	} else {
 		for _, r := range results {
+			if r.OK && r.Partial {
+				fmt.Fprintf(out, "%s: ok but partial: %d connectors, %s; the export lost %d:\n", termtext.Escape(r.Archive), r.Connectors, r.ContentDigest, len(r.Skipped))
+				for _, sk := range r.Skipped {
+					fmt.Fprintf(out, "  - %s: %s\n", termtext.Escape(sk.ScriptName), termtext.Escape(sk.Reason))
+				}
+				continue
+			}
 			if r.OK {
 				fmt.Fprintf(out, "%s: ok (%d connectors, %s)\n", termtext.Escape(r.Archive), r.Connectors, r.ContentDigest)
 				continue
@@ -73,8 +88,9 @@ func runVerify(c *cli.Context) error {
 		}
 	}
 	if bad > 0 {
-		fmt.Fprintf(c.App.ErrWriter, "connvault: %d of %d archive(s) failed verification\n", bad, len(results))
-		return &quietError{code: exitError}
+		msg := fmt.Sprintf("%d of %d archive(s) failed verification", bad, len(results))
+		fmt.Fprintln(c.App.ErrWriter, "connvault: "+msg)
+		return &quietError{code: exitError, msg: msg}
 	}
 	return nil
 }

@@ -144,6 +144,10 @@ func Restore(ctx context.Context, env *Env, o RestoreOptions) (*RestoreResult, e
 		TargetScriptNames: importer.ScriptNames(target),
 	})
 	bar.Finish()
+	if ctx.Err() != nil {
+		// One summary instead of a failure line per cancelled request.
+		return res, &InterruptedError{Verb: o.verb(), Counts: res.Report.Counts, Backup: res.Backup}
+	}
 	if o.ReportText != nil {
 		if err := importer.WriteReportText(o.ReportText, res.Report); err != nil {
 			return nil, err
@@ -189,4 +193,23 @@ func planRestore(ctx context.Context, env *Env, o RestoreOptions) (*archive.Snap
 	}
 	res.Target = target
 	return target, res, nil
+}
+
+// InterruptedError is a restore stopped (Ctrl-C) while applying: what was
+// done and what was not, in one sentence.
+type InterruptedError struct {
+	Verb   string
+	Counts importer.ReportCounts
+	Backup string
+}
+
+func (e *InterruptedError) Error() string {
+	c := e.Counts
+	done := c.Created + c.Updated
+	msg := fmt.Sprintf("interrupted: %d connectors written (%d created, %d updated), %d unchanged, %d not finished",
+		done, c.Created, c.Updated, c.Unchanged, c.Failed)
+	if e.Backup != "" {
+		msg += "; the pre-" + e.Verb + " snapshot is " + e.Backup
+	}
+	return msg + "; run the same " + e.Verb + " again to finish it"
 }
