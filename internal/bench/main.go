@@ -82,12 +82,20 @@ type result struct {
 }
 
 func main() {
-	only := flag.String("cases", "", "comma-separated case ids to run (default all: a,b,c,d500,d,w71,w421,g,gd,diff1000,diff5000,restore200; g and gd take about 3.5 and 1 minutes)")
+	only := flag.String("cases", "", "comma-separated case ids to run (default all: a,b,c,d500,d,w71,w421,g,gd,diff1000,diff5000,restore200; g and gd take about 3.5 and 1 minutes; bomb only when named)")
 	flag.StringVar(&goMemLimit, "gomemlimit", "", "GOMEMLIMIT for the exporting process (default: none), to tell memory it holds from memory the Go runtime has not yet returned")
 	flag.StringVar(&keepDir, "keep", "", "write the diff cases' archives into this `DIR` and keep them, to rerun connvault on them by hand")
 	flag.IntVar(&repeat, "repeat", 3, "runs of each command in the diff cases (medians are compared)")
+	genBomb := flag.String("generate-bomb", "", "internal: write the bomb case's archive to `PATH`")
 	gen := flag.String("generate", "", "internal: write realistic diff archives (`DIR,N,CHANGED`) and print their paths")
 	flag.Parse()
+	if *genBomb != "" {
+		if err := bombMain(*genBomb); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if *gen != "" {
 		if err := generateMain(*gen); err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", err)
@@ -166,6 +174,15 @@ func runAll(only string) error {
 			r.firstWall.Seconds(), r.firstRequests, r.noopWall.Seconds(), r.diffWall.Seconds(), r.exp.Seconds(), r.why)
 	}
 	printRestoreTable(restores)
+	if only != "" && contains(strings.Split(only, ","), "bomb") {
+		fmt.Fprintln(os.Stderr, "bench: case bomb: the hostile archive of issue 18 (64 details of 16 MiB) ...")
+		r, err := runBombCase(bin, tmp)
+		if err != nil {
+			return fmt.Errorf("case bomb: %w", err)
+		}
+		failed = failed || !r.ok
+		printBombTable(&r)
+	}
 	if failed {
 		return errors.New("some cases missed their targets")
 	}
