@@ -692,8 +692,8 @@ func (p *Plan) Load(ctx context.Context, src diff.Source) error {
 	if err != nil {
 		return err
 	}
-	for sn := range want {
-		return fmt.Errorf("the archive no longer has connector %q: was it replaced during the restore? Run it again", sn)
+	if len(want) > 0 {
+		return fmt.Errorf("the archive no longer has connector %q: was it replaced during the restore? Run it again", slices.Sorted(maps.Keys(want))[0])
 	}
 	return nil
 }
