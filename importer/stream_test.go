@@ -183,3 +183,28 @@ func peakHeap() (stop func() uint64) {
 	}()
 	return func() uint64 { close(done); wg.Wait(); return peak.Load() }
 }
+
+// TestPlanLoadRefusesAnotherArchive: the documents a plan writes come from
+// the archive it was made from; when that file was replaced between
+// planning and writing, Load says so instead of writing something else.
+func TestPlanLoadRefusesAnotherArchive(t *testing.T) {
+	arch := realistic.New(4, 2<<10, 1).Snapshot()
+	src := diff.FileSource(writeArchive(t, arch), archive.ReadOptions{})
+	pl, err := NewPlannerFrom(context.Background(), src, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pl.window = 1
+	p, err := pl.Plan(context.Background(), diff.SnapshotSource(&archive.Snapshot{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Counts.Create != 4 {
+		t.Fatalf("counts %+v, want 4 creates", p.Counts)
+	}
+	other := &archive.Snapshot{Connectors: arch.Connectors[1:]}
+	err = p.Load(context.Background(), diff.FileSource(writeArchive(t, other), archive.ReadOptions{}))
+	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("the archive no longer has connector %q", arch.Connectors[0].ScriptName)) {
+		t.Errorf("Load from another archive: err = %v, want the missing connector named", err)
+	}
+}
