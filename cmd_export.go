@@ -37,6 +37,7 @@ func exportCommand() *cli.Command {
 			&cli.BoolFlag{Name: "wait", Usage: "with --output-dir: wait for another run holding the directory lock instead of failing"},
 			&cli.BoolFlag{Name: "json", Usage: "print the summary as JSON on stdout"},
 			&cli.BoolFlag{Name: "force", Usage: "with --output FILE: replace FILE if it exists (only a regular file, never a link, device or pipe)"},
+			&cli.StringFlag{Name: "format", Value: "archive", Usage: "archive (a .tar.zst) or dir (a snapshot directory for Git, with -o DIR: docs/gitops.md)"},
 		),
 		Action: runExport,
 	}
@@ -94,6 +95,9 @@ func runExport(c *cli.Context) error {
 	s, err := newSession(c)
 	if err != nil {
 		return err
+	}
+	if c.String("format") != "archive" {
+		return runExportDir(c, s)
 	}
 	opts, err := exportOptions(c)
 	if err != nil {

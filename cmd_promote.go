@@ -30,7 +30,7 @@ func promoteCommand() *cli.Command {
 			"archive's path is printed. Writing to a protected tenant needs --yes-protected NAME. Exit code:\n" +
 			"0 done and verified, 1 error or a verification difference, 2 usage, 3 some connectors failed.",
 		Flags: withGlobals(
-			&cli.StringFlag{Name: "from", Usage: "the source tenant `NAME` (from the tenants file)"},
+			&cli.StringFlag{Name: "from", Usage: "the source tenant `NAME` (from the tenants file), or a snapshot directory or archive promoted as it is (a path: ./DIR, DIR/, FILE.tar.zst)"},
 			&cli.StringFlag{Name: "to", Usage: "the target tenant `NAME` (from the tenants file)"},
 			&cli.StringSliceFlag{Name: "only", Usage: "promote only the connector with this `NAME` (repeatable)"},
 			&cli.StringSliceFlag{Name: "map", Usage: "promote the source's connector OLD onto the target's NEW (repeatable): `OLD=NEW`"},
@@ -58,7 +58,17 @@ func runPromote(c *cli.Context) error {
 	if from == "" || to == "" {
 		return usagef("promote needs --from NAME and --to NAME (tenants from the tenants file; see `connvault tenants`)")
 	}
+	// Tenant names are plain words, so anything else (a slash, a dot, a
+	// scheme) is a path: --from ./prod names the directory even when a
+	// tenant is called prod too.
+	fromSnapshot := tenants.ValidName(from) != nil
+	if fromSnapshot && (c.IsSet("filters") || c.IsSet("script-name")) {
+		return usagef("--filters and --script-name choose what to export from a source tenant; --from %s is a snapshot, promoted as it is", from)
+	}
 	for _, n := range []string{from, to} {
+		if n == from && fromSnapshot {
+			continue
+		}
 		if err := tenants.ValidName(n); err != nil {
 			return usageError(err)
 		}
@@ -72,6 +82,9 @@ func runPromote(c *cli.Context) error {
 	}
 	// The tenant names come first: a typo must not cost an export.
 	for _, n := range []string{from, to} {
+		if n == from && fromSnapshot {
+			continue
+		}
 		if _, err := s.settings.Lookup(n); err != nil {
 			return err
 		}
@@ -99,11 +112,15 @@ func runPromote(c *cli.Context) error {
 	}
 
 	ctx := c.Context
-	src, err := connectNamed(c, s, from)
-	if err != nil {
-		return err
+	var srcTenant *workflow.Tenant
+	if !fromSnapshot {
+		src, err := connectNamed(c, s, from)
+		if err != nil {
+			return err
+		}
+		defer src.close()
+		srcTenant = src.Tenant
 	}
-	defer src.close()
 	dst, err := connectNamed(c, s, to)
 	if err != nil {
 		return err
@@ -117,7 +134,7 @@ func runPromote(c *cli.Context) error {
 		human = s.stderr
 	}
 	opts := workflow.PromoteOptions{
-		From: src.Tenant, To: dst.Tenant,
+		From: srcTenant, To: dst.Tenant,
 		Selection:  archive.Selection{Filters: c.String("filters"), ScriptNames: c.StringSlice("script-name")},
 		Plan:       importer.Options{Mapping: mapping, Only: c.StringSlice("only")},
 		ArchiveDir: dir, DryRun: dryRun, YesProtected: c.String("yes-protected"),
@@ -125,6 +142,9 @@ func runPromote(c *cli.Context) error {
 		Show: func(changes *diff.Result, plan *importer.Plan) error {
 			return showPromotion(human, changes, plan)
 		},
+	}
+	if fromSnapshot {
+		opts.FromSnapshot = from
 	}
 	if !yes {
 		opts.Confirm = func(q string) (bool, error) { return confirm(stdin, s.stderr, q) }

@@ -97,6 +97,8 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 			sandboxCommand(),
 			tenantsCommand(),
 			promoteCommand(),
+			packCommand(),
+			unpackCommand(),
 			settingsCommand(),
 		},
 		// Usage errors are returned, not printed with a stack of help.
