@@ -72,3 +72,14 @@ func LockDir(ctx context.Context, dir string, wait bool) (*dirlock.Lock, error) 
 	}
 	return dirlock.Acquire(ctx, ld, wait)
 }
+
+// CreateDir starts writing the snapshot directory dir, spooling in this
+// process's spool directory (so a killed run's spool is removed by the next
+// run, as for archives bound for a bucket).
+func CreateDir(ctx context.Context, dir string, meta archive.Meta) (*archive.DirWriter, error) {
+	sd, err := spoolDir()
+	if err != nil {
+		return nil, fmt.Errorf("spool directory for %s: %w", dir, err)
+	}
+	return archive.CreateDirSpooled(ctx, dir, sd, meta)
+}

@@ -54,7 +54,7 @@ func ExportDir(ctx context.Context, env *Env, o ExportDirOptions) (*ExportResult
 		Source:      archive.Source{BaseURL: t.sourceURL(), APIVersion: t.Client.APIVersion()},
 		Selection:   o.Selection,
 	}
-	w, err := archive.CreateDir(ctx, dir, meta)
+	w, err := archivestore.CreateDir(ctx, dir, meta)
 	if err != nil {
 		return nil, err
 	}
@@ -178,7 +178,7 @@ func Unpack(ctx context.Context, env *Env, arg, dir string) (*archive.Manifest, 
 	}
 	defer lock.Release()
 	// The archive's Skipped and Partial come along in its Meta.
-	w, err := archive.CreateDir(ctx, p, r.Manifest().Meta)
+	w, err := archivestore.CreateDir(ctx, p, r.Manifest().Meta)
 	if err != nil {
 		return nil, err
 	}
