@@ -104,7 +104,7 @@ func runDiff(c *cli.Context) error {
 	var color bool
 	switch c.String("color") {
 	case "auto", "":
-		color = isTerminal(s.stdout)
+		color = colorWanted(s.stdout)
 	case "always":
 		color = true
 	case "never":
@@ -136,8 +136,12 @@ func runDiff(c *cli.Context) error {
 		if err := archivestore.Exists(ctx, op); err != nil {
 			return fmt.Errorf("archive %s: %w (give an archive file, %q for the tenant the flags configure, or %q for a named tenant)", op, err, tenantOperand, tenantOperand+"NAME")
 		}
-		if manifests[i], err = archivestore.ReadManifest(ctx, op); err != nil {
-			return err
+		// The manifest says what a live other side must read; two archives
+		// need only their streams (a big manifest costs a parse each time).
+		if isTenantOperand(ops[1-i]) {
+			if manifests[i], err = archivestore.ReadManifest(ctx, op); err != nil {
+				return err
+			}
 		}
 		srcs[i] = archiveSource(op)
 	}
@@ -163,11 +167,16 @@ func runDiff(c *cli.Context) error {
 	for _, u := range res.UnmatchedMappings {
 		s.log.Warn(fmt.Sprintf("mapping %s=%s matched nothing: %s", u.A, u.B, u.Reason))
 	}
-	switch format {
-	case "json":
+	switch {
+	case format == "json":
 		err = diff.WriteJSON(s.stdout, res)
-	case "markdown", "html":
+	case format == "markdown" || format == "html":
+		// A report is written even without differences: a pull-request
+		// comment or an approval page saying so is the point.
 		err = writeReport(s.stdout, format, diff.NewReport(res, diff.ReportOptions{A: a0, B: b0}), c.Int("max-bytes"))
+	case res.Equal():
+		// Like diff(1): no differences, nothing on stdout; exit code 0.
+		s.log.Debug("no differences")
 	default:
 		err = diff.WriteText(s.stdout, res, diff.TextOptions{Color: color, Stat: c.Bool("stat"), NameOnly: c.Bool("name-only")})
 	}

@@ -24,7 +24,10 @@ func exportCommand() *cli.Command {
 		ArgsUsage: " ",
 		Description: "Lists the tenant's connectors (RELEASED ones: the API lists no others; name the rest with\n" +
 			"--script-name), fetches each one's detail, XML documents and translations, and writes them to an\n" +
-			"archive atomically: a failed or interrupted run leaves no file behind.",
+			"archive atomically: a failed or interrupted run leaves no file behind.\n" +
+			"Exit codes: 0 written (or unchanged with --if-changed), 1 error (no archive written; a --script-name\n" +
+			"the tenant lacks included), 2 usage, 3 partial (--keep-going: some connectors failed, the archive\n" +
+			"is marked partial), 130 interrupted.",
 		Flags: withGlobals(
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the archive to `FILE` (.tar.zst; a new file unless --force), object URL (s3://bucket/prefix/NAME.tar.zst, gs://, azblob://), or - for stdout"},
 			&cli.StringFlag{Name: "output-dir", Aliases: []string{"d"}, Usage: "write the archive into `DIR` (which must exist) or bucket URL (s3://bucket/prefix, gs://, azblob://) as <tenant>-connectors-<UTC time>.tar.zst (default: the current directory)"},
@@ -139,8 +142,9 @@ func runExport(c *cli.Context) error {
 		}
 	}
 	if sum.Partial {
-		s.log.Warn(fmt.Sprintf("partial archive: %d connectors failed (see above); exit code 3", sum.Failed))
-		return &quietError{code: exitPartial}
+		msg := fmt.Sprintf("partial archive: %d connectors failed (see above); exit code 3", sum.Failed)
+		s.log.Warn(msg)
+		return &quietError{code: exitPartial, msg: msg}
 	}
 	return nil
 }

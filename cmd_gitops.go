@@ -82,7 +82,8 @@ func packCommand() *cli.Command {
 		ArgsUsage: "DIR ARCHIVE",
 		Description: "Writes the directory's connectors as they are (edited or not) into a new .tar.zst archive (a file\n" +
 			"or an object URL), with the directory's source, selection and skipped connectors. An unedited\n" +
-			"directory gives the content digest of the archive it was exported or unpacked from.",
+			"directory gives the content digest of the archive it was exported or unpacked from.\n" +
+			"Exit codes: 0 written, 1 error (not a snapshot directory, a damaged layout), 2 usage.",
 		Action: runPack,
 	}
 }
@@ -94,7 +95,8 @@ func unpackCommand() *cli.Command {
 		ArgsUsage: "ARCHIVE DIR",
 		Description: "Checks the archive and writes its connectors into DIR as export --format dir does: only files whose\n" +
 			"content differs are written, connectors not in the archive are removed from DIR/connectors, and\n" +
-			"nothing outside DIR/connectors and DIR/manifest.json is touched.",
+			"nothing outside DIR/connectors and DIR/manifest.json is touched.\n" +
+			"Exit codes: 0 written, 1 error (a damaged archive: DIR is left as it was), 2 usage.",
 		Action: runUnpack,
 	}
 }
@@ -156,6 +158,7 @@ func verifyDirArg(arg string) (verifyResult, bool) {
 	res.OK = len(res.Problems) == 0
 	if st.Manifest != nil {
 		res.Connectors, res.ContentDigest = st.Manifest.ConnectorCount, st.Manifest.ContentDigest
+		res.Partial, res.Skipped = st.Manifest.Partial, st.Manifest.Skipped
 	}
 	return res, true
 }

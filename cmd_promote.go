@@ -51,35 +51,15 @@ func promoteCommand() *cli.Command {
 type promotionJSON = workflow.PromoteResult
 
 func runPromote(c *cli.Context) error {
-	if c.NArg() > 0 {
-		return usagef("promote takes no arguments (got %q): use --from NAME --to NAME", c.Args().First())
-	}
-	from, to := c.String("from"), c.String("to")
-	if from == "" || to == "" {
-		return usagef("promote needs --from NAME and --to NAME (tenants from the tenants file; see `connvault tenants`)")
-	}
-	// Tenant names are plain words, so anything else (a slash, a dot, a
-	// scheme) is a path: --from ./prod names the directory even when a
-	// tenant is called prod too.
-	fromSnapshot := tenants.ValidName(from) != nil
-	if fromSnapshot && (c.IsSet("filters") || c.IsSet("script-name")) {
-		return usagef("--filters and --script-name choose what to export from a source tenant; --from %s is a snapshot, promoted as it is", from)
-	}
-	for _, n := range []string{from, to} {
-		if n == from && fromSnapshot {
-			continue
-		}
-		if err := tenants.ValidName(n); err != nil {
-			return usageError(err)
-		}
-	}
-	if from == to {
-		return usagef("--from and --to both name %q: promote copies between two tenants", from)
+	from, to, err := promoteNames(c)
+	if err != nil {
+		return err
 	}
 	s, err := newSession(c)
 	if err != nil {
 		return err
 	}
+	fromSnapshot := isSnapshotSource(from)
 	// The tenant names come first: a typo must not cost an export.
 	for _, n := range []string{from, to} {
 		if n == from && fromSnapshot {
@@ -89,67 +69,28 @@ func runPromote(c *cli.Context) error {
 			return err
 		}
 	}
-	dryRun, yes := c.Bool("dry-run"), c.Bool("yes")
-	stdin := c.App.Reader
-	if !dryRun && !yes && !stdinIsTerminal(stdin) {
-		return usagef("promote writes to %s and stdin is not a terminal to confirm on: add --yes to apply, or --dry-run to see the plan only", to)
-	}
-	mapping, err := mappingFromFlags(c)
+	opts, err := promoteOptions(c, s, to)
 	if err != nil {
 		return err
 	}
-	if d := c.String("archive-dir"); d != "" {
-		if err := archivestore.MustExist("--archive-dir", d); err != nil {
-			return usageError(err)
-		}
-	}
-	dir, err := archivestore.StateDir(c.String("archive-dir"), archivestore.PromoteDir, "--archive-dir DIR")
-	if err != nil {
-		return usageError(err)
-	}
-	if p, ok := storage.Local(dir); ok {
-		dir = p
-	}
-
-	ctx := c.Context
-	var srcTenant *workflow.Tenant
-	if !fromSnapshot {
+	if fromSnapshot {
+		opts.FromSnapshot = from
+	} else {
 		src, err := connectNamed(c, s, from)
 		if err != nil {
 			return err
 		}
 		defer src.close()
-		srcTenant = src.Tenant
+		opts.From = src.Tenant
 	}
 	dst, err := connectNamed(c, s, to)
 	if err != nil {
 		return err
 	}
 	defer dst.close()
+	opts.To = dst.Tenant
 
-	// With --json, stdout carries only the result document; what people read
-	// (diff, plan, verification) moves to stderr.
-	human := s.stdout
-	if c.Bool("json") {
-		human = s.stderr
-	}
-	opts := workflow.PromoteOptions{
-		From: srcTenant, To: dst.Tenant,
-		Selection:  archive.Selection{Filters: c.String("filters"), ScriptNames: c.StringSlice("script-name")},
-		Plan:       importer.Options{Mapping: mapping, Only: c.StringSlice("only")},
-		ArchiveDir: dir, DryRun: dryRun, YesProtected: c.String("yes-protected"),
-		ReportText: s.stderr,
-		Show: func(changes *diff.Result, plan *importer.Plan) error {
-			return showPromotion(human, changes, plan)
-		},
-	}
-	if fromSnapshot {
-		opts.FromSnapshot = from
-	}
-	if !yes {
-		opts.Confirm = func(q string) (bool, error) { return confirm(stdin, s.stderr, q) }
-	}
-	res, err := workflow.Promote(ctx, s.env(), opts)
+	res, err := workflow.Promote(c.Context, s.env(), opts)
 	if c.Bool("json") && res != nil && res.SourceArchive != "" {
 		if werr := writeJSON(s.stdout, res); werr != nil {
 			s.log.Error("writing the JSON result", "error", werr)
@@ -158,19 +99,103 @@ func runPromote(c *cli.Context) error {
 	if err != nil {
 		return restoreError(s, err)
 	}
+	return promoteOutcome(s, promoteHuman(c, s), res)
+}
+
+// promoteNames checks --from and --to before anything else.
+func promoteNames(c *cli.Context) (from, to string, err error) {
+	if c.NArg() > 0 {
+		return "", "", usagef("promote takes no arguments (got %q): use --from NAME --to NAME", c.Args().First())
+	}
+	from, to = c.String("from"), c.String("to")
+	if from == "" || to == "" {
+		return "", "", usagef("promote needs --from NAME and --to NAME (tenants from the tenants file; see `connvault tenants`)")
+	}
+	fromSnapshot := isSnapshotSource(from)
+	if fromSnapshot && (c.IsSet("filters") || c.IsSet("script-name")) {
+		return "", "", usagef("--filters and --script-name choose what to export from a source tenant; --from %s is a snapshot, promoted as it is", from)
+	}
+	for _, n := range []string{from, to} {
+		if n == from && fromSnapshot {
+			continue
+		}
+		if err := tenants.ValidName(n); err != nil {
+			return "", "", usageError(err)
+		}
+	}
+	if from == to {
+		return "", "", usagef("--from and --to both name %q: promote copies between two tenants", from)
+	}
+	return from, to, nil
+}
+
+// promoteHuman is where what people read goes: stdout, or stderr with
+// --json (stdout then carries only the result document).
+func promoteHuman(c *cli.Context, s *session) io.Writer {
+	if c.Bool("json") {
+		return s.stderr
+	}
+	return s.stdout
+}
+
+// promoteOptions turns promote's flags into the workflow's Options, without
+// the tenants.
+func promoteOptions(c *cli.Context, s *session, to string) (workflow.PromoteOptions, error) {
+	var o workflow.PromoteOptions
+	dryRun, yes := c.Bool("dry-run"), c.Bool("yes")
+	stdin := c.App.Reader
+	if !dryRun && !yes && !stdinIsTerminal(stdin) {
+		return o, usagef("promote writes to %s and stdin is not a terminal to confirm on: add --yes to apply, or --dry-run to see the plan only", to)
+	}
+	mapping, err := mappingFromFlags(c)
+	if err != nil {
+		return o, err
+	}
+	if d := c.String("archive-dir"); d != "" {
+		if err := archivestore.MustExist("--archive-dir", d); err != nil {
+			return o, usageError(err)
+		}
+	}
+	dir, err := archivestore.StateDir(c.String("archive-dir"), archivestore.PromoteDir, "--archive-dir DIR")
+	if err != nil {
+		return o, usageError(err)
+	}
+	if p, ok := storage.Local(dir); ok {
+		dir = p
+	}
+	human := promoteHuman(c, s)
+	o = workflow.PromoteOptions{
+		Selection:  archive.Selection{Filters: c.String("filters"), ScriptNames: c.StringSlice("script-name")},
+		Plan:       importer.Options{Mapping: mapping, Only: c.StringSlice("only")},
+		ArchiveDir: dir, DryRun: dryRun, YesProtected: c.String("yes-protected"),
+		ReportText: s.stderr,
+		Show: func(changes *diff.Result, plan *importer.Plan) error {
+			return showPromotion(human, changes, plan)
+		},
+	}
+	if !yes {
+		o.Confirm = func(q string) (bool, error) { return confirm(stdin, s.stderr, q) }
+	}
+	return o, nil
+}
+
+// promoteOutcome says how the promotion ended and gives its exit code.
+func promoteOutcome(s *session, human io.Writer, res *workflow.PromoteResult) error {
+	from, to := res.From, res.To
 	switch {
-	case dryRun:
+	case res.DryRun:
 		s.log.Info("dry run: nothing was written to " + to)
 		return nil
 	case res.Restore.Plan.Empty():
 		s.log.Info(fmt.Sprintf("nothing to promote: %s already matches %s", to, from))
 		return nil
 	case res.Failed():
-		fmt.Fprintln(s.stderr, "connvault: some connectors failed; fix the cause and run the same promote again: it writes only what is left")
-		return &quietError{code: exitPartial}
+		const msg = "some connectors failed; fix the cause and run the same promote again: it writes only what is left"
+		fmt.Fprintln(s.stderr, "connvault: "+msg)
+		return &quietError{code: exitPartial, msg: msg}
 	case !res.Verified:
 		fmt.Fprintf(human, "\nVerification: %s still differs from %s:\n", to, from)
-		if err := diff.WriteText(human, res.Verification, diff.TextOptions{Color: isTerminal(human)}); err != nil {
+		if err := diff.WriteText(human, res.Verification, diff.TextOptions{Color: colorWanted(human)}); err != nil {
 			return err
 		}
 		return &exitErr{code: exitError, err: fmt.Errorf("promotion applied, but %s still differs from %s for %d connectors (see the diff above)",
@@ -184,7 +209,7 @@ func runPromote(c *cli.Context) error {
 // (when anything), then the plan.
 func showPromotion(w io.Writer, changes *diff.Result, plan *importer.Plan) error {
 	if !changes.Equal() {
-		if err := diff.WriteText(w, changes, diff.TextOptions{Color: isTerminal(w)}); err != nil {
+		if err := diff.WriteText(w, changes, diff.TextOptions{Color: colorWanted(w)}); err != nil {
 			return err
 		}
 		fmt.Fprintln(w)
@@ -198,3 +223,9 @@ func writeJSON(w io.Writer, v any) error {
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
 }
+
+// isSnapshotSource reports whether --from names a snapshot (a directory or
+// an archive) rather than a tenant. Tenant names are plain words (a-z, 0-9,
+// '-'), so anything with a slash, a dot or a scheme is a path: --from ./prod
+// names the directory even when a tenant is called prod too.
+func isSnapshotSource(from string) bool { return tenants.ValidName(from) != nil }

@@ -65,10 +65,12 @@ DIR may be a bucket URL (s3://bucket/prefix, gs://, azblob://): the same rules
 apply to the objects directly under the prefix. A bucket has no lock, so let the
 scheduler keep runs on one prefix apart (see README, Archives in object storage).
 
-Example: connvault prune /var/backups/connvault --keep-daily 7 --keep-weekly 5 --keep-monthly 12`,
+Example: connvault prune /var/backups/connvault --keep-daily 7 --keep-weekly 5 --keep-monthly 12
+
+Exit codes: 0 done, 1 error (some archive could not be removed; DIR locked), 2 usage.`,
 		Flags: flags,
-		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
-			return pruneUsage("%v", err)
+		OnUsageError: func(c *cli.Context, err error, _ bool) error {
+			return pruneUsage("%v", unknownFlag(c, err))
 		},
 		Action: runPrune,
 	}
@@ -165,7 +167,7 @@ func prunePositional(c *cli.Context) (string, error) {
 		name, val, hasVal := strings.Cut(strings.TrimLeft(a, "-"), "=")
 		f := pruneFlag(c.Command, name)
 		if f == nil {
-			return "", pruneUsage("flag provided but not defined: %s", a)
+			return "", pruneUsage("%v", unknownFlag(c, fmt.Errorf("flag provided but not defined: %s", a)))
 		}
 		if slices.Contains(f.Names(), "help") {
 			return "", errPruneHelp

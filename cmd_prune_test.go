@@ -93,7 +93,7 @@ func TestPruneCommandUsageErrors(t *testing.T) {
 		{"negative after DIR", []string{dir, "--keep-weekly=-3"}, "--keep-weekly must be 0 or more, got -3"},
 		{"not a number before DIR", []string{"--keep-last", "x", dir}, "invalid value"},
 		{"not a number after DIR", []string{dir, "--keep-last", "x"}, `invalid value "x"`},
-		{"unknown flag after DIR", []string{dir, "--keep-forever", "1"}, "flag provided but not defined: --keep-forever"},
+		{"unknown flag after DIR", []string{dir, "--keep-forever", "1"}, "unknown flag --keep-forever"},
 		{"missing value", []string{dir, "--keep-last"}, "flag needs an argument"},
 		{"two dirs", []string{dir, dir, "--keep-last", "1"}, "takes one DIR, got 2 arguments"},
 		{"bad tenant", []string{dir, "--keep-last", "1", "--tenant", "ACME.com"}, `--tenant "ACME.com" is not a tenant name`},

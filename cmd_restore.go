@@ -93,12 +93,25 @@ func runRestore(c *cli.Context) error {
 	if err := archivestore.Exists(ctx, path); err != nil {
 		return fmt.Errorf("archive %s: %w", path, err)
 	}
-	arch, err := archivestore.Read(ctx, path)
+	// The archive is streamed (importer.NewPlannerFrom): memory holds a
+	// window of connectors and what the restore writes, not the archive.
+	manifest, err := archivestore.ReadManifest(ctx, path)
 	if err != nil {
 		return err
 	}
-	if arch.Manifest.Partial {
-		s.log.Warn("the archive is partial: connectors that failed at export are not in it and will not be restored", "skipped", len(arch.Manifest.Skipped))
+	if manifest.Partial {
+		s.log.Warn("the archive is partial: connectors that failed at export are not in it and will not be restored", "skipped", len(manifest.Skipped))
+	}
+	// Indexed (and checked) before connecting: a damaged archive or a bad
+	// --only costs no request.
+	src := archiveSource(path)
+	planOpts := importer.Options{Mapping: mapping, Only: c.StringSlice("only"), Filter: filter}
+	planner, err := importer.NewPlannerFrom(ctx, src, planOpts)
+	if errors.Is(err, importer.ErrNotInArchive) {
+		return usageError(err)
+	}
+	if err != nil {
+		return err
 	}
 	t, err := connect(ctx, c, s)
 	if err != nil {
@@ -108,8 +121,8 @@ func runRestore(c *cli.Context) error {
 
 	info := importer.Info{Archive: path, Target: t.Client.BaseURL(), DryRun: dryRun}
 	opts := workflow.RestoreOptions{
-		Target: t.Tenant, Archive: arch,
-		Plan:   importer.Options{Mapping: mapping, Only: c.StringSlice("only"), Filter: filter},
+		Target: t.Tenant, Planner: planner, Source: &src,
+		Plan:   planOpts,
 		DryRun: dryRun, YesProtected: c.String("yes-protected"),
 		BackupDir: backupDir, ReportText: s.stderr,
 		Show: func(plan *importer.Plan, target *archive.Snapshot) error {
@@ -117,7 +130,11 @@ func runRestore(c *cli.Context) error {
 			case jsonReport && !dryRun:
 				return importer.WritePlanText(s.stderr, plan)
 			case format == "markdown" || format == "html":
-				return writeReport(s.stdout, format, importer.PlanReport(plan, arch, target, info), c.Int("max-bytes"))
+				rep, err := importer.PlanReportFrom(ctx, plan, src, target, info)
+				if err != nil {
+					return err
+				}
+				return writeReport(s.stdout, format, rep, c.Int("max-bytes"))
 			case format == "json" || jsonReport:
 				return importer.WritePlanJSON(s.stdout, plan, info)
 			default:
@@ -142,8 +159,9 @@ func runRestore(c *cli.Context) error {
 		return err
 	}
 	if res.Failed() {
-		fmt.Fprintln(s.stderr, "connvault: some connectors failed; fix the cause and run the same restore again: it writes only what is left")
-		return &quietError{code: exitPartial}
+		const msg = "some connectors failed; fix the cause and run the same restore again: it writes only what is left"
+		fmt.Fprintln(s.stderr, "connvault: "+msg)
+		return &quietError{code: exitPartial, msg: msg}
 	}
 	return nil
 }
@@ -159,7 +177,7 @@ func restoreError(s *session, err error) error {
 		return usageError(err)
 	case errors.Is(err, workflow.ErrDeclined):
 		fmt.Fprintf(s.stderr, "connvault: %v\n", err)
-		return &quietError{code: exitError}
+		return &quietError{code: exitError, msg: err.Error()}
 	}
 	return err
 }

@@ -22,7 +22,8 @@ func sandboxCommand() *cli.Command {
 		Usage: "serve a fake ISC tenant with realistic connectors on localhost",
 		Description: "Serves the in-memory sandbox tenant until Ctrl-C and prints SAIL_BASE_URL, SAIL_CLIENT_ID and\n" +
 			"SAIL_CLIENT_SECRET as shell exports; paste them into another shell to point connvault at it.\n" +
-			"Nothing is stored: the tenant starts afresh each time.",
+			"Nothing is stored: the tenant starts afresh each time.\n" +
+			"Exit codes: 0 stopped by Ctrl-C, 1 error (the address is taken), 2 usage.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "listen", Value: "127.0.0.1:0", Usage: "address to listen on (port 0 picks a free one)"},
 			&cli.DurationFlag{Name: "latency", Usage: "time from a request's arrival to its answer; the sandbox's own work runs within it, as a real server's does"},

@@ -25,7 +25,7 @@ import (
 const checkTimeout = 30 * time.Second
 
 func tenantsCommand() *cli.Command {
-	onUsage := func(_ *cli.Context, err error, _ bool) error { return usageError(err) }
+	onUsage := func(c *cli.Context, err error, _ bool) error { return usageError(unknownFlag(c, err)) }
 	configFlag := &cli.StringFlag{Name: "config", Usage: "the tenants `FILE` (default: $" + tenants.EnvConfig + ", else tenants.json in connvault's folder of the user configuration directory)"}
 	return &cli.Command{
 		Name:  "tenants",
@@ -44,6 +44,7 @@ func tenantsCommand() *cli.Command {
 				Name:         "ls",
 				OnUsageError: onUsage,
 				Usage:        "list the named tenants and check their credentials (the same as `connvault tenants`)",
+				Description:  "Exit codes: 0 all work, 1 some do not, 2 usage.",
 				Flags: withGlobals(
 					&cli.BoolFlag{Name: "no-check", Usage: "list only, without contacting the tenants"},
 					&cli.BoolFlag{Name: "json", Usage: "print the list as JSON on stdout"},
@@ -57,7 +58,9 @@ func tenantsCommand() *cli.Command {
 				ArgsUsage:    "NAME",
 				Description: "NAME (a-z, 0-9, '-') labels the tenant's archives. Give the secret's source, never the secret:\n" +
 					"--client-secret-env VAR (the variable is read when the tenant is used) or --client-secret-file FILE.\n" +
-					"--from-sail ENV takes the base URL (and client id, when sail kept one) from the sail CLI's environment.",
+					"--from-sail ENV takes the base URL (and client id, when sail kept one) from the sail CLI's environment.\n" +
+					"Exit codes: 0 added, 1 error (the file could not be written), 2 usage (a bad name, no secret source,\n" +
+					"a tenant of that name without --force).",
 				// Own flags only: the global --base-url and --client-id read
 				// SAIL_* from the environment, which must not leak into the file.
 				Flags: []cli.Flag{
@@ -78,6 +81,7 @@ func tenantsCommand() *cli.Command {
 				Name:         "rm",
 				OnUsageError: onUsage,
 				Usage:        "remove a named tenant from the tenants file",
+				Description:  "Exit codes: 0 removed, 1 error (the file could not be written), 2 usage (no such tenant).",
 				ArgsUsage:    "NAME",
 				Flags:        []cli.Flag{configFlag},
 				Action:       runTenantsRm,

@@ -8,7 +8,6 @@ import (
 
 	"github.com/connvault/connvault/archive"
 	"github.com/connvault/connvault/archivestore"
-
 	"github.com/connvault/connvault/internal/termtext"
 )
 
@@ -18,9 +17,11 @@ func verifyCommand() *cli.Command {
 		Usage:     "check archives' integrity without a tenant; lists every problem",
 		ArgsUsage: "ARCHIVE|DIR...",
 		Description: "Reads each archive completely and checks it against its manifest: format and version, entry\n" +
-			"names, sizes and SHA-256 hashes, nothing missing or extra. A snapshot directory is checked for a\n" +
-			"damaged layout, and the files changed since its export are listed (they are not problems).\n" +
-			"Exit code 1 when any archive or directory has a problem.",
+			"names, sizes and SHA-256 hashes, nothing missing or extra. A partial archive (an export with\n" +
+			"--keep-going that lost connectors) is intact but incomplete, and verify says so. A snapshot\n" +
+			"directory is checked for a damaged layout, and the files changed since its export are listed\n" +
+			"(they are not problems).\n" +
+			"Exit codes: 0 every archive intact, 1 some archive or directory has a problem, 2 usage.",
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "json", Usage: "print the results as JSON"},
 		},
@@ -34,6 +35,10 @@ type verifyResult struct {
 	Connectors    int      `json:"connectors,omitempty"`
 	ContentDigest string   `json:"contentDigest,omitempty"`
 	Problems      []string `json:"problems,omitempty"`
+	// Partial is set for an intact archive of an export that lost
+	// connectors (--keep-going); Skipped says which and why.
+	Partial bool              `json:"partial"`
+	Skipped []archive.Skipped `json:"skipped,omitempty"`
 	// Changes lists, for a snapshot directory, the files edited, added or
 	// removed since the export: not problems (see verifyDirArg).
 	Changes []archive.FileChange `json:"changes,omitempty"`
@@ -61,6 +66,7 @@ func runVerify(c *cli.Context) error {
 		if res.OK {
 			if m, err := archivestore.ReadManifest(c.Context, path); err == nil {
 				res.Connectors, res.ContentDigest = m.ConnectorCount, m.ContentDigest
+				res.Partial, res.Skipped = m.Partial, m.Skipped
 			}
 		} else {
 			bad++
@@ -77,11 +83,17 @@ func runVerify(c *cli.Context) error {
 	} else {
 		for _, r := range results {
 			if r.OK {
-				fmt.Fprintf(out, "%s: ok (%d connectors, %s)", termtext.Escape(r.Archive), r.Connectors, r.ContentDigest)
-				if len(r.Changes) > 0 {
-					fmt.Fprintf(out, "; %d file(s) changed since the export:", len(r.Changes))
+				if r.Partial {
+					fmt.Fprintf(out, "%s: ok but partial: %d connectors, %s; the export lost %d:\n", termtext.Escape(r.Archive), r.Connectors, r.ContentDigest, len(r.Skipped))
+					for _, sk := range r.Skipped {
+						fmt.Fprintf(out, "  - %s: %s\n", termtext.Escape(sk.ScriptName), termtext.Escape(sk.Reason))
+					}
+				} else {
+					fmt.Fprintf(out, "%s: ok (%d connectors, %s)\n", termtext.Escape(r.Archive), r.Connectors, r.ContentDigest)
 				}
-				fmt.Fprintln(out)
+				if len(r.Changes) > 0 {
+					fmt.Fprintf(out, "  %d file(s) changed since the export:\n", len(r.Changes))
+				}
 				for _, ch := range r.Changes {
 					fmt.Fprintf(out, "  %-8s %s\n", ch.Change, termtext.Escape(ch.Path))
 				}
@@ -94,8 +106,9 @@ func runVerify(c *cli.Context) error {
 		}
 	}
 	if bad > 0 {
-		fmt.Fprintf(c.App.ErrWriter, "connvault: %d of %d archive(s) failed verification\n", bad, len(results))
-		return &quietError{code: exitError}
+		msg := fmt.Sprintf("%d of %d archive(s) failed verification", bad, len(results))
+		fmt.Fprintln(c.App.ErrWriter, "connvault: "+msg)
+		return &quietError{code: exitError, msg: msg}
 	}
 	return nil
 }

@@ -48,3 +48,32 @@ func TestMissingDirectoryRefused(t *testing.T) {
 		t.Error("the mistyped directory was created")
 	}
 }
+
+// A --script-name the tenant does not have fails the export (exit 1, no
+// archive); with --keep-going the rest is exported as a partial archive
+// (exit 3) that says which one is missing.
+func TestExportMissingScriptName(t *testing.T) {
+	clearSailEnv(t)
+	dir := t.TempDir()
+	code, _, stderr := runCLI(t, t.Context(), "export", "--sandbox", "-d", dir, "--script-name", "no-such-connector")
+	if code != exitError || !strings.Contains(stderr, "--script-name no-such-connector: no such connector") {
+		t.Errorf("missing --script-name: exit %d, want 1\n%s", code, stderr)
+	}
+	if m, _ := filepath.Glob(filepath.Join(dir, "*.tar.zst")); len(m) != 0 {
+		t.Errorf("an archive was written: %v", m)
+	}
+	code, _, stderr = runCLI(t, t.Context(), "export", "--sandbox", "-d", dir, "--script-name", "no-such-connector", "--keep-going")
+	m, _ := filepath.Glob(filepath.Join(dir, "*.tar.zst"))
+	if code != exitPartial || len(m) != 1 {
+		t.Fatalf("missing --script-name with --keep-going: exit %d, archives %v, want 3 and one\n%s", code, m, stderr)
+	}
+	man, err := archive.ReadManifest(m[0])
+	if err != nil || !man.Partial {
+		t.Errorf("the archive is not marked partial: %v %+v", err, man)
+	}
+	// verify says it is partial.
+	code, stdout, _ := runCLI(t, t.Context(), "verify", m[0])
+	if code != 0 || !strings.Contains(stdout, "partial") || !strings.Contains(stdout, "no-such-connector") {
+		t.Errorf("verify of a partial archive: exit %d\n%s", code, stdout)
+	}
+}

@@ -88,6 +88,12 @@ func isTerminal(w io.Writer) bool {
 	return ok && term.IsTerminal(int(f.Fd()))
 }
 
+// colorWanted is colour's "auto": a terminal, and no NO_COLOR (no-color.org:
+// any non-empty value turns colour off).
+func colorWanted(w io.Writer) bool {
+	return isTerminal(w) && os.Getenv("NO_COLOR") == ""
+}
+
 func stdinIsTerminal(r io.Reader) bool {
 	f, ok := r.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
@@ -111,7 +117,7 @@ func (s *session) env() *workflow.Env {
 	return &workflow.Env{
 		Log:         s.log,
 		Concurrency: s.concurrency,
-		ToolVersion: version,
+		ToolVersion: toolVersion(),
 		Now:         utcNow,
 		Progress: func(label string, stats func() apiclient.Stats) workflow.Progress {
 			return newProgress(s, label, stats)
@@ -192,7 +198,7 @@ func clientConfig(s *session, st *settings.Settings) apiclient.Config {
 		APIVersion: st.APIVersion.Value,
 		Rate:       rate,
 		Logger:     s.log,
-		UserAgent:  "connvault/" + version, // the tool's version, not the API's
+		UserAgent:  "connvault/" + toolVersion(), // the tool's version, not the API's
 	}
 }
 

@@ -7,6 +7,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -99,7 +100,13 @@ func TestBrokenArchiveFixtures(t *testing.T) {
 					if strings.Count(stderr, "\n") != 1 {
 						t.Errorf("want exactly one stderr line:\n%s", stderr)
 					}
-					if stdout != "" {
+					if slices.Contains(tc.args, "--json") {
+						// --json: one JSON document, the error and the code.
+						var doc failureJSON
+						if err := json.Unmarshal([]byte(stdout), &doc); err != nil || doc.ExitCode != code || doc.Error == "" {
+							t.Errorf("stdout with --json: %q", stdout)
+						}
+					} else if stdout != "" {
 						t.Errorf("stdout: %q", stdout)
 					}
 				})
@@ -286,7 +293,8 @@ func TestBadFlags(t *testing.T) {
 		keywords []string
 	}{
 		{[]string{"nosuchcommand"}, []string{`unknown command "nosuchcommand"`, "connvault --help"}},
-		{[]string{"export", "--sandbox", "--bogus"}, []string{"flag provided but not defined", "bogus"}},
+		{[]string{"export", "--sandbox", "--bogus"}, []string{"unknown flag --bogus", "--help"}},
+		{[]string{"export", "--sandbox", "--ouput", "x"}, []string{"unknown flag --ouput; did you mean --output?"}},
 		{[]string{"export", "--sandbox", "extra"}, []string{"export takes no arguments", "--output"}},
 		{[]string{"export", "--sandbox", "--concurrency", "0"}, []string{"--concurrency 0", "1 to 256"}},
 		{[]string{"export", "--sandbox", "--concurrency", "many"}, []string{`"many"`, "concurrency"}},

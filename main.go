@@ -20,9 +20,6 @@ import (
 	"github.com/connvault/connvault/settings"
 )
 
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "dev"
-
 // Exit codes, documented in README.md.
 const (
 	exitOK          = 0
@@ -63,25 +60,58 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	app := newApp(stdin, stdout, stderr)
+	// With --log-format json every stderr line is a JSON object, whoever
+	// writes it: our logger, a report table, the final error, or a
+	// third-party package logging through the standard library.
+	logJSON := logFormatOf(args) == "json"
+	errW := stderr
+	if logJSON {
+		errW = newJSONLines(stderr)
+	}
+	defer routeStdLog(errW)()
+	out := &countingWriter{w: stdout}
+
+	app := newApp(stdin, out, errW)
 	err := app.RunContext(ctx, interspersed(app, args))
 	code := exitCode(ctx, err)
 	if err != nil && code != exitOK {
 		var quiet *quietError
-		if !errors.As(err, &quiet) {
-			fmt.Fprintf(stderr, "connvault: %s\n", termtext.Escape(oneLine(err)))
+		msg := oneLine(err)
+		if errors.As(err, &quiet) {
+			msg = quiet.message()
+		} else if f, ok := errW.(*jsonLines); ok {
+			f.Flush()
+			writeJSONLine(stderr, "ERROR", msg, map[string]any{"exitCode": code})
+		} else {
+			fmt.Fprintf(errW, "connvault: %s\n", termtext.Escape(msg))
+		}
+		// With --json a failure still gives stdout one JSON document.
+		if hasFlag(args, "json") && out.n == 0 {
+			_ = writeJSON(stdout, failureJSON{Error: msg, ExitCode: code})
 		}
 	}
+	if f, ok := errW.(*jsonLines); ok {
+		f.Flush()
+	}
 	return code
+}
+
+// failureJSON is what --json prints on stdout when a command fails before
+// printing its own result.
+type failureJSON struct {
+	Error    string `json:"error"`
+	ExitCode int    `json:"exitCode"`
 }
 
 func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 	app := &cli.App{
 		Name:    "connvault",
 		Usage:   "back up, compare and restore the custom connectors of SailPoint ISC tenants",
-		Version: version,
+		Version: readBuildInfo().String(),
 		Description: "Credentials come from SAIL_BASE_URL, SAIL_CLIENT_ID and SAIL_CLIENT_SECRET (or --client-secret-file),\n" +
-			"as for the sail CLI and the SDKs. --sandbox runs against a built-in fake tenant instead.",
+			"as for the sail CLI and the SDKs. --sandbox runs against a built-in fake tenant instead.\n\n" +
+			"Exit codes: 0 ok; 1 error (diff: differences); 2 usage (diff: any error); 3 partial (some connectors\n" +
+			"failed, the rest done and reported); 130 interrupted. Each command's --help gives its own.",
 		Reader:               stdin,
 		Writer:               stdout,
 		ErrWriter:            stderr,
@@ -100,10 +130,12 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 			packCommand(),
 			unpackCommand(),
 			settingsCommand(),
+			completionCommand(),
+			manCommand(),
 		},
 		// Usage errors are returned, not printed with a stack of help.
 		OnUsageError: func(c *cli.Context, err error, isSubcommand bool) error {
-			return usageError(err)
+			return usageError(unknownFlag(c, err))
 		},
 		// Without an Action, urfave/cli answers an unknown command with its
 		// help command's "No help topic" and exit code 3, which here means
@@ -142,10 +174,21 @@ func (e *exitErr) Error() string { return e.err.Error() }
 func (e *exitErr) Unwrap() error { return e.err }
 
 // quietError ends the run with a code without another message: the command
-// already reported (a partial export, a diff with differences).
-type quietError struct{ code int }
+// already reported (a partial export, a diff with differences). msg, when
+// set, is that report in one line for --json's failure document.
+type quietError struct {
+	code int
+	msg  string
+}
 
 func (q *quietError) Error() string { return fmt.Sprintf("exit %d", q.code) }
+
+func (q *quietError) message() string {
+	if q.msg != "" {
+		return q.msg
+	}
+	return fmt.Sprintf("exit code %d (see stderr)", q.code)
+}
 
 func exitCode(ctx context.Context, err error) int {
 	if err == nil {
@@ -187,4 +230,66 @@ func oneLine(err error) string {
 		return "interrupted"
 	}
 	return err.Error()
+}
+
+// unknownFlag rewrites the flag package's "flag provided but not defined:
+// -ouput" as "unknown flag --ouput; did you mean --output?", suggesting the
+// command's closest flag.
+func unknownFlag(c *cli.Context, err error) error {
+	name, ok := strings.CutPrefix(err.Error(), "flag provided but not defined: ")
+	if !ok {
+		return err
+	}
+	name = strings.TrimLeft(name, "-")
+	flags := c.App.Flags
+	if c.Command != nil && len(c.Command.Flags) > 0 {
+		flags = c.Command.Flags
+	}
+	dash := "--"
+	if len(name) == 1 {
+		dash = "-"
+	}
+	if s := closestFlag(flags, name); s != "" {
+		return fmt.Errorf("unknown flag %s%s; did you mean --%s?", dash, name, s)
+	}
+	return fmt.Errorf("unknown flag %s%s; see --help for the flags", dash, name)
+}
+
+// closestFlag is the long flag name nearest to name by edit distance, when
+// it is near enough to be a typo (at most a third of its letters off).
+func closestFlag(flags []cli.Flag, name string) string {
+	best, bestDist := "", 0
+	for _, f := range flags {
+		for _, n := range f.Names() {
+			if len(n) < 2 {
+				continue
+			}
+			d := editDistance(n, name)
+			if d <= max(1, len(n)/3) && (best == "" || d < bestDist) {
+				best, bestDist = n, d
+			}
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance between a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }

@@ -2,9 +2,12 @@ package main
 
 import (
 	"fmt"
+	"io"
+	"os"
 	"sync"
 
 	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
 
 	"github.com/connvault/connvault/apiclient"
 	"github.com/connvault/connvault/export"
@@ -51,7 +54,7 @@ func (p *progress) Update(e export.Progress) {
 	}
 	if p.stats != nil {
 		st := p.stats()
-		p.bar.Describe(fmt.Sprintf("connvault: %s (%d requests, %d retries, %d rate-limited)", p.label, st.Requests, st.Retries, st.RateLimited))
+		p.bar.Describe(describeProgress(termWidth(p.s.stderr), p.label, st))
 	}
 	_ = p.bar.Set(e.Done)
 }
@@ -67,4 +70,36 @@ func (p *progress) Finish() {
 		_ = p.bar.Finish()
 		_ = p.bar.Clear()
 	}
+}
+
+// statsRoom is what the bar needs beside its description: the bar itself
+// (shrunk by progressbar to fit), the count, the rate and the times.
+const statsRoom = 56
+
+// describeProgress is the bar's description for a terminal width columns
+// wide: the request counters while they fit, else the label alone, cut if
+// need be, so the line never wraps (a wrapped bar redraws as a new line on
+// every update).
+func describeProgress(width int, label string, st apiclient.Stats) string {
+	room := width - statsRoom
+	d := fmt.Sprintf("connvault: %s (%d requests, %d retries, %d rate-limited)", label, st.Requests, st.Retries, st.RateLimited)
+	if len(d) <= room {
+		return d
+	}
+	d = "connvault: " + label
+	if len(d) <= room {
+		return d
+	}
+	return d[:max(room, 0)]
+}
+
+// termWidth is the width of the terminal w is, or 80 when it is none (with
+// --progress always into a file or pipe).
+func termWidth(w io.Writer) int {
+	if f, ok := w.(*os.File); ok {
+		if width, _, err := term.GetSize(int(f.Fd())); err == nil && width > 0 {
+			return width
+		}
+	}
+	return 80
 }

@@ -304,6 +304,10 @@ func (c *Client) PatchConnector(ctx context.Context, scriptName string, ops []Js
 	if err := c.decodeJSON(r, resp, &d); err != nil {
 		return nil, err
 	}
+	if d.ScriptName != "" && d.ScriptName != scriptName {
+		return nil, c.wrongConnector(r, resp, fmt.Errorf("%w: the answer to the patch is the detail of scriptName %s, not %q; not counted as written",
+			ErrWrongConnector, quoteShort(d.ScriptName), scriptName))
+	}
 	return &d, nil
 }
 
@@ -488,6 +492,9 @@ func (c *Client) putFile(ctx context.Context, op, scriptName, path, filename str
 			addMessage(e, ud.Message)
 		}
 		return &ud, e
+	}
+	if err := c.wrongConnector(r, resp, checkUpdate(scriptName, &ud)); err != nil {
+		return nil, err
 	}
 	return &ud, nil
 }

@@ -58,8 +58,11 @@ func connectorOf(path string) string {
 		return path
 	}
 	head := i + len("/connectors/")
-	if strings.HasPrefix(path[head:], VersionV1+"/") {
-		head += len(VersionV1) + 1 // the per-service layout, /connectors/v1/{scriptName}
+	prev := path[strings.LastIndexByte(path[:i], '/')+1 : i]
+	if !slices.Contains(Layouts, prev) && strings.HasPrefix(path[head:], VersionV1+"/") {
+		// The per-service layout, /connectors/v1/{scriptName}; under a
+		// yearly one (/v3/connectors/...) "v1" would be a scriptName.
+		head += len(VersionV1) + 1
 	}
 	if j := strings.IndexByte(path[head:], '/'); j >= 0 {
 		return path[:head+j]
@@ -438,4 +441,24 @@ func silenceText(err error) string {
 		return "the answer stopped arriving"
 	}
 	return "no answer within the timeout"
+}
+
+// ErrUnconfirmedWrite marks a PUT whose answer does not say the document was
+// stored: no status, or one the API does not define. A write is done only
+// when its own answer says so.
+var ErrUnconfirmedWrite = errors.New("the answer does not confirm the write")
+
+// checkUpdate accepts a PUT's answer only when it reports an outcome the API
+// defines (UPDATED, UNCHANGED, SKIPPED; ERROR is handled before) and, when
+// it names a connector, names the one written to.
+func checkUpdate(scriptName string, ud *UpdateDetail) error {
+	switch strings.ToUpper(ud.Status) {
+	case UpdateUpdated, UpdateUnchanged, UpdateSkipped:
+	default:
+		return fmt.Errorf("%w: its status is %s, not UPDATED, UNCHANGED or SKIPPED; not counted as written", ErrUnconfirmedWrite, quoteShort(ud.Status))
+	}
+	if ud.ScriptName != "" && ud.ScriptName != scriptName {
+		return fmt.Errorf("%w: the answer reports a write to scriptName %s, not %q; not counted as written", ErrWrongConnector, quoteShort(ud.ScriptName), scriptName)
+	}
+	return nil
 }

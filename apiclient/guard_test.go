@@ -307,6 +307,8 @@ func TestConnectorOf(t *testing.T) {
 		"/connectors/v1/bravo":                    "/connectors/v1/bravo",
 		"/v2025/connectors/alpha/source-template": "/v2025/connectors/alpha",
 		"/v3/connectors":                          "/v3/connectors",
+		"/v3/connectors/v1/source-config":         "/v3/connectors/v1",
+		"/prefix/connectors/v1/alpha/x":           "/prefix/connectors/v1/alpha",
 	} {
 		if got := connectorOf(in); got != want {
 			t.Errorf("connectorOf(%q) = %q, want %q", in, got, want)
@@ -389,4 +391,41 @@ func FuzzCreateAnswer(f *testing.F) {
 			seen[sn] = true
 		}
 	})
+}
+
+// TestPutAnswerMustConfirmWrite (defect 2): a PUT answered 200 with a body
+// that does not report the write (empty, a detail, an unknown status, or a
+// write to another connector) is not a written document.
+func TestPutAnswerMustConfirmWrite(t *testing.T) {
+	for answer, want := range map[string]error{
+		`{}`: ErrUnconfirmedWrite,
+		`{"name":"alpha","scriptName":"alpha","sourceConfigXml":"<x/>"}`: ErrUnconfirmedWrite,
+		`{"status":"QUEUED"}`:                           ErrUnconfirmedWrite,
+		`{"status":"UPDATED","scriptName":"bravo"}`:     ErrWrongConnector,
+		`{"status":"UPDATED","scriptName":"alpha"}`:     nil,
+		`{"status":"unchanged"}`:                        nil,
+		`{"status":"SKIPPED","updatedFiles":["x"]}`:     nil,
+		`{"status":"ERROR","message":"bad xsd"}`:        ErrUpdateFailed,
+		`{"status":"UPDATED","updatedFiles":["a.xml"]}`: nil,
+	} {
+		f := newFake(t, func(w http.ResponseWriter, r *http.Request, n int) { writeJSON(w, http.StatusOK, answer) })
+		c := newTestClient(t, f, nil)
+		_, err := c.PutDocument(context.Background(), "alpha", SourceConfig, []byte("<x/>"))
+		if want == nil && err != nil || want != nil && !errors.Is(err, want) {
+			t.Errorf("answer %s: err = %v, want %v", answer, err, want)
+		}
+	}
+}
+
+// TestPatchAnsweredWithAnotherConnector: a PATCH answered with another
+// connector's detail is not a patched connector.
+func TestPatchAnsweredWithAnotherConnector(t *testing.T) {
+	f := newFake(t, func(w http.ResponseWriter, r *http.Request, n int) {
+		writeJSON(w, http.StatusOK, `{"name":"Bravo","scriptName":"bravo"}`)
+	})
+	c := newTestClient(t, f, nil)
+	d, err := c.PatchConnector(context.Background(), "alpha", []JsonPatchOperation{{Op: "replace", Path: "/applicationXml", Value: "<a/>"}})
+	if !errors.Is(err, ErrWrongConnector) || d != nil {
+		t.Errorf("%+v, %v; want ErrWrongConnector", d, err)
+	}
 }

@@ -25,7 +25,7 @@ var xmlDoc = []byte("\ufeff<?xml version=\"1.0\"?>\r\n<Application><![CDATA[a<b]
 
 func TestRequestShapes(t *testing.T) {
 	detail := `{"name":"Acme","scriptName":"acme dir/v1%","directConnect":true,"fileUpload":false}`
-	updated := `{"status":"UPDATED","scriptName":"x","updatedFiles":["f"]}`
+	updated := `{"status":"UPDATED","updatedFiles":["f"]}`
 	type tc struct {
 		name      string
 		call      func(ctx context.Context, c *Client) error

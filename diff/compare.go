@@ -73,10 +73,11 @@ type Options struct {
 	Window int64
 	// Each, when set, is called with every ConnectorDiff as soon as it is
 	// known, before it is added to the result, with the compared connectors'
-	// content: a and b are nil for a missing side, and may be nil for an
-	// unchanged pair whose content was already let go. Restore plans each
-	// connector there while the target is still being read.
-	Each func(d *ConnectorDiff, a, b *archive.Connector)
+	// content: a and b are nil for a missing side, and may be nil when the
+	// content was let go (an unchanged pair compared by hash, or with
+	// ChangesOnly a connector one side lacks). Restore plans each connector
+	// there while the target is still being read.
+	Each func(d *ConnectorDiff, a, b *View)
 }
 
 // Status is a connector's state in a diff.

@@ -234,6 +234,56 @@ type sideState struct {
 
 type deferredPair struct{ a, b *sentry }
 
+// emitAlone reports a connector only one side has, its content here.
+func (st *streamer) emitAlone(e *sentry) {
+	if e.side == 0 {
+		st.emit(st.cmp.pair(&e.entry, nil, &st.res.Summary), e, nil)
+	} else {
+		st.emit(st.cmp.pair(nil, &e.entry, &st.res.Summary), nil, e)
+	}
+}
+
+func (st *streamer) sideEntry(e *sentry, side int) *sentry {
+	if e.side == side {
+		return e
+	}
+	return nil
+}
+
+// sigAlone is what pair gives, with ChangesOnly, for a connector only one
+// side has, made from its signature: every item is added or removed.
+func (st *streamer) sigAlone(e *sentry) ConnectorDiff {
+	sum := &st.res.Summary
+	act := ActionRemoved
+	d := ConnectorDiff{Name: e.key, Status: StatusRemoved}
+	if e.side == 0 {
+		d.AKey, d.AName, d.A = e.key, e.name, &archive.Connector{ScriptName: e.script}
+		sum.Connectors.Removed++
+	} else {
+		act = ActionAdded
+		d.BKey, d.BName, d.B = e.key, e.name, &archive.Connector{ScriptName: e.script}
+		d.Status = StatusAdded
+		sum.Connectors.Added++
+	}
+	for _, f := range slices.Sorted(maps.Keys(e.sig.fields)) {
+		if !st.cmp.ignored[f] {
+			d.Changes = append(d.Changes, Change{Kind: KindDetail, Path: f, Field: f, Action: act})
+		}
+	}
+	for i, doc := range documentOrder {
+		if e.sig.docs[i].has {
+			d.Changes = append(d.Changes, Change{Kind: KindDocument, Path: string(doc), Document: doc, Action: act})
+		}
+	}
+	for _, loc := range slices.Sorted(maps.Keys(e.sig.trans)) {
+		d.Changes = append(d.Changes, Change{Kind: KindTranslation, Path: "translations/" + loc, Locale: loc, Action: act})
+	}
+	for _, ch := range d.Changes {
+		sum.counts(ch).add(ch.Action)
+	}
+	return d
+}
+
 type streamer struct {
 	opts     Options
 	match    string
@@ -673,9 +723,11 @@ func (st *streamer) unchanged(a, b *sentry, sa, sb *sig) ConnectorDiff {
 
 // emit records d; for sides not held, A and B keep only the scriptName.
 func (st *streamer) emit(d ConnectorDiff, a, b *sentry) {
-	var ac, bc *archive.Connector
+	var av, bv *View
 	if a != nil {
-		ac = a.c
+		if a.c != nil {
+			av = &View{Connector: a.c, Fields: a.fields, Name: a.name}
+		}
 		if !st.sides[0].src.Held {
 			d.A = &archive.Connector{ScriptName: a.script}
 		}
@@ -683,7 +735,9 @@ func (st *streamer) emit(d ConnectorDiff, a, b *sentry) {
 		a.c, a.fields = nil, nil
 	}
 	if b != nil {
-		bc = b.c
+		if b.c != nil {
+			bv = &View{Connector: b.c, Fields: b.fields, Name: b.name}
+		}
 		if !st.sides[1].src.Held {
 			d.B = &archive.Connector{ScriptName: b.script}
 		}
@@ -691,7 +745,7 @@ func (st *streamer) emit(d ConnectorDiff, a, b *sentry) {
 		b.c, b.fields = nil, nil
 	}
 	if st.opts.Each != nil {
-		st.opts.Each(&d, ac, bc)
+		st.opts.Each(&d, av, bv)
 	}
 	st.res.Connectors = append(st.res.Connectors, d)
 }
@@ -754,11 +808,31 @@ func (st *streamer) finish(ctx context.Context) error {
 		}
 		sd.pending = nil
 	}
+	// A connector on one side only is reported now when its content is
+	// here, or when ChangesOnly needs none (its signature lists its items);
+	// otherwise it waits for pass two with the pairs that differ.
+	waiting := map[*sentry][]*deferredPair{}
 	for _, e := range alone {
-		st.needContent(e)
+		switch {
+		case e.held():
+			st.emitAlone(e)
+		case st.cmp.lean:
+			st.emit(st.sigAlone(e), st.sideEntry(e, 0), st.sideEntry(e, 1))
+		default:
+			st.needContent(e)
+			waiting[e] = append(waiting[e], nil)
+		}
 	}
+	for i := range st.deferred {
+		p := &st.deferred[i]
+		waiting[p.a] = append(waiting[p.a], p)
+		waiting[p.b] = append(waiting[p.b], p)
+	}
+	st.deferred = nil
 
-	// Pass two: read again what was let go and is needed.
+	// Pass two: read again what was let go and is needed, comparing each
+	// pair as soon as both of its connectors are here, so that only pairs
+	// waiting for the other side's pass hold content.
 	for _, sd := range st.sides {
 		if len(sd.need) == 0 {
 			continue
@@ -780,6 +854,15 @@ func (st *streamer) finish(ctx context.Context) error {
 			}
 			e.c, e.fields = c, p.fields
 			delete(sd.need, c.ScriptName)
+			for _, dp := range waiting[e] {
+				switch {
+				case dp == nil:
+					st.emitAlone(e)
+				case dp.a.held() && dp.b.held():
+					st.emit(st.cmp.pair(&dp.a.entry, &dp.b.entry, &st.res.Summary), dp.a, dp.b)
+				}
+			}
+			delete(waiting, e)
 			return nil
 		})
 		if err != nil {
@@ -787,23 +870,6 @@ func (st *streamer) finish(ctx context.Context) error {
 		}
 		if len(sd.need) > 0 {
 			return fmt.Errorf("snapshot %s: connector %q was not found when the side was read again", sd.label, slices.Sorted(maps.Keys(sd.need))[0])
-		}
-	}
-	for _, p := range st.deferred {
-		st.emit(st.cmp.pair(&p.a.entry, &p.b.entry, &st.res.Summary), p.a, p.b)
-	}
-	st.deferred = nil
-	sort.Slice(alone, func(i, j int) bool {
-		if alone[i].side != alone[j].side {
-			return alone[i].side < alone[j].side
-		}
-		return alone[i].key < alone[j].key
-	})
-	for _, e := range alone {
-		if e.side == 0 {
-			st.emit(st.cmp.pair(&e.entry, nil, &st.res.Summary), e, nil)
-		} else {
-			st.emit(st.cmp.pair(nil, &e.entry, &st.res.Summary), nil, e)
 		}
 	}
 	sort.Slice(st.res.Connectors, func(i, j int) bool {

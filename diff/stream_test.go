@@ -70,6 +70,8 @@ func TestCompareSourcesMatchesCompare(t *testing.T) {
 		{Match: MatchScriptName, Mapping: map[string]string{"hr-feed-dev": "hr-feed", "static-groups": "static-groups-1"}},
 		{Ignore: []string{"connectorMetadata"}},
 		{Mapping: map[string]string{"Web Services": "Ticketing", "Ticketing": "Web Services"}},
+		{Mapping: mapping, ChangesOnly: true},
+		{ChangesOnly: true, IgnoreWhitespace: true, Match: MatchScriptName},
 	} {
 		want, err := Compare(a, b, opts)
 		if err != nil {
@@ -128,11 +130,15 @@ func TestCompareSourcesWindowBoundsMemory(t *testing.T) {
 	var mu sync.Mutex
 	var maxHeld int
 	held := map[*archive.Connector]bool{}
-	opts := Options{Window: 4 * 80 << 10, Each: func(d *ConnectorDiff, ac, bc *archive.Connector) {
+	opts := Options{Window: 4 * 80 << 10, Each: func(d *ConnectorDiff, av, bv *View) {
 		mu.Lock()
 		defer mu.Unlock()
-		delete(held, ac)
-		delete(held, bc)
+		if av != nil {
+			delete(held, av.Connector)
+		}
+		if bv != nil {
+			delete(held, bv.Connector)
+		}
 	}}
 	src := func(p string) Source {
 		s := FileSource(p, archive.ReadOptions{})
@@ -183,4 +189,36 @@ func TestCompareSourcesErrors(t *testing.T) {
 	if _, err := CompareSources(ctx, streamOf(ok, true, 1, &p1), streamOf(ok, false, 1, &p2), Options{}); !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled: err = %v", err)
 	}
+}
+
+// FuzzCompareSourcesMatchesCompare: whatever the details and documents,
+// comparing through streams that let go of every waiting connector (a
+// one-byte window), with or without ChangesOnly, gives Compare's result.
+func FuzzCompareSourcesMatchesCompare(f *testing.F) {
+	f.Add([]byte(`{"name":"n","connectorMetadata":{"a":1}}`), []byte(`{"name":"n","connectorMetadata":{"a": 1}}`),
+		[]byte(sourceConfigV1), []byte(sourceConfigV2), true, false)
+	f.Add([]byte(`{"name":"n"}`), []byte(`{"name":"m","x":null}`), []byte(correlationXML), []byte(correlationReformatted), true, true)
+	f.Add([]byte(`{"name":"n"}`), []byte(`{"name":"n"}`), []byte("a\r\nb"), []byte("a\nb\n"), false, false)
+	f.Fuzz(func(t *testing.T, da, db, xa, xb []byte, ws, lean bool) {
+		a := snap(&archive.Connector{ScriptName: "c", Detail: da, SourceConfig: xa, Translations: map[string][]byte{"en": xb}},
+			&archive.Connector{ScriptName: "d", Detail: db, CorrelationConfig: xb})
+		b := snap(&archive.Connector{ScriptName: "c", Detail: db, SourceConfig: xb, Translations: map[string][]byte{"en": xa}},
+			&archive.Connector{ScriptName: "e", Detail: da, CorrelationConfig: xa})
+		for _, m := range []string{MatchName, MatchScriptName} {
+			opts := Options{Match: m, IgnoreWhitespace: ws, ChangesOnly: lean}
+			want, werr := Compare(a, b, opts)
+			opts.Window = 1
+			var pa, pb int
+			got, err := CompareSources(context.Background(), streamOf(a, true, 1, &pa), streamOf(b, true, 2, &pb), opts)
+			if (err == nil) != (werr == nil) {
+				t.Fatalf("match %s: streamed err %v, Compare err %v", m, err, werr)
+			}
+			if err != nil {
+				continue
+			}
+			if g, w := jsonOf(t, got), jsonOf(t, want); g != w {
+				t.Fatalf("match %s: streamed\n%s\nCompare\n%s", m, g, w)
+			}
+		}
+	})
 }

@@ -74,6 +74,7 @@ type Item struct {
 
 	data  []byte // document or translation bytes, as in the archive
 	value any    // the field's value, as decoded from the archive's detail
+	lazy  bool   // data or value is still in the archive: Plan.Load reads it
 }
 
 // Connector is the plan for one archive connector.
@@ -206,21 +207,95 @@ func NewPlan(arch, target *archive.Snapshot, opts Options) (*Plan, error) {
 type Planner struct {
 	opts    Options
 	inverse map[string]string // target name -> archive name
-	views   []*diff.View      // the archive, in its order
-	byName  map[string]*diff.View
+	conns   []*archConn       // the archive, in its order
+	byName  map[string]*archConn
+	// src is the archive as a stream (NewPlannerFrom); nil when the
+	// connectors are in memory (their views in conns).
+	src *diff.Source
 	// selected are the archive connectors --only and --filters leave;
 	// skipped, the plan's entries for the others.
-	selected []*diff.View
+	selected []*archConn
 	skipped  []Connector
+	window   int64 // diff.Options.Window; zero for its default
+}
+
+// archConn is what planning keeps of one archive connector: its view when
+// the archive is in memory, else only what a create needs besides content.
+type archConn struct {
+	view                   *diff.View
+	scriptName, name       string
+	typ, className, status string
+	directConnect, hasDC   bool
+	docs                   []apiclient.Document // present, in apiclient.Documents order
+	locales                []string             // sorted
+	patch                  []string             // patchable fields present and not null, in patchable order
+}
+
+func newArchConn(v *diff.View, keep bool) *archConn {
+	a := &archConn{scriptName: v.ScriptName, name: v.Name}
+	if keep {
+		a.view = v
+	}
+	a.typ, _ = fieldValue(v, "type").(string)
+	a.className, _ = fieldValue(v, "className").(string)
+	a.status, _ = fieldValue(v, "status").(string)
+	a.directConnect, a.hasDC = fieldValue(v, "directConnect").(bool)
+	for _, doc := range apiclient.Documents {
+		if v.Document(doc) != nil {
+			a.docs = append(a.docs, doc)
+		}
+	}
+	a.locales = slices.Sorted(maps.Keys(v.Translations))
+	for _, f := range patchable {
+		if fieldValue(v, f) != nil {
+			a.patch = append(a.patch, f)
+		}
+	}
+	return a
 }
 
 // NewPlanner checks the archive side (unique names, every --only name
 // present, no two connectors restored onto one target name) before any
-// request is made.
+// request is made. The archive is in memory.
 func NewPlanner(arch *archive.Snapshot, opts Options) (*Planner, error) {
 	if arch == nil {
 		return nil, errors.New("restore plan: no archive")
 	}
+	pl, err := newPlanner(opts)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range arch.Connectors {
+		if c == nil {
+			return nil, errors.New("the archive holds a nil connector")
+		}
+		if err := pl.index(c, true); err != nil {
+			return nil, err
+		}
+	}
+	return pl, pl.selectConns()
+}
+
+// NewPlannerFrom is NewPlanner for an archive read as a stream (src must
+// be re-readable, as an archive file is): it reads it once, one connector at
+// a time, keeping of each what planning needs but not its content. Plan
+// reads it again alongside the target, and Plan.Load a third time for the
+// documents to write, so that memory holds a window of connectors and what
+// the restore writes, never the archive.
+func NewPlannerFrom(ctx context.Context, src diff.Source, opts Options) (*Planner, error) {
+	pl, err := newPlanner(opts)
+	if err != nil {
+		return nil, err
+	}
+	pl.src = &src
+	err = src.Each(ctx, func(c *archive.Connector) error { return pl.index(c, false) })
+	if err != nil {
+		return nil, err
+	}
+	return pl, pl.selectConns()
+}
+
+func newPlanner(opts Options) (*Planner, error) {
 	// Compare reads A to B with the mapping from A keys to B keys; A is the
 	// target here, so the user's archive=target mapping is turned round.
 	inverse := make(map[string]string, len(opts.Mapping))
@@ -231,74 +306,76 @@ func NewPlanner(arch *archive.Snapshot, opts Options) (*Planner, error) {
 		}
 		inverse[to] = from
 	}
-	pl := &Planner{opts: opts, inverse: inverse, byName: make(map[string]*diff.View, len(arch.Connectors))}
-	for _, c := range arch.Connectors {
-		if c == nil {
-			return nil, errors.New("the archive holds a nil connector")
-		}
-		v, err := diff.NewView(c)
-		if err != nil {
-			return nil, fmt.Errorf("the archive, connector %q: %w", c.ScriptName, err)
-		}
-		if v.Name == "" {
-			return nil, fmt.Errorf("the archive, connector %q: its detail has no name, and restore matches connectors by name", c.ScriptName)
-		}
-		if prev, dup := pl.byName[v.Name]; dup {
-			return nil, fmt.Errorf("the archive has two connectors named %q (scriptNames %q and %q): restore matches connectors by name, so names must be unique", v.Name, prev.ScriptName, c.ScriptName)
-		}
-		pl.byName[v.Name] = v
-		pl.views = append(pl.views, v)
+	return &Planner{opts: opts, inverse: inverse, byName: map[string]*archConn{}}, nil
+}
+
+// index takes one archive connector.
+func (pl *Planner) index(c *archive.Connector, keep bool) error {
+	v, err := diff.NewView(c)
+	if err != nil {
+		return fmt.Errorf("the archive, connector %q: %w", c.ScriptName, err)
 	}
+	if v.Name == "" {
+		return fmt.Errorf("the archive, connector %q: its detail has no name, and restore matches connectors by name", c.ScriptName)
+	}
+	if prev, dup := pl.byName[v.Name]; dup {
+		return fmt.Errorf("the archive has two connectors named %q (scriptNames %q and %q): restore matches connectors by name, so names must be unique", v.Name, prev.scriptName, c.ScriptName)
+	}
+	a := newArchConn(v, keep)
+	pl.byName[v.Name] = a
+	pl.conns = append(pl.conns, a)
+	return nil
+}
+
+// selectConns applies --only and --filters and checks the targets.
+func (pl *Planner) selectConns() error {
+	opts := pl.opts
 	for _, n := range opts.Only {
 		if pl.byName[n] == nil {
-			return nil, fmt.Errorf("--only %q: %w (names are matched exactly, as in the detail's \"name\")", n, ErrNotInArchive)
+			return fmt.Errorf("--only %q: %w (names are matched exactly, as in the detail's \"name\")", n, ErrNotInArchive)
 		}
 	}
 	only := map[string]bool{}
 	for _, n := range opts.Only {
 		only[n] = true
 	}
-	for _, v := range pl.views {
+	for _, a := range pl.conns {
 		skip := func(why string) {
-			pl.skipped = append(pl.skipped, Connector{Name: v.Name, TargetName: targetName(v.Name, opts.Mapping), ArchiveScriptName: v.ScriptName,
+			pl.skipped = append(pl.skipped, Connector{Name: a.name, TargetName: targetName(a.name, opts.Mapping), ArchiveScriptName: a.scriptName,
 				Action: ActionSkip, Reason: why})
 		}
-		if len(only) > 0 && !only[v.Name] {
+		if len(only) > 0 && !only[a.name] {
 			skip("not selected (--only)")
 			continue
 		}
-		if opts.Filter != nil {
-			typ, _ := fieldValue(v, "type").(string)
-			dc, _ := fieldValue(v, "directConnect").(bool)
-			if !opts.Filter.Match(filterexpr.Target{Name: v.Name, Type: typ, DirectConnect: dc}) {
-				skip("not selected (--filters)")
-				continue
-			}
+		if opts.Filter != nil && !opts.Filter.Match(filterexpr.Target{Name: a.name, Type: a.typ, DirectConnect: a.directConnect}) {
+			skip("not selected (--filters)")
+			continue
 		}
-		pl.selected = append(pl.selected, v)
+		pl.selected = append(pl.selected, a)
 	}
 	// Two archive connectors restored onto one target name would make the
 	// second create collide with the first (or with the paired one).
 	onto := map[string]string{}
-	for _, v := range pl.selected {
-		n := v.Name
+	for _, a := range pl.selected {
+		n := a.name
 		t := targetName(n, opts.Mapping)
 		if prev, dup := onto[t]; dup && prev != n {
 			x, y := min(prev, n), max(prev, n)
-			return nil, fmt.Errorf("archive connectors %q and %q would both be restored onto target connector %q: fix the mapping", x, y, t)
+			return fmt.Errorf("archive connectors %q and %q would both be restored onto target connector %q: fix the mapping", x, y, t)
 		}
 		onto[t] = n
 	}
-	return pl, nil
+	return nil
 }
 
 // TargetNames are, sorted, the target connector names the archive's
 // connectors land on (their own, or their mapping's): a caller reads just
 // those from the target.
 func (pl *Planner) TargetNames() []string {
-	out := make([]string, 0, len(pl.views))
-	for _, v := range pl.views {
-		out = append(out, targetName(v.Name, pl.opts.Mapping))
+	out := make([]string, 0, len(pl.conns))
+	for _, a := range pl.conns {
+		out = append(out, targetName(a.name, pl.opts.Mapping))
 	}
 	slices.Sort(out)
 	return slices.Compact(out)
@@ -306,9 +383,9 @@ func (pl *Planner) TargetNames() []string {
 
 // ScriptNames are the archive's scriptNames, in archive order.
 func (pl *Planner) ScriptNames() []string {
-	out := make([]string, 0, len(pl.views))
-	for _, v := range pl.views {
-		out = append(out, v.ScriptName)
+	out := make([]string, 0, len(pl.conns))
+	for _, a := range pl.conns {
+		out = append(out, a.scriptName)
 	}
 	return out
 }
@@ -320,18 +397,18 @@ func (pl *Planner) ScriptNames() []string {
 func (pl *Planner) Plan(ctx context.Context, target diff.Source) (*Plan, error) {
 	p := &Plan{}
 	var planErr error
-	opts := diff.Options{Match: diff.MatchName, Mapping: pl.inverse, ChangesOnly: true, Each: func(d *diff.ConnectorDiff, _, _ *archive.Connector) {
+	opts := diff.Options{Match: diff.MatchName, Mapping: pl.inverse, ChangesOnly: true, Window: pl.window, Each: func(d *diff.ConnectorDiff, _, b *diff.View) {
 		if d.B == nil || planErr != nil {
 			return // only in the target: restore never deletes
 		}
-		c, err := pl.planOne(d)
+		c, err := pl.planOne(d, b)
 		if err != nil {
 			planErr = err
 			return
 		}
 		p.Connectors = append(p.Connectors, c)
 	}}
-	res, err := diff.CompareSources(ctx, target, diff.ViewSource(pl.selected), opts)
+	res, err := diff.CompareSources(ctx, target, pl.archiveSource(), opts)
 	if err != nil {
 		return nil, planError(err)
 	}
@@ -367,6 +444,32 @@ func (pl *Planner) Plan(ctx context.Context, target diff.Source) (*Plan, error) 
 		}
 	}
 	return p, nil
+}
+
+// archiveSource is the selected archive connectors, for the comparison.
+func (pl *Planner) archiveSource() diff.Source {
+	if pl.src == nil {
+		views := make([]*diff.View, len(pl.selected))
+		for i, a := range pl.selected {
+			views[i] = a.view
+		}
+		return diff.ViewSource(views)
+	}
+	selected := make(map[string]bool, len(pl.selected))
+	for _, a := range pl.selected {
+		selected[a.scriptName] = true
+	}
+	src := *pl.src
+	each := src.Each
+	src.Each = func(ctx context.Context, emit func(*archive.Connector) error) error {
+		return each(ctx, func(c *archive.Connector) error {
+			if !selected[c.ScriptName] {
+				return nil
+			}
+			return emit(c)
+		})
+	}
+	return src
 }
 
 // planError says in restore's words what makes the target unusable (it is
@@ -426,34 +529,45 @@ func fieldValue(v *diff.View, f string) any {
 	return out
 }
 
-// planOne plans one archive connector (d.B), paired with d.A when the target has it.
-func (pl *Planner) planOne(d *diff.ConnectorDiff) (Connector, error) {
-	src := pl.byName[d.BName]
-	if src == nil || src.ScriptName != d.B.ScriptName {
+// planOne plans one archive connector (d.B), paired with d.A when the
+// target has it; bv is its content when the comparison still had it.
+func (pl *Planner) planOne(d *diff.ConnectorDiff, bv *diff.View) (Connector, error) {
+	a := pl.byName[d.BName]
+	if a == nil || a.scriptName != d.B.ScriptName {
 		return Connector{}, fmt.Errorf("restore plan: archive connector %q (%s) not found in the plan's own index", d.BName, d.B.ScriptName)
 	}
-	c := Connector{Name: d.BName, TargetName: targetName(d.BName, pl.opts.Mapping), ArchiveScriptName: src.ScriptName}
+	if bv == nil {
+		bv = a.view
+	}
+	c := Connector{Name: d.BName, TargetName: targetName(d.BName, pl.opts.Mapping), ArchiveScriptName: a.scriptName}
 	if d.A == nil {
-		return planCreate(c, src), nil
+		return planCreate(c, a, bv), nil
 	}
 	c.TargetScriptName = d.A.ScriptName
 	c.TargetName = d.AName
 	for _, ch := range d.Changes {
+		if bv == nil && ch.Action != diff.ActionRemoved {
+			// The comparison keeps the content of every pair that differs.
+			return Connector{}, fmt.Errorf("restore plan: archive connector %q (%s) differs but its content was not kept", d.BName, a.scriptName)
+		}
 		switch ch.Kind {
 		case diff.KindDocument:
 			if ch.Action == diff.ActionRemoved {
 				c.Warnings = append(c.Warnings, fmt.Sprintf("%s: in the target but not in the archive; left as is (restore never deletes)", ch.Path))
 				continue
 			}
-			c.Items = append(c.Items, Item{Kind: ItemDocument, Path: ch.Path, Change: change(ch.Action), Document: ch.Document, data: document(src.Connector, ch.Document)})
+			c.Items = append(c.Items, Item{Kind: ItemDocument, Path: ch.Path, Change: change(ch.Action), Document: ch.Document, data: document(bv.Connector, ch.Document)})
 		case diff.KindTranslation:
 			if ch.Action == diff.ActionRemoved {
 				c.Warnings = append(c.Warnings, fmt.Sprintf("%s: in the target but not in the archive; left as is (restore never deletes)", ch.Path))
 				continue
 			}
-			c.Items = append(c.Items, Item{Kind: ItemTranslation, Path: ch.Path, Change: change(ch.Action), Locale: ch.Locale, data: src.Translations[ch.Locale]})
+			c.Items = append(c.Items, Item{Kind: ItemTranslation, Path: ch.Path, Change: change(ch.Action), Locale: ch.Locale, data: bv.Translations[ch.Locale]})
 		case diff.KindDetail:
-			v := fieldValue(src, ch.Field)
+			var v any
+			if bv != nil {
+				v = fieldValue(bv, ch.Field)
+			}
 			switch {
 			case ch.Field == "name" && d.Renamed():
 				// The rename is what the mapping asked for.
@@ -478,23 +592,24 @@ func (pl *Planner) planOne(d *diff.ConnectorDiff) (Connector, error) {
 	return c, nil
 }
 
-// planCreate plans a connector the target does not have.
-func planCreate(c Connector, src *diff.View) Connector {
-	typ, _ := fieldValue(src, "type").(string)
-	if !domain.IsCustomType(typ) {
-		c.Action, c.Reason = ActionSkip, fmt.Sprintf("built-in connector (type %q) absent from the target; restore never creates built-in connectors", typ)
+// planCreate plans a connector the target does not have. Without its
+// content (src nil: a stream let go of it), its items are loaded by
+// Plan.Load before they are written.
+func planCreate(c Connector, a *archConn, src *diff.View) Connector {
+	if !domain.IsCustomType(a.typ) {
+		c.Action, c.Reason = ActionSkip, fmt.Sprintf("built-in connector (type %q) absent from the target; restore never creates built-in connectors", a.typ)
 		return c
 	}
-	className, _ := fieldValue(src, "className").(string)
-	if strings.TrimSpace(className) == "" {
+	if strings.TrimSpace(a.className) == "" {
 		c.Action, c.Reason = ActionSkip, "the archive's detail has no className, which the API needs to create a connector"
 		return c
 	}
-	in := &apiclient.V3CreateConnectorDto{Name: c.TargetName, Type: typ, ClassName: className}
-	if dc, ok := fieldValue(src, "directConnect").(bool); ok {
+	in := &apiclient.V3CreateConnectorDto{Name: c.TargetName, Type: a.typ, ClassName: a.className}
+	if a.hasDC {
+		dc := a.directConnect
 		in.DirectConnect = &dc
 	}
-	switch st, _ := fieldValue(src, "status").(string); {
+	switch st := a.status; {
 	case domain.CreatableStatus(st):
 		in.Status = st
 	case st == "":
@@ -502,20 +617,85 @@ func planCreate(c Connector, src *diff.View) Connector {
 		c.Warnings = append(c.Warnings, fmt.Sprintf("status: %s cannot be set through the API; the connector is created with the server's default", st))
 	}
 	c.Action, c.Create = ActionCreate, in
-	for _, doc := range apiclient.Documents {
-		if b := document(src.Connector, doc); b != nil {
-			c.Items = append(c.Items, Item{Kind: ItemDocument, Path: string(doc), Change: ChangeAdd, Document: doc, data: b})
+	for _, doc := range a.docs {
+		it := Item{Kind: ItemDocument, Path: string(doc), Change: ChangeAdd, Document: doc, lazy: src == nil}
+		if src != nil {
+			it.data = document(src.Connector, doc)
 		}
+		c.Items = append(c.Items, it)
 	}
-	for _, loc := range slices.Sorted(maps.Keys(src.Translations)) {
-		c.Items = append(c.Items, Item{Kind: ItemTranslation, Path: "translations/" + loc, Change: ChangeAdd, Locale: loc, data: src.Translations[loc]})
-	}
-	for _, f := range patchable {
-		if v := fieldValue(src, f); v != nil {
-			c.Items = append(c.Items, Item{Kind: ItemField, Path: f, Change: ChangeAdd, Field: f, value: v})
+	for _, loc := range a.locales {
+		it := Item{Kind: ItemTranslation, Path: "translations/" + loc, Change: ChangeAdd, Locale: loc, lazy: src == nil}
+		if src != nil {
+			it.data = src.Translations[loc]
 		}
+		c.Items = append(c.Items, it)
+	}
+	for _, f := range a.patch {
+		it := Item{Kind: ItemField, Path: f, Change: ChangeAdd, Field: f, lazy: src == nil}
+		if src != nil {
+			it.value = fieldValue(src, f)
+		}
+		c.Items = append(c.Items, it)
 	}
 	return c
+}
+
+// Load reads from the archive the items planned without their content
+// (NewPlannerFrom), one connector at a time; memory then holds what the
+// restore writes. It fails when the archive no longer has what was
+// planned.
+func (p *Plan) Load(ctx context.Context, src diff.Source) error {
+	want := map[string]*Connector{}
+	for i := range p.Connectors {
+		c := &p.Connectors[i]
+		for _, it := range c.Items {
+			if it.lazy {
+				want[c.ArchiveScriptName] = c
+				break
+			}
+		}
+	}
+	if len(want) == 0 {
+		return nil
+	}
+	err := src.Each(ctx, func(ac *archive.Connector) error {
+		c := want[ac.ScriptName]
+		if c == nil {
+			return nil
+		}
+		v, err := diff.NewView(ac)
+		if err != nil {
+			return fmt.Errorf("the archive, connector %q: %w", ac.ScriptName, err)
+		}
+		for i := range c.Items {
+			it := &c.Items[i]
+			if !it.lazy {
+				continue
+			}
+			switch it.Kind {
+			case ItemDocument:
+				it.data = document(ac, it.Document)
+			case ItemTranslation:
+				it.data = ac.Translations[it.Locale]
+			case ItemField:
+				it.value = fieldValue(v, it.Field)
+			}
+			if it.data == nil && it.value == nil {
+				return fmt.Errorf("the archive, connector %q: %s is no longer there: was the archive replaced during the restore? Run it again", ac.ScriptName, it.Path)
+			}
+			it.lazy = false
+		}
+		delete(want, ac.ScriptName)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for sn := range want {
+		return fmt.Errorf("the archive no longer has connector %q: was it replaced during the restore? Run it again", sn)
+	}
+	return nil
 }
 
 // sortItems puts items in apply order: documents as apiclient.Documents

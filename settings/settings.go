@@ -106,9 +106,9 @@ const (
 	EnvClientSecretFile = "SAIL_CLIENT_SECRET_FILE"
 )
 
-// APIVersions are the accepted --api-version values. "auto" lets the client
-// pick; "v1" is the per-service /connectors/v1 layout.
-var APIVersions = []string{"auto", "v1", "v3", "v2024", "v2025", "v2026"}
+// APIVersions are the accepted --api-version values: the client's list
+// ("auto" lets it pick; "v1" is the per-service /connectors/v1 layout).
+var APIVersions = apiclient.APIVersions
 
 // Input is what Resolve reads.
 type Input struct {

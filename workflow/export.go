@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/connvault/connvault/archive"
@@ -59,6 +61,9 @@ type ExportResult struct {
 	// newest archive compared with under IfChanged.
 	Failed   int               `json:"-"`
 	Previous *archive.Manifest `json:"-"`
+	// Missing are the asked-for scriptNames the tenant does not have
+	// (with KeepGoing; without it they fail the export).
+	Missing []string `json:"missing,omitempty"`
 }
 
 // ErrNoArchive wraps an export failure after which no archive was written.
@@ -118,6 +123,8 @@ func Export(ctx context.Context, env *Env, o ExportOptions) (*ExportResult, erro
 	}
 	defer w.Abort() // no-op after a successful Close
 
+	seen := map[string]bool{} // the scriptNames written
+	var seenMu sync.Mutex
 	bar := env.progress("exporting", t.Client.Stats)
 	er, err := export.Run(ctx, t.Client, export.Options{
 		Filters:      o.Selection.Filters,
@@ -128,7 +135,12 @@ func Export(ctx context.Context, env *Env, o ExportOptions) (*ExportResult, erro
 		KeepGoing:    o.KeepGoing,
 		Logger:       env.log(),
 		Progress:     bar.Update,
-	}, func(conn *archive.Connector) error { return w.Add(ctx, conn) })
+	}, func(conn *archive.Connector) error {
+		seenMu.Lock()
+		seen[conn.ScriptName] = true
+		seenMu.Unlock()
+		return w.Add(ctx, conn)
+	})
 	bar.Finish()
 	if err != nil {
 		_ = w.Abort()
@@ -137,13 +149,28 @@ func Export(ctx context.Context, env *Env, o ExportOptions) (*ExportResult, erro
 		}
 		return nil, fmt.Errorf("export failed, %w: %w", ErrNoArchive, err)
 	}
-	if er.Partial() {
+	// A scriptName asked for by name that the tenant does not have is a
+	// failure, not a skip: the user expects it in the archive.
+	var missing []string
+	for _, sn := range o.Selection.ScriptNames {
+		if !seen[sn] {
+			missing = append(missing, sn)
+		}
+	}
+	if len(missing) > 0 && !o.KeepGoing {
+		_ = w.Abort()
+		return nil, fmt.Errorf("--script-name %s: no such connector in tenant %s; %w (check the scriptName, or add --keep-going to export the rest as a partial archive)",
+			strings.Join(missing, ", "), t.Name, ErrNoArchive)
+	}
+	partial := er.Partial() || len(missing) > 0
+	if partial {
 		w.SetPartial(er.Skipped)
 	} else {
 		w.SetSkipped(er.Skipped)
 	}
 	res.Connectors, res.Documents, res.Bytes = er.Connectors, er.Documents, er.Bytes
-	res.Partial, res.Skipped, res.Failed = er.Partial(), er.Skipped, len(er.Failed)
+	res.Partial, res.Skipped, res.Failed = partial, er.Skipped, len(er.Failed)+len(missing)
+	res.Missing = missing
 
 	if res.Previous != nil && !res.Partial && w.Digest() == res.Previous.ContentDigest {
 		_ = w.Abort()

@@ -17,8 +17,13 @@ import (
 // target to the report: what restore and promote share, so both pass the
 // same guard, confirmation and pre-restore snapshot.
 type RestoreOptions struct {
-	Target  *Tenant
+	Target *Tenant
+	// Archive is the archive in memory; or, for an archive read as a
+	// stream, Planner has indexed Source (importer.NewPlannerFrom) and the
+	// documents to write are read from Source again just before writing.
 	Archive *archive.Snapshot
+	Planner *importer.Planner
+	Source  *diff.Source
 	// Plan says which connectors and how they pair (mapping, --only, filter).
 	Plan importer.Options
 	// DryRun stops after Show: nothing is written, no permission needed.
@@ -124,6 +129,11 @@ func Restore(ctx context.Context, env *Env, o RestoreOptions) (*RestoreResult, e
 			env.log().Info(fmt.Sprintf("pre-%s snapshot written; restore it to undo this %s", o.verb(), o.verb()), "path", path, "connectors", m.ConnectorCount)
 		}
 	}
+	if o.Source != nil && !res.Plan.Empty() {
+		if err := res.Plan.Load(ctx, *o.Source); err != nil {
+			return nil, fmt.Errorf("reading the documents to write (nothing was written): %w", err)
+		}
+	}
 	bar := env.progress(strings.TrimSuffix(o.verb(), "e")+"ing "+t.Name, t.Client.Stats)
 	res.Report = importer.Apply(ctx, t.Client, res.Plan, importer.ApplyOptions{
 		Concurrency: env.Concurrency,
@@ -134,6 +144,10 @@ func Restore(ctx context.Context, env *Env, o RestoreOptions) (*RestoreResult, e
 		TargetScriptNames: importer.ScriptNames(target),
 	})
 	bar.Finish()
+	if ctx.Err() != nil {
+		// One summary instead of a failure line per cancelled request.
+		return res, &InterruptedError{Verb: o.verb(), Counts: res.Report.Counts, Backup: res.Backup}
+	}
 	if o.ReportText != nil {
 		if err := importer.WriteReportText(o.ReportText, res.Report); err != nil {
 			return nil, err
@@ -147,25 +161,28 @@ func planRestore(ctx context.Context, env *Env, o RestoreOptions) (*archive.Snap
 	// The list shows RELEASED connectors only: name the archive's own
 	// scriptNames too, so a DEVELOPMENT or DEMO connector of the same tenant
 	// is found (a 404 just means the target does not have it).
-	res := &RestoreResult{ScriptNames: make([]string, 0, len(o.Archive.Connectors))}
-	for _, conn := range o.Archive.Connectors {
-		res.ScriptNames = append(res.ScriptNames, conn.ScriptName)
-	}
+	//
 	// Only target connectors that an archive connector can land on matter:
 	// reading just those keeps a restore into a large tenant cheap under the
 	// rate limit, and it is exactly what undoing the restore needs. A bad
 	// --only is refused here, before the first request.
-	planner, err := importer.NewPlanner(o.Archive, o.Plan)
-	if errors.Is(err, importer.ErrNotInArchive) {
-		return nil, nil, &UsageError{err}
+	planner := o.Planner
+	if planner == nil {
+		var err error
+		planner, err = importer.NewPlanner(o.Archive, o.Plan)
+		if errors.Is(err, importer.ErrNotInArchive) {
+			return nil, nil, &UsageError{err}
+		}
+		if err != nil {
+			return nil, nil, err
+		}
 	}
-	if err != nil {
-		return nil, nil, err
-	}
+	res := &RestoreResult{ScriptNames: planner.ScriptNames()}
 	// Each target connector is planned as soon as it is read, while the
 	// requests for the others are in flight.
 	sel := &archive.Selection{ScriptNames: res.ScriptNames, Names: planner.TargetNames()}
 	var target *archive.Snapshot
+	var err error
 	res.Plan, err = planner.Plan(ctx, diff.Source{Each: func(ctx context.Context, emit func(*archive.Connector) error) error {
 		var err error
 		target, err = ReadTenantEach(ctx, env, o.Target, sel, emit)
@@ -176,4 +193,23 @@ func planRestore(ctx context.Context, env *Env, o RestoreOptions) (*archive.Snap
 	}
 	res.Target = target
 	return target, res, nil
+}
+
+// InterruptedError is a restore stopped (Ctrl-C) while applying: what was
+// done and what was not, in one sentence.
+type InterruptedError struct {
+	Verb   string
+	Counts importer.ReportCounts
+	Backup string
+}
+
+func (e *InterruptedError) Error() string {
+	c := e.Counts
+	done := c.Created + c.Updated
+	msg := fmt.Sprintf("interrupted: %d connectors written (%d created, %d updated), %d unchanged, %d not finished",
+		done, c.Created, c.Updated, c.Unchanged, c.Failed)
+	if e.Backup != "" {
+		msg += "; the pre-" + e.Verb + " snapshot is " + e.Backup
+	}
+	return msg + "; run the same " + e.Verb + " again to finish it"
 }

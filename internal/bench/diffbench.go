@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -84,6 +85,26 @@ func writeRealistic(dir string, n, changed int) (string, string, float64, error)
 	return pa, pb, float64(content) / (1 << 20), nil
 }
 
+// kept finds the archives of an earlier run with -keep.
+func kept(dir string, n int) (string, string, float64, error) {
+	if keepDir == "" {
+		return "", "", 0, errors.New("no -keep")
+	}
+	pa, pb := filepath.Join(dir, fmt.Sprintf("a-%d.tar.zst", n)), filepath.Join(dir, fmt.Sprintf("b-%d.tar.zst", n))
+	if _, err := archive.ReadManifest(pb); err != nil {
+		return "", "", 0, err
+	}
+	m, err := archive.ReadManifest(pa)
+	if err != nil {
+		return "", "", 0, err
+	}
+	var content int64
+	for _, e := range m.Entries {
+		content += e.Size
+	}
+	return pa, pb, float64(content) / (1 << 20), nil
+}
+
 // generate runs writeRealistic in a child process. A child's peak RSS as
 // the kernel reports it starts from its parent's high-water mark (exec
 // records the forked address space's), so the process that measures must
@@ -126,6 +147,12 @@ func generateMain(arg string) error {
 	return nil
 }
 
+func median(xs []float64) float64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
 // runMeasured runs the binary and returns its wall time, peak RSS (MB), CPU
 // seconds and exit code.
 func runMeasured(bin string, env []string, args ...string) (time.Duration, float64, float64, int, error) {
@@ -155,7 +182,10 @@ func runDiffCase(bin, tmp string, c diffCase) (diffResult, error) {
 	if keepDir != "" {
 		dir = keepDir
 	}
-	pa, pb, content, err := generate(dir, c.connectors, c.changed)
+	pa, pb, content, err := kept(dir, c.connectors)
+	if err != nil {
+		pa, pb, content, err = generate(dir, c.connectors, c.changed)
+	}
 	if err != nil {
 		return diffResult{}, fmt.Errorf("writing archives: %w", err)
 	}
@@ -171,13 +201,24 @@ func runDiffCase(bin, tmp string, c diffCase) (diffResult, error) {
 	if goMemLimit != "" {
 		env = append(env, "GOMEMLIMIT="+goMemLimit)
 	}
-	var code int
-	if r.verifyWall, r.verifyRSS, _, code, err = runMeasured(bin, env, "verify", pa, pb); err != nil || code != 0 {
-		return r, fmt.Errorf("verify: exit %d, %v", code, err)
+	// verify and diff alternate, each run -repeat times; the medians are
+	// compared, so that one run slowed by the neighbours does not decide.
+	var verifyWalls, diffWalls, diffCPUs []float64
+	for range repeat {
+		wall, rss, _, code, err := runMeasured(bin, env, "verify", pa, pb)
+		if err != nil || code != 0 {
+			return r, fmt.Errorf("verify: exit %d, %v", code, err)
+		}
+		verifyWalls, r.verifyRSS = append(verifyWalls, wall.Seconds()), max(r.verifyRSS, rss)
+		wall, rss, cpu, code, err := runMeasured(bin, env, "diff", "--progress", "never", pa, pb)
+		if err != nil || code != 1 {
+			return r, fmt.Errorf("diff: exit %d (want 1, different), %v", code, err)
+		}
+		diffWalls, diffCPUs, r.diffRSS = append(diffWalls, wall.Seconds()), append(diffCPUs, cpu), max(r.diffRSS, rss)
 	}
-	if r.diffWall, r.diffRSS, r.diffCPU, code, err = runMeasured(bin, env, "diff", "--progress", "never", pa, pb); err != nil || code != 1 {
-		return r, fmt.Errorf("diff: exit %d (want 1, different), %v", code, err)
-	}
+	r.verifyWall = time.Duration(median(verifyWalls) * float64(time.Second))
+	r.diffWall = time.Duration(median(diffWalls) * float64(time.Second))
+	r.diffCPU = median(diffCPUs)
 	ratio := r.diffWall.Seconds() / r.verifyWall.Seconds()
 	if ratio > c.maxRatio {
 		r.ok, r.why = false, fmt.Sprintf("MISSED diff/verify %.2f > %.2f", ratio, c.maxRatio)
@@ -193,6 +234,7 @@ func printDiffTable(rs []diffResult) {
 		return
 	}
 	fmt.Println()
+	fmt.Printf("Medians of %d alternating runs; peak RSS is the highest.\n\n", repeat)
 	fmt.Println("| case | connectors (changed) | content per archive | archive | verify A B | diff A B | diff/verify | diff CPU | peak RSS diff (verify) | target |")
 	fmt.Println("|---|---|---|---|---|---|---|---|---|---|")
 	for _, r := range rs {

@@ -49,7 +49,10 @@ var cases = []benchCase{
 		concurrency: 16, maxRSSMB: 200},
 }
 
-var goMemLimit, keepDir string
+var (
+	goMemLimit, keepDir string
+	repeat              int
+)
 
 type result struct {
 	c                       benchCase
@@ -66,6 +69,7 @@ func main() {
 	only := flag.String("cases", "", "comma-separated case ids to run (default all: a,b,c,d500,d,diff1000,diff5000,restore200)")
 	flag.StringVar(&goMemLimit, "gomemlimit", "", "GOMEMLIMIT for the exporting process (default: none), to tell memory it holds from memory the Go runtime has not yet returned")
 	flag.StringVar(&keepDir, "keep", "", "write the diff cases' archives into this `DIR` and keep them, to rerun connvault on them by hand")
+	flag.IntVar(&repeat, "repeat", 3, "runs of each command in the diff cases (medians are compared)")
 	gen := flag.String("generate", "", "internal: write realistic diff archives (`DIR,N,CHANGED`) and print their paths")
 	flag.Parse()
 	if *gen != "" {

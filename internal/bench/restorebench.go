@@ -126,6 +126,9 @@ func runRestoreCase(bin, tmp string, c restoreCase) (restoreResult, error) {
 	defer tgt.stop()
 	settings := []string{"--progress", "never", "--rate", "0", "--concurrency", conc}
 	backups := filepath.Join(tmp, c.id+"-backups")
+	if err := os.MkdirAll(backups, 0o700); err != nil {
+		return r, err
+	}
 	defer os.RemoveAll(backups)
 
 	// First restore, with every request logged to count them.

@@ -2,8 +2,10 @@
 // restores sandbox tenants under each fault kind the sandbox can inject
 // (5xx answers, dropped connections, 429 storms with Retry-After, short-lived
 // tokens, latency spikes, answers that stall mid-body) and under all of them
-// at once, checks every run against a fault-free one, and writes the figures
-// to docs/reliability.md:
+// at once, checks every run against a fault-free one, then plays each hostile
+// server of issue 18 (hostile.go: answers about another connector, redirected
+// writes, endless paging, a server that never answers, ...) and checks the
+// safe outcome, and writes the figures to docs/reliability.md:
 //
 //	go run ./internal/faults
 //
@@ -64,14 +66,22 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "faults: %v\n", err)
 		return 1
 	}
-	report := render(c, rows, time.Since(start))
+	hdir, err := os.MkdirTemp("", "connvault-hostile-")
+	if err != nil {
+		fmt.Fprintf(stderr, "faults: %v\n", err)
+		return 1
+	}
+	defer os.RemoveAll(hdir)
+	hrows := runHostile(ctx, hdir, c.Log)
+	report := withHostile(render(c, rows, time.Since(start)), hrows)
 	if err := os.WriteFile(*out, []byte(report), 0o644); err != nil {
 		fmt.Fprintf(stderr, "faults: writing the report: %v\n", err)
 		return 1
 	}
 	fmt.Fprint(stdout, table(rows))
+	fmt.Fprint(stdout, "\n"+hostileTable(hrows))
 	fmt.Fprintf(stderr, "faults: wrote %s in %.0fs\n", *out, time.Since(start).Seconds())
-	if err := check(rows); err != nil {
+	if err := errors.Join(check(rows), checkHostile(hrows)); err != nil {
 		fmt.Fprintf(stderr, "faults: %v\n", err)
 		return 1
 	}
@@ -196,6 +206,18 @@ the content checks do not.
   randomly damaged archives; malformed command lines and mapping files.
 - ` + "`TestConcurrentExportsSameDirectory`" + `, ` + "`TestExportWhilePruneRuns`" + `: overlapping runs on one
   directory lose nothing.
+- hostile_server_test.go (issue 18), through the CLI against sandbox tenants playing the hostile part:
+  ` + "`TestRestoreCreateAnsweredWithAnotherConnector`" + ` (200 with another connector, 302 to one, a second
+  create given the first one's scriptName: refused, the other connector untouched, exit not 0),
+  ` + "`TestRestoreWriteAnsweredWithRedirect`" + ` (every PUT 303: nothing reported written),
+  ` + "`TestRestoreLostCreateOfHiddenConnector`" + ` (one create), ` + "`TestExportRefusesDetailOfAnotherConnector`" + `,
+  ` + "`TestEndlessPagingStops`" + ` (export and restore: 2 pages, nothing left), ` + "`TestLargeDocumentRoundTrips`" + `
+  (a 17 MiB document through export, verify, ls, restore and the undo of a restore),
+  ` + "`TestKeepGoingPastUnarchivableScriptNames`" + `, ` + "`TestServerTextReachesTerminalEscaped`" + ` (ESC, CR, NUL in
+  names through export, ls, diff and the error line) and ` + "`TestSilentServerSaysWhatItRetries`" + `; in
+  apiclient ` + "`TestRotatedTokenRedacted`" + `, ` + "`TestRedactShortSecrets`" + ` and the fuzz targets
+  ` + "`FuzzPageAll`" + ` (paging), ` + "`FuzzCreateAnswer`" + ` (create/answer matching) and ` + "`FuzzTopLevelString`" + `;
+  ` + "`FuzzEscape`" + ` in internal/termtext.
 - ` + "`TestSecretsNeverLeak`" + `: export, diff and restore at debug level, in text and JSON logs, with
   servers that echo the credentials back, and an interrupted run: neither the client secret
   nor any issued token appears in any output, archive (raw or decompressed) or leftover

@@ -1,0 +1,100 @@
+package diff
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/connvault/connvault/archive"
+)
+
+// bombSnapshot is the shape of the hostile archive of issue 18 (defect 10),
+// scaled down: n connectors whose details are padded to padMiB MiB of '0's,
+// which compress to almost nothing. scriptNames start with prefix; the
+// names, which connectors are matched by, do not depend on it.
+func bombSnapshot(n, padMiB int, prefix string, changed int) *archive.Snapshot {
+	s := &archive.Snapshot{}
+	for i := range n {
+		pad := strings.Repeat("0", padMiB<<20)
+		if i == changed {
+			pad = pad[:len(pad)-1] + "1"
+		}
+		sn := fmt.Sprintf("%s%02d", prefix, i)
+		d := fmt.Sprintf(`{"name":"Bomb %02d","pad":%q,"scriptName":%q}`+"\n", i, pad, sn)
+		s.Connectors = append(s.Connectors, &archive.Connector{ScriptName: sn, Detail: []byte(d)})
+	}
+	return s
+}
+
+// peakHeap samples the live heap until stop is called and returns the
+// highest value seen above the level at the start.
+func peakHeap() (stop func() uint64) {
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	base := ms.HeapAlloc
+	var peak atomic.Uint64
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				var ms runtime.MemStats
+				runtime.ReadMemStats(&ms)
+				if ms.HeapAlloc > base && ms.HeapAlloc-base > peak.Load() {
+					peak.Store(ms.HeapAlloc - base)
+				}
+			}
+		}
+	}()
+	return func() uint64 { close(done); wg.Wait(); return peak.Load() }
+}
+
+// TestCompareSourcesMemoryBoundedByWindow: two archives that expand to
+// 128 MiB each (64 details of 2 MiB, a few KB compressed), whose connectors
+// share no scriptName, so lock-step cannot pair them as they are read and
+// all of A waits for B. diff must hold a window of them, not the archives:
+// before, diff read both archives whole (the 39 KB archive of issue 18
+// took 1 GiB).
+func TestCompareSourcesMemoryBoundedByWindow(t *testing.T) {
+	dir := t.TempDir()
+	pa := writeArchive(t, dir, "a.tar.zst", bombSnapshot(64, 2, "a-", -1))
+	pb := writeArchive(t, dir, "b.tar.zst", bombSnapshot(64, 2, "b-", 7))
+	defer debug.SetGCPercent(debug.SetGCPercent(20)) // keep the heap close to what is live
+
+	stop := peakHeap()
+	r, err := CompareSources(context.Background(), FileSource(pa, archive.ReadOptions{}), FileSource(pb, archive.ReadOptions{}), Options{Window: 8 << 20, ChangesOnly: true})
+	peak := stop()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := r.Summary.Connectors; s.Changed != 1 || s.Unchanged != 63 {
+		t.Fatalf("summary %+v, want 1 changed (Bomb 07) and 63 unchanged", s)
+	}
+	if c := r.Connectors[7]; c.Name != "Bomb 07" || c.Status != StatusChanged || len(c.Changes) != 1 || c.Changes[0].Field != "pad" {
+		t.Errorf("connector 7: %+v, want Bomb 07 changed in pad", c)
+	}
+	const expanded = 2 * 64 * 2 << 20
+	t.Logf("peak heap %.1f MiB for %d MiB of expanded content", float64(peak)/(1<<20), expanded>>20)
+	// Live at the peak (heap profile): the window (8 MiB), the connectors
+	// in flight (a few of 2 MiB per side) and the two zstd decoders' 8 MiB
+	// histories, about 40 MiB, plus garbage not yet collected. Reading the
+	// archives whole would hold all 256.
+	if peak > 80<<20 {
+		t.Errorf("peak heap %.1f MiB while comparing archives that expand to %d MiB: memory must be bounded by the window, not by the archives",
+			float64(peak)/(1<<20), expanded>>20)
+	}
+}
