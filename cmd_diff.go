@@ -17,7 +17,7 @@ func diffCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "diff",
 		Usage:     "compare two archives, or an archive with the live tenant",
-		ArgsUsage: "A B   (each an archive file, tenant: for the configured tenant, or tenant:NAME for a named one)",
+		ArgsUsage: "A B   (each an archive file, a snapshot directory, tenant: for the configured tenant, or tenant:NAME for a named one)",
 		Description: "Shows what would change to turn A into B: connectors added, removed and changed, with unified\n" +
 			"diffs of the changed documents. Exit code: 0 same, 1 different, 2 error (like diff(1)).",
 		Flags: withGlobals(
@@ -26,7 +26,8 @@ func diffCommand() *cli.Command {
 			&cli.StringFlag{Name: "map-file", Usage: "read OLD=NEW pairs from `FILE` (one per line, # comments)"},
 			&cli.StringSliceFlag{Name: "ignore", Usage: "also ignore this detail `FIELD` (repeatable)"},
 			&cli.BoolFlag{Name: "ignore-whitespace", Usage: "compare XML with whitespace runs normalised"},
-			&cli.StringFlag{Name: "format", Value: "text", Usage: "text or json"},
+			&cli.StringFlag{Name: "format", Value: "text", Usage: "text, json, markdown (a pull-request comment) or html (one self-contained page)"},
+			&cli.IntFlag{Name: "max-bytes", Usage: "with --format markdown: keep the report under `N` bytes, leaving out diffs that do not fit (a GitHub comment holds 65536)"},
 			&cli.BoolFlag{Name: "stat", Usage: "print the summary table only"},
 			&cli.BoolFlag{Name: "name-only", Usage: "print only the names of the connectors that differ"},
 			&cli.StringFlag{Name: "color", Value: "auto", Usage: "auto (on a terminal), always or never"},
@@ -94,8 +95,8 @@ func runDiff(c *cli.Context) error {
 		return err
 	}
 	format := c.String("format")
-	if format != "text" && format != "json" {
-		return usagef("--format %q: use text or json", format)
+	if err := checkReportFormat(c, format); err != nil {
+		return err
 	}
 	if c.Bool("stat") && c.Bool("name-only") {
 		return usagef("--stat and --name-only exclude each other")
@@ -172,6 +173,10 @@ func runDiff(c *cli.Context) error {
 	switch {
 	case format == "json":
 		err = diff.WriteJSON(s.stdout, res)
+	case format == "markdown" || format == "html":
+		// A report is written even without differences: a pull-request
+		// comment or an approval page saying so is the point.
+		err = writeReport(s.stdout, format, diff.NewReport(res, diff.ReportOptions{A: a0, B: b0}), c.Int("max-bytes"))
 	case res.Equal():
 		// Like diff(1): no differences, nothing on stdout; exit code 0.
 		s.log.Debug("no differences")

@@ -41,6 +41,7 @@ func exportCommand() *cli.Command {
 			&cli.BoolFlag{Name: "json", Usage: "print the summary as JSON on stdout"},
 			&cli.BoolFlag{Name: "from-detail", Usage: "fetch each connector's detail and source template only, and take source-config, correlation-config and translations from the detail (about 2 requests per connector instead of 7; `connvault doctor` tells whether that is equivalent on your tenant)"},
 			&cli.BoolFlag{Name: "force", Usage: "with --output FILE: replace FILE if it exists (only a regular file, never a link, device or pipe)"},
+			&cli.StringFlag{Name: "format", Value: "archive", Usage: "archive (a .tar.zst) or dir (a snapshot directory for Git, with -o DIR: docs/gitops.md)"},
 		),
 		Action: runExport,
 	}
@@ -98,6 +99,9 @@ func runExport(c *cli.Context) error {
 	s, err := newSession(c)
 	if err != nil {
 		return err
+	}
+	if c.String("format") != "archive" {
+		return runExportDir(c, s)
 	}
 	opts, err := exportOptions(c)
 	if err != nil {

@@ -21,9 +21,9 @@ func lsCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "ls",
 		Usage:     "show an archive's manifest and connectors",
-		ArgsUsage: "ARCHIVE",
-		Description: "Reads the archive's manifest and lists its connectors with their documents and locales.\n" +
-			"Exit codes: 0 shown, 1 error (not an archive, unreadable), 2 usage.",
+		ArgsUsage: "ARCHIVE|DIR",
+		Description: "Reads the archive's (or snapshot directory's) manifest and lists its connectors with their documents\n" +
+			"and locales. Exit codes: 0 shown, 1 error (not an archive, unreadable), 2 usage.",
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "json", Usage: "print the manifest and connector list as JSON"},
 		},
@@ -44,7 +44,7 @@ type lsConnector struct {
 
 func runLs(c *cli.Context) error {
 	if c.NArg() != 1 {
-		return usagef("ls needs exactly one archive file")
+		return usagef("ls needs exactly one archive file or snapshot directory")
 	}
 	path := c.Args().First()
 	r, size, done, err := archivestore.Open(c.Context, path)
@@ -78,8 +78,14 @@ func runLs(c *cli.Context) error {
 	// ESC, CR or NUL prints as text instead of acting on the terminal.
 	esc := termtext.Escape
 	fmt.Fprintf(out, "archive:     %s (%s)\n", esc(path), humanBytes(size))
-	fmt.Fprintf(out, "format:      %s version %d, written by connvault %s\n", esc(m.Format), m.FormatVersion, esc(m.ToolVersion))
-	fmt.Fprintf(out, "created:     %s\n", m.CreatedAt.UTC().Format(time.RFC3339))
+	if m.ToolVersion != "" {
+		fmt.Fprintf(out, "format:      %s version %d, written by connvault %s\n", esc(m.Format), m.FormatVersion, esc(m.ToolVersion))
+	} else { // a snapshot directory records neither the tool nor the time
+		fmt.Fprintf(out, "format:      %s version %d, snapshot directory\n", esc(m.Format), m.FormatVersion)
+	}
+	if !m.CreatedAt.IsZero() {
+		fmt.Fprintf(out, "created:     %s\n", m.CreatedAt.UTC().Format(time.RFC3339))
+	}
 	fmt.Fprintf(out, "source:      %s (API %s)\n", esc(m.Source.BaseURL), esc(m.Source.APIVersion))
 	if sel := describeSelection(m.Selection); sel != "" {
 		fmt.Fprintf(out, "selection:   %s\n", esc(sel))

@@ -30,7 +30,7 @@ func promoteCommand() *cli.Command {
 			"archive's path is printed. Writing to a protected tenant needs --yes-protected NAME. Exit code:\n" +
 			"0 done and verified, 1 error or a verification difference, 2 usage, 3 some connectors failed.",
 		Flags: withGlobals(
-			&cli.StringFlag{Name: "from", Usage: "the source tenant `NAME` (from the tenants file)"},
+			&cli.StringFlag{Name: "from", Usage: "the source tenant `NAME` (from the tenants file), or a snapshot directory or archive promoted as it is (a path: ./DIR, DIR/, FILE.tar.zst)"},
 			&cli.StringFlag{Name: "to", Usage: "the target tenant `NAME` (from the tenants file)"},
 			&cli.StringSliceFlag{Name: "only", Usage: "promote only the connector with this `NAME` (repeatable)"},
 			&cli.StringSliceFlag{Name: "map", Usage: "promote the source's connector OLD onto the target's NEW (repeatable): `OLD=NEW`"},
@@ -59,8 +59,12 @@ func runPromote(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	fromSnapshot := isSnapshotSource(from)
 	// The tenant names come first: a typo must not cost an export.
 	for _, n := range []string{from, to} {
+		if n == from && fromSnapshot {
+			continue
+		}
 		if _, err := s.settings.Lookup(n); err != nil {
 			return err
 		}
@@ -69,17 +73,22 @@ func runPromote(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	src, err := connectNamed(c, s, from)
-	if err != nil {
-		return err
+	if fromSnapshot {
+		opts.FromSnapshot = from
+	} else {
+		src, err := connectNamed(c, s, from)
+		if err != nil {
+			return err
+		}
+		defer src.close()
+		opts.From = src.Tenant
 	}
-	defer src.close()
 	dst, err := connectNamed(c, s, to)
 	if err != nil {
 		return err
 	}
 	defer dst.close()
-	opts.From, opts.To = src.Tenant, dst.Tenant
+	opts.To = dst.Tenant
 
 	res, err := workflow.Promote(c.Context, s.env(), opts)
 	if c.Bool("json") && res != nil && res.SourceArchive != "" {
@@ -102,7 +111,14 @@ func promoteNames(c *cli.Context) (from, to string, err error) {
 	if from == "" || to == "" {
 		return "", "", usagef("promote needs --from NAME and --to NAME (tenants from the tenants file; see `connvault tenants`)")
 	}
+	fromSnapshot := isSnapshotSource(from)
+	if fromSnapshot && (c.IsSet("filters") || c.IsSet("script-name")) {
+		return "", "", usagef("--filters and --script-name choose what to export from a source tenant; --from %s is a snapshot, promoted as it is", from)
+	}
 	for _, n := range []string{from, to} {
+		if n == from && fromSnapshot {
+			continue
+		}
 		if err := tenants.ValidName(n); err != nil {
 			return "", "", usageError(err)
 		}
@@ -207,3 +223,9 @@ func writeJSON(w io.Writer, v any) error {
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
 }
+
+// isSnapshotSource reports whether --from names a snapshot (a directory or
+// an archive) rather than a tenant. Tenant names are plain words (a-z, 0-9,
+// '-'), so anything with a slash, a dot or a scheme is a path: --from ./prod
+// names the directory even when a tenant is called prod too.
+func isSnapshotSource(from string) bool { return tenants.ValidName(from) != nil }

@@ -20,7 +20,7 @@ func restoreCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "restore",
 		Usage:     "restore an archive's connectors into the tenant: plan, then create, PUT and patch",
-		ArgsUsage: "ARCHIVE",
+		ArgsUsage: "ARCHIVE|DIR",
 		Description: "Reads the target tenant, prints a plan (+ create, ~ update with the items that differ, = unchanged,\n" +
 			"- skipped), then, once confirmed, snapshots the target into the backup directory and writes only\n" +
 			"what differs. Connectors are matched by name (--map/--map-file for renames); built-in connectors\n" +
@@ -30,7 +30,8 @@ func restoreCommand() *cli.Command {
 		Flags: withGlobals(
 			&cli.BoolFlag{Name: "dry-run", Aliases: []string{"n"}, Usage: "print the plan and stop: nothing is written"},
 			&cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, Usage: "apply without asking (needed when stdin is not a terminal)"},
-			&cli.StringFlag{Name: "format", Value: "text", Usage: "plan format on stdout: text or json"},
+			&cli.StringFlag{Name: "format", Value: "text", Usage: "plan format on stdout: text, json, markdown or html (these two with the diff of every write)"},
+			&cli.IntFlag{Name: "max-bytes", Usage: "with --format markdown: keep the plan under `N` bytes, leaving out diffs that do not fit (a GitHub comment holds 65536)"},
 			&cli.BoolFlag{Name: "json", Usage: "print the report as JSON on stdout (the plan then goes to stderr as text)"},
 			&cli.StringSliceFlag{Name: "only", Usage: "restore only the connector with this `NAME` (repeatable)"},
 			&cli.StringFlag{Name: "filters", Usage: "restore only the archive's connectors matching this filter `EXPR` (the API's syntax; name, type and directConnect)"},
@@ -53,12 +54,12 @@ func runRestore(c *cli.Context) error {
 		return err
 	}
 	format := c.String("format")
-	if format != "text" && format != "json" {
-		return usagef("--format %q: use text or json", format)
+	if err := checkReportFormat(c, format); err != nil {
+		return err
 	}
 	dryRun, yes, jsonReport := c.Bool("dry-run"), c.Bool("yes"), c.Bool("json")
-	if jsonReport && format == "json" && !dryRun {
-		return usagef("--format json and --json both want stdout: use --json alone (the report lists every connector's writes) or add --dry-run")
+	if jsonReport && format != "text" && !dryRun {
+		return usagef("--format %s and --json both want stdout: use --json alone (the report lists every connector's writes) or add --dry-run", format)
 	}
 	if c.Bool("no-backup") && c.String("backup-dir") != "" {
 		return usagef("--no-backup and --backup-dir exclude each other: give one")
@@ -124,10 +125,16 @@ func runRestore(c *cli.Context) error {
 		Plan:   planOpts,
 		DryRun: dryRun, YesProtected: c.String("yes-protected"),
 		BackupDir: backupDir, ReportText: s.stderr,
-		Show: func(plan *importer.Plan, _ *archive.Snapshot) error {
+		Show: func(plan *importer.Plan, target *archive.Snapshot) error {
 			switch {
 			case jsonReport && !dryRun:
 				return importer.WritePlanText(s.stderr, plan)
+			case format == "markdown" || format == "html":
+				rep, err := importer.PlanReportFrom(ctx, plan, src, target, info)
+				if err != nil {
+					return err
+				}
+				return writeReport(s.stdout, format, rep, c.Int("max-bytes"))
 			case format == "json" || jsonReport:
 				return importer.WritePlanJSON(s.stdout, plan, info)
 			default:

@@ -128,6 +128,8 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 			tenantsCommand(),
 			promoteCommand(),
 			doctorCommand(),
+			packCommand(),
+			unpackCommand(),
 			settingsCommand(),
 			completionCommand(),
 			manCommand(),

@@ -159,6 +159,12 @@ type dirSpooled struct {
 // connvault's (there is no manifest.json beside it), since Close would
 // delete what is in that folder.
 func CreateDir(ctx context.Context, dir string, meta Meta) (*DirWriter, error) {
+	return CreateDirSpooled(ctx, dir, "", meta)
+}
+
+// CreateDirSpooled is CreateDir with the spool file in spoolDir ("" for
+// os.TempDir), such as a directory whose leftovers the next run removes.
+func CreateDirSpooled(ctx context.Context, dir, spoolDir string, meta Meta) (*DirWriter, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("snapshot directory %s: %w", dir, err)
 	}
@@ -186,7 +192,7 @@ func CreateDir(ctx context.Context, dir string, meta Meta) (*DirWriter, error) {
 			return nil, fmt.Errorf("%w; connvault does not overwrite it: give a new or empty directory", err)
 		}
 	}
-	spool, err := os.CreateTemp("", "connvault-dir-*.spool")
+	spool, err := os.CreateTemp(spoolDir, "connvault-dir-*.spool")
 	if err != nil {
 		return nil, fmt.Errorf("snapshot directory %s: create temporary file: %w", dir, err)
 	}

@@ -167,11 +167,15 @@ func Commit(ctx context.Context, w *archive.Writer, loc *storage.Location, name 
 	})
 }
 
-// Open opens an archive named by a path or an object URL for
-// streaming reads. The returned close releases the object and the reader.
-func Open(ctx context.Context, arg string) (*archive.Reader, int64, func(), error) {
+// Open opens an archive named by a path or an object URL, or a snapshot
+// directory, for streaming reads. The returned close releases the object
+// and the reader.
+func Open(ctx context.Context, arg string) (archive.SnapshotReader, int64, func(), error) {
 	if p, ok := storage.Local(arg); ok {
 		arg = p
+		if archive.IsDir(arg) {
+			return openDir(arg)
+		}
 		r, err := archive.Open(arg, archive.ReadOptions{})
 		if err != nil {
 			return nil, 0, nil, err
@@ -211,11 +215,12 @@ func openObject(ctx context.Context, arg string) (*storage.Location, *storage.Ob
 	return loc, obj, nil
 }
 
-// Read reads a whole archive named by a path or an object URL.
+// Read reads a whole archive named by a path or an object URL, or a
+// snapshot directory.
 func Read(ctx context.Context, arg string) (*archive.Snapshot, error) {
 	if p, ok := storage.Local(arg); ok {
 		arg = p
-		return archive.ReadFile(arg, archive.ReadOptions{})
+		return archive.ReadAnyFile(arg, archive.ReadOptions{})
 	}
 	loc, obj, err := openObject(ctx, arg)
 	if err != nil {
@@ -309,10 +314,13 @@ func Exists(ctx context.Context, arg string) error {
 }
 
 // ReadManifest reads only the manifest of an archive named by a path or
-// an object URL.
+// an object URL, or of a snapshot directory (its files as they are).
 func ReadManifest(ctx context.Context, arg string) (*archive.Manifest, error) {
 	if p, ok := storage.Local(arg); ok {
 		arg = p
+		if archive.IsDir(arg) {
+			return readDirManifest(arg)
+		}
 		return archive.ReadManifest(arg)
 	}
 	r, _, closeAll, err := Open(ctx, arg)

@@ -174,6 +174,7 @@ func parseUnified(s string) fileDiff {
 		i++
 	}
 	oldN, newN := 0, 0
+	inHunk := false
 	for ; i < len(lines); i++ {
 		l := lines[i]
 		if l == "" && i == len(lines)-1 {
@@ -198,6 +199,7 @@ func parseUnified(s string) fileDiff {
 			// "-0,0" means the side is empty: numbering starts at 1.
 			oldN, newN = max(oldN, 1), max(newN, 1)
 			dl.text = l
+			inHunk = true
 		case '-':
 			dl.oldNum = oldN
 			oldN++
@@ -206,7 +208,17 @@ func parseUnified(s string) fileDiff {
 			newN++
 		case '\\':
 			dl.text = strings.TrimSpace(l[1:])
+		case ' ':
+			dl.text = text // "" for an empty line inside a hunk (some tools drop the space)
+			dl.oldNum, dl.newNum = oldN, newN
+			oldN++
+			newN++
 		default:
+			if !inHunk {
+				// A note in place of hunks, such as "Binary documents differ".
+				dl.kind, dl.text = '\\', l
+				break
+			}
 			dl.kind, dl.text = ' ', strings.TrimPrefix(l, " ")
 			dl.oldNum, dl.newNum = oldN, newN
 			oldN++

@@ -3,6 +3,7 @@ package diff
 import (
 	"bytes"
 	"encoding/json"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -157,4 +158,66 @@ func TestMarkdownMaxBytes(t *testing.T) {
 			t.Errorf("limit %d: unbalanced sections", limit)
 		}
 	}
+}
+
+// A diff without hunks (a binary document) renders its note, not a line.
+func TestParseUnifiedNote(t *testing.T) {
+	if fd := parseUnified("--- a\n+++ b\n@@ -1,3 +1,3 @@\n x\n\n-y\n+z\n"); len(fd.lines) != 5 || fd.lines[2].kind != ' ' || fd.lines[2].oldNum != 2 {
+		t.Fatalf("an empty context line: %+v", fd.lines)
+	}
+	fd := parseUnified(binaryDiff("a/x/source-config.xml", "b/x/source-config.xml", "a\x00", "b\x00c"))
+	if len(fd.lines) != 1 || fd.lines[0].kind != '\\' || !strings.HasPrefix(fd.lines[0].text, "Binary documents differ") {
+		t.Fatalf("parsed %+v", fd.lines)
+	}
+}
+
+// FuzzReportDiff renders arbitrary pairs of documents: no panic, the page
+// holds no markup from the documents, and every marked range is inside its
+// line on rune boundaries.
+func FuzzReportDiff(f *testing.F) {
+	f.Add("<a>\n<b x=\"1\"/>\n</a>\n", "<a>\n<b x=\"2\"/>\n</a>")
+	f.Add("é\x00", "è")
+	f.Add("", "-- x\n+++ y\n@@ -1 +1 @@\n")
+	f.Fuzz(func(t *testing.T, a, b string) {
+		fd := parseUnified(unified("a/x", "b/x", a, b, false))
+		for _, l := range fd.lines {
+			if l.markFrom < 0 || l.markTo > len(l.text) || l.markFrom > l.markTo && l.markTo != 0 {
+				t.Fatalf("mark %d..%d outside %q", l.markFrom, l.markTo, l.text)
+			}
+			if l.markFrom < l.markTo && (!isRuneStart(l.text[l.markFrom]) || l.markTo < len(l.text) && !isRuneStart(l.text[l.markTo])) {
+				t.Fatalf("mark %d..%d splits a rune of %q", l.markFrom, l.markTo, l.text)
+			}
+		}
+		sa := &archive.Snapshot{Connectors: []*archive.Connector{{ScriptName: "x", Detail: []byte(`{"name":"X"}`), SourceConfig: []byte(a)}}}
+		sb := &archive.Snapshot{Connectors: []*archive.Connector{{ScriptName: "x", Detail: []byte(`{"name":"X"}`), SourceConfig: []byte(b)}}}
+		r, err := Compare(sa, sb, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var page, md bytes.Buffer
+		if err := WriteHTML(&page, r, ReportOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if err := WriteMarkdown(&md, r, ReportOptions{MaxBytes: 4096}); err != nil {
+			t.Fatal(err)
+		}
+		// Every '<' on the page opens a tag the writer emits.
+		p := page.String()
+		for k := strings.IndexByte(p, '<'); k >= 0; k = nextLT(p, k) {
+			if !writerTag.MatchString(p[k:min(len(p), k+20)]) {
+				t.Fatalf("markup from a document reached the page at %q", p[k:min(len(p), k+40)])
+			}
+		}
+	})
+}
+
+// writerTag matches the start of every tag WriteHTML writes.
+var writerTag = regexp.MustCompile(`^<(!DOCTYPE html>|/?(html|head|meta|title|style|body|header|h1|p|main|table|thead|tbody|tr|th|td|ul|li|nav|a|span|details|summary|b|code|div|del|ins)[ >])`)
+
+func nextLT(s string, k int) int {
+	n := strings.IndexByte(s[k+1:], '<')
+	if n < 0 {
+		return -1
+	}
+	return k + 1 + n
 }

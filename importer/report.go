@@ -1,6 +1,7 @@
 package importer
 
 import (
+	"context"
 	"fmt"
 	"io"
 
@@ -116,6 +117,31 @@ func itemDiffs(sec *diff.Section, c Connector, src, dst *archive.Connector) {
 		}
 		sec.Diffs = append(sec.Diffs, ch.Diff)
 	}
+}
+
+// PlanReportFrom is PlanReport for a plan made from a streamed archive
+// (NewPlannerFrom): it reads from src only the connectors the plan creates
+// or updates, so memory holds what the restore writes, not the archive.
+func PlanReportFrom(ctx context.Context, p *Plan, src diff.Source, target *archive.Snapshot, info Info) (*diff.Report, error) {
+	want := map[string]bool{}
+	for _, c := range p.Connectors {
+		if c.Action == ActionCreate || c.Action == ActionUpdate {
+			want[c.ArchiveScriptName] = true
+		}
+	}
+	arch := &archive.Snapshot{}
+	if len(want) > 0 {
+		err := src.Each(ctx, func(c *archive.Connector) error {
+			if want[c.ScriptName] {
+				arch.Connectors = append(arch.Connectors, c)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("the plan's diffs: %w", err)
+		}
+	}
+	return PlanReport(p, arch, target, info), nil
 }
 
 // inlineField is the longest field value shown inline, as diff's text

@@ -2,10 +2,12 @@ package importer
 
 import (
 	"bytes"
+	"context"
 	"strings"
 	"testing"
 
 	"github.com/connvault/connvault/apiclient"
+	"github.com/connvault/connvault/diff"
 )
 
 // The Markdown and HTML plans list each connector's writes with the diff of
@@ -55,6 +57,18 @@ func TestPlanReports(t *testing.T) {
 	}
 	if got := strings.Count(out, "<details>"); got != 3 {
 		t.Errorf("%d sections, want 3 (create, update, skip)", got)
+	}
+	// Read from a stream, the report is the same.
+	rep, err := PlanReportFrom(context.Background(), p, diff.SnapshotSource(arch), target, info)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var md2 bytes.Buffer
+	if err := rep.WriteMarkdown(&md2); err != nil {
+		t.Fatal(err)
+	}
+	if md2.String() != out {
+		t.Errorf("PlanReportFrom differs from PlanReport:\n%s", md2.String())
 	}
 	if !strings.Contains(page.String(), "&lt;<del>old</del>/&gt;") || !strings.Contains(page.String(), "&lt;<ins>new</ins>/&gt;") {
 		t.Errorf("the HTML plan does not mark the changed characters:\n%s", page.String())

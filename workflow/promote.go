@@ -15,6 +15,10 @@ import (
 // PromoteOptions is one promotion from a source tenant to a target tenant.
 type PromoteOptions struct {
 	From, To *Tenant
+	// FromSnapshot, when set instead of From, is a snapshot directory or an
+	// archive (a path or an object URL) promoted as it is: nothing is
+	// exported, Selection is unused (docs/gitops.md).
+	FromSnapshot string
 	// Selection is what the source export takes (filter, scriptNames).
 	Selection archive.Selection
 	// Plan pairs the connectors (mapping, --only).
@@ -78,7 +82,7 @@ func (r *PromoteResult) Failed() bool { return r.Restore.Failed() }
 // export the source, plan against the target and apply (as Restore, with the
 // pre-promotion snapshot), then verify the target against the source.
 func Promote(ctx context.Context, env *Env, o PromoteOptions) (*PromoteResult, error) {
-	res := &PromoteResult{Version: 1, Kind: "promotion", From: o.From.Name, To: o.To.Name, DryRun: o.DryRun}
+	res := &PromoteResult{Version: 1, Kind: "promotion", From: o.sourceName(), To: o.To.Name, DryRun: o.DryRun}
 	if err := promoteCheckTarget(env, o); err != nil {
 		return res, err
 	}
@@ -102,7 +106,7 @@ func Promote(ctx context.Context, env *Env, o PromoteOptions) (*PromoteResult, e
 // promoteCheckTarget fails before the source export when the target may not
 // be written: Restore checks again before it writes.
 func promoteCheckTarget(env *Env, o PromoteOptions) error {
-	if o.From.Client.BaseURL() == o.To.Client.BaseURL() {
+	if o.From != nil && o.From.Client.BaseURL() == o.To.Client.BaseURL() {
 		env.log().Warn(fmt.Sprintf("tenants %s and %s have the same base URL %s: promoting a tenant onto itself changes nothing", o.From.Name, o.To.Name, o.From.Client.BaseURL()))
 	}
 	if o.DryRun {
@@ -112,6 +116,13 @@ func promoteCheckTarget(env *Env, o PromoteOptions) error {
 }
 
 func promoteExportSource(ctx context.Context, env *Env, o PromoteOptions, res *PromoteResult) (*archive.Snapshot, error) {
+	if o.FromSnapshot != "" {
+		if err := archivestore.Exists(ctx, o.FromSnapshot); err != nil {
+			return nil, &UsageError{fmt.Errorf("--from %s: no such snapshot directory or archive (%w); a tenant is named with lower-case letters, digits and '-'", o.FromSnapshot, err)}
+		}
+		res.SourceArchive = o.FromSnapshot
+		return archivestore.Read(ctx, o.FromSnapshot)
+	}
 	path, m, err := ExportInto(ctx, env, o.From, "--archive-dir", o.ArchiveDir, o.Selection)
 	if err != nil {
 		return nil, err
@@ -259,4 +270,12 @@ func byScriptName(s *archive.Snapshot, scriptName string) *archive.Connector {
 		}
 	}
 	return nil
+}
+
+// sourceName names the promotion's source: the tenant, or the snapshot.
+func (o *PromoteOptions) sourceName() string {
+	if o.FromSnapshot != "" {
+		return o.FromSnapshot
+	}
+	return o.From.Name
 }

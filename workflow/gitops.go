@@ -1,0 +1,194 @@
+package workflow
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/connvault/connvault/archive"
+	"github.com/connvault/connvault/archivestore"
+	"github.com/connvault/connvault/export"
+	"github.com/connvault/connvault/storage"
+)
+
+// ExportDirOptions is one export of a tenant into a snapshot directory
+// (export --format dir), for a Git repository: docs/gitops.md.
+type ExportDirOptions struct {
+	Tenant *Tenant
+	// Dir is the snapshot directory, created when missing.
+	Dir string
+	// Wait waits for another run writing Dir instead of failing.
+	Wait      bool
+	Selection archive.Selection
+	NoList    bool
+	// KeepGoing records a failed connector and goes on; its folder in Dir
+	// is left as it was.
+	KeepGoing bool
+}
+
+// ExportDir writes the tenant's selected connectors into a snapshot
+// directory (archive.DirWriter): only files whose content changed are
+// written, each atomically, connectors that are gone are removed, and a
+// failure leaves the directory as it was. The result's Archive is the
+// directory; ArchiveSize stays 0.
+func ExportDir(ctx context.Context, env *Env, o ExportDirOptions) (*ExportResult, error) {
+	t := o.Tenant
+	start := time.Now()
+	dir := o.Dir
+	if storage.IsBucket(dir) {
+		return nil, &UsageError{fmt.Errorf("--format dir -o %s: a snapshot directory is a local folder; for a bucket export an archive", dir)}
+	}
+	if p, ok := storage.Local(dir); ok {
+		dir = p
+	}
+	lock, err := archivestore.LockDir(ctx, dir, o.Wait)
+	if err != nil {
+		return nil, err
+	}
+	defer lock.Release()
+	meta := archive.Meta{
+		ToolVersion: env.ToolVersion,
+		CreatedAt:   env.now(),
+		Source:      archive.Source{BaseURL: t.sourceURL(), APIVersion: t.Client.APIVersion()},
+		Selection:   o.Selection,
+	}
+	w, err := archivestore.CreateDir(ctx, dir, meta)
+	if err != nil {
+		return nil, err
+	}
+	defer w.Abort()
+	bar := env.progress("exporting", t.Client.Stats)
+	er, err := export.Run(ctx, t.Client, export.Options{
+		Filters:      o.Selection.Filters,
+		ScriptNames:  o.Selection.ScriptNames,
+		ListDisabled: o.NoList,
+		Locales:      o.Selection.Locales,
+		Concurrency:  env.Concurrency,
+		KeepGoing:    o.KeepGoing,
+		Logger:       env.log(),
+		Progress:     bar.Update,
+	}, func(conn *archive.Connector) error { return w.Add(ctx, conn) })
+	bar.Finish()
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, fmt.Errorf("export failed, %s left as it was: %w", dir, err)
+	}
+	if er.Partial() {
+		w.SetPartial(er.Skipped)
+	} else {
+		w.SetSkipped(er.Skipped)
+	}
+	m, err := w.Close(ctx)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, fmt.Errorf("writing %s: %w", dir, err)
+	}
+	st := t.Client.Stats()
+	return &ExportResult{
+		Archive: dir, Written: true, Tenant: t.Name,
+		Connectors: er.Connectors, Documents: er.Documents, Bytes: er.Bytes, ContentDigest: m.ContentDigest,
+		Seconds: time.Since(start).Seconds(), Requests: st.Requests, Retries: st.Retries, RateLimited: st.RateLimited,
+		Partial: er.Partial(), Skipped: er.Skipped, Failed: len(er.Failed),
+	}, nil
+}
+
+// copySnapshot adds every connector of r to add, in r's order.
+func copySnapshot(ctx context.Context, r archive.SnapshotReader, add func(context.Context, *archive.Connector) error) error {
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		c, err := r.Next()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if err := add(ctx, c); err != nil {
+			return err
+		}
+	}
+}
+
+// Pack writes the snapshot directory dir, as its files are (edited or not),
+// into a new archive at out (a file or an object URL), with the directory's
+// source, selection and skipped connectors; createdAt is now.
+func Pack(ctx context.Context, env *Env, dir, out string) (*archive.Manifest, error) {
+	p, ok := storage.Local(dir)
+	if !ok || !archive.IsDir(p) {
+		return nil, &UsageError{fmt.Errorf("pack %s: not a directory; give a snapshot directory (export --format dir, unpack)", dir)}
+	}
+	r, err := archive.OpenDir(p, archive.ReadOptions{})
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	meta := r.Manifest().Meta
+	meta.ToolVersion, meta.CreatedAt = env.ToolVersion, env.now()
+	var bucket *storage.Location
+	var objName string
+	if lp, ok := storage.Local(out); ok {
+		out = lp
+	} else {
+		d, err := archivestore.ObjectDest(ctx, out)
+		if err != nil {
+			return nil, err
+		}
+		defer d.Release()
+		bucket, objName = d.Bucket, d.Name
+	}
+	w, err := archivestore.Create(ctx, bucket, out, meta)
+	if err != nil {
+		return nil, err
+	}
+	defer w.Abort()
+	if err := copySnapshot(ctx, r, w.Add); err != nil {
+		return nil, fmt.Errorf("pack %s: %w", dir, err)
+	}
+	m, err := archivestore.Commit(ctx, w, bucket, objName)
+	if err != nil {
+		return nil, fmt.Errorf("pack %s: %w", dir, err)
+	}
+	return m, nil
+}
+
+// Unpack checks the archive at arg (a file or an object URL; a snapshot
+// directory works too) and writes it into the snapshot directory dir as
+// ExportDir does.
+func Unpack(ctx context.Context, env *Env, arg, dir string) (*archive.Manifest, error) {
+	p, ok := storage.Local(dir)
+	if !ok {
+		return nil, &UsageError{fmt.Errorf("unpack into %s: a snapshot directory is a local folder", dir)}
+	}
+	r, _, done, err := archivestore.Open(ctx, arg)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	lock, err := archivestore.LockDir(ctx, p, false)
+	if err != nil {
+		return nil, err
+	}
+	defer lock.Release()
+	// The archive's Skipped and Partial come along in its Meta.
+	w, err := archivestore.CreateDir(ctx, p, r.Manifest().Meta)
+	if err != nil {
+		return nil, err
+	}
+	defer w.Abort()
+	if err := copySnapshot(ctx, r, w.Add); err != nil {
+		return nil, fmt.Errorf("unpack %s: %w", arg, err)
+	}
+	m, err := w.Close(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("unpack %s: %w", arg, err)
+	}
+	return m, nil
+}
