@@ -160,6 +160,9 @@ func runDiff(c *cli.Context) error {
 		defer t.close()
 		srcs[i] = tenantSource(s, t, sel)
 	}
+	// The table and the names need no unified diffs: not making them keeps a
+	// diff of huge documents small.
+	opts.ChangesOnly = format == "text" && (c.Bool("stat") || c.Bool("name-only"))
 	res, err := diff.CompareSources(ctx, srcs[0], srcs[1], opts)
 	if err != nil {
 		return err

@@ -111,7 +111,7 @@ func runPrune(c *cli.Context) error {
 			return pruneUsage("--tenant %q is not a tenant name: use lower-case letters, digits and '-', as in the archive names", tenant)
 		}
 	}
-	st, err := settings.Resolve(settings.Input{Flags: given, Sandbox: true})
+	st, err := settings.Resolve(settings.Input{Flags: given})
 	if err != nil {
 		return pruneUsage("%v", err)
 	}

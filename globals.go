@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"os"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -38,13 +37,15 @@ func globalFlags() []cli.Flag {
 		&cli.StringFlag{Name: "client-secret-file", Usage: "read the client secret from this `FILE` [$SAIL_CLIENT_SECRET_FILE]"},
 		&cli.StringFlag{Name: "tenant", Usage: "use the named tenant `NAME` from the tenants file (see `connvault tenants`); a SAIL_BASE_URL naming another tenant is refused [$CONNVAULT_TENANT]"},
 		&cli.StringFlag{Name: "config", Usage: "the tenants `FILE` (default: tenants.json in connvault's folder of the user configuration directory) [$" + tenants.EnvConfig + "]"},
-		&cli.StringFlag{Name: "api-version", DefaultText: "v3", Usage: "API version: " + strings.Join(settings.APIVersions, ", ") + " [$SAIL_API_VERSION]"},
-		&cli.StringFlag{Name: "rate", DefaultText: strconv.FormatFloat(apiclient.DefaultRate, 'g', -1, 64), Usage: "requests per second for all requests together (the gateway allows 100 per 10 s per client id); 0 turns pacing off [$CONNVAULT_RATE]"},
-		&cli.StringFlag{Name: "concurrency", DefaultText: "8", Usage: "requests in flight at once [$CONNVAULT_CONCURRENCY]"},
+		&cli.StringFlag{Name: "api-version", DefaultText: settings.Default("api-version"), Usage: "API layout: " + strings.Join(settings.APIVersions, ", ") + "; auto lists through /connectors/v1 and uses v3 when that answers 404 [$SAIL_API_VERSION]"},
+		&cli.StringFlag{Name: "rate", DefaultText: settings.Default("rate"), Usage: "requests per second, counted per --rate-window and API version (the gateway allows 100 per 10 s per client id and version); 0 turns pacing off [$CONNVAULT_RATE]"},
+		&cli.StringFlag{Name: "rate-window", DefaultText: settings.Default("rate-window"), Usage: "the window --rate is counted in: at most rate x window requests in any span of it [$CONNVAULT_RATE_WINDOW]"},
+		&cli.StringFlag{Name: "max-wait", DefaultText: settings.Default("max-wait"), Usage: "longest single wait the API may ask for (Retry-After); a longer one fails that request at once [$CONNVAULT_MAX_WAIT]"},
+		&cli.StringFlag{Name: "concurrency", DefaultText: settings.Default("concurrency"), Usage: "requests in flight at once [$CONNVAULT_CONCURRENCY]"},
 		&cli.BoolFlag{Name: "sandbox", Usage: "run against a built-in, in-process fake tenant seeded with sample connectors (no credentials needed)"},
-		&cli.StringFlag{Name: "progress", DefaultText: "auto", Usage: "progress bar on stderr: auto (only on a terminal), always or never [$CONNVAULT_PROGRESS]"},
-		&cli.StringFlag{Name: "log-level", DefaultText: "info", Usage: "debug, info, warn or error [$CONNVAULT_LOG_LEVEL]"},
-		&cli.StringFlag{Name: "log-format", DefaultText: "text", Usage: "text or json (for log shippers) [$CONNVAULT_LOG_FORMAT]"},
+		&cli.StringFlag{Name: "progress", DefaultText: settings.Default("progress"), Usage: "progress bar on stderr: auto (only on a terminal), always or never [$CONNVAULT_PROGRESS]"},
+		&cli.StringFlag{Name: "log-level", DefaultText: settings.Default("log-level"), Usage: "debug, info, warn or error [$CONNVAULT_LOG_LEVEL]"},
+		&cli.StringFlag{Name: "log-format", DefaultText: settings.Default("log-format"), Usage: "text or json (for log shippers) [$CONNVAULT_LOG_FORMAT]"},
 	}
 }
 
@@ -197,6 +198,8 @@ func clientConfig(s *session, st *settings.Settings) apiclient.Config {
 	return apiclient.Config{
 		APIVersion: st.APIVersion.Value,
 		Rate:       rate,
+		RateWindow: st.RateWindowValue,
+		MaxWait:    st.MaxWaitValue,
 		Logger:     s.log,
 		UserAgent:  "connvault/" + toolVersion(), // the tool's version, not the API's
 	}
@@ -273,7 +276,7 @@ func open(ctx context.Context, s *session, st *settings.Settings) (*tenant, erro
 // tenantsPath is the tenants file: --config, else $CONNVAULT_CONFIG, else the
 // default in the user configuration directory.
 func tenantsPath(c *cli.Context) (string, error) {
-	st, err := settings.Resolve(settings.Input{Flags: givenFlags(c), Sandbox: true})
+	st, err := settings.Resolve(settings.Input{Flags: givenFlags(c)})
 	if err != nil {
 		return "", err
 	}

@@ -109,3 +109,23 @@ func TestRestoreInterruptedSaysOneLine(t *testing.T) {
 		t.Errorf("want one line saying what was done and what was not, got %d:\n%s", len(interrupted), stderr)
 	}
 }
+
+// FuzzJSONLines: whatever is written to stderr under --log-format json comes
+// out as JSON records only.
+func FuzzJSONLines(f *testing.F) {
+	f.Add("connvault: warn: x\nplain\n{\"level\":\"INFO\",\"msg\":\"ok\"}\n{broken\n\r\n")
+	f.Fuzz(func(t *testing.T, in string) {
+		var out bytes.Buffer
+		j := newJSONLines(&out)
+		_, _ = j.Write([]byte(in))
+		j.Flush()
+		for _, l := range strings.Split(strings.TrimRight(out.String(), "\n"), "\n") {
+			if l == "" && out.Len() == 0 {
+				continue
+			}
+			if !json.Valid([]byte(l)) {
+				t.Errorf("not JSON: %q", l)
+			}
+		}
+	})
+}

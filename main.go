@@ -127,6 +127,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 			sandboxCommand(),
 			tenantsCommand(),
 			promoteCommand(),
+			doctorCommand(),
 			packCommand(),
 			unpackCommand(),
 			settingsCommand(),

@@ -31,7 +31,8 @@ func (c *Client) retryWait(ctx context.Context, r *request, p *pacer, hr *http.R
 			ra = backoff(c.backoffBase, c.backoffMax, attempts)
 		}
 		if ra > c.maxWait {
-			c.log.WarnContext(ctx, "apiclient: Retry-After beyond --max-wait; giving up on this request", "op", r.op, "scriptName", r.scriptName,
+			// The error says so to the caller; this is the request's trace.
+			c.log.DebugContext(ctx, "apiclient: Retry-After beyond --max-wait; giving up on this request", "op", r.op, "scriptName", r.scriptName,
 				"retryAfter", ra.Round(time.Second), "maxWait", c.maxWait)
 			return ra, true
 		}

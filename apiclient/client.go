@@ -92,6 +92,7 @@ type Client struct {
 	pacers   map[string]*pacer
 	rps      float64
 	rateSpan time.Duration
+	observe  func(Observation) // see Observe
 
 	maxAttempts int
 	maxWait     time.Duration
@@ -361,7 +362,7 @@ func (c *Client) url(r *request) string {
 // Under --api-version auto the first request settles the layout first.
 func (c *Client) do(ctx context.Context, r *request, b *budget) (*response, error) {
 	if r.version == "" && c.lay.current() == "" {
-		if resp, err, done := c.resolve(ctx, r, b); done {
+		if resp, done, err := c.resolve(ctx, r, b); done {
 			return resp, err
 		}
 	}
@@ -497,6 +498,7 @@ func (c *Client) attempt(ctx context.Context, r *request, p *pacer) (hr *http.Re
 		err = fmt.Errorf("%w: no data for %s after %d bytes", errStalled, c.idle, len(body))
 	}
 	c.bytesIn.Add(int64(len(body)))
+	c.observed(r, hr, sent)
 	// The arguments cost a URL string and a header copy per request: build
 	// them only when someone reads them.
 	if c.log.Enabled(ctx, slog.LevelDebug) {

@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // MaxPageSize is the largest limit the list accepts, and the page size of
@@ -45,6 +46,11 @@ const (
 
 // ListConnectors fetches one page. The server lists only RELEASED connectors.
 func (c *Client) ListConnectors(ctx context.Context, q ListQuery) (Page, error) {
+	return c.listIn(ctx, "", q)
+}
+
+// listIn is ListConnectors through layout version ("" for the chosen one).
+func (c *Client) listIn(ctx context.Context, version string, q ListQuery) (Page, error) {
 	if q.Limit < 0 || q.Limit > MaxPageSize {
 		return Page{}, fmt.Errorf("list connectors: limit %d is outside 0..%d", q.Limit, MaxPageSize)
 	}
@@ -67,7 +73,7 @@ func (c *Client) ListConnectors(ctx context.Context, q ListQuery) (Page, error) 
 	if q.Locale != "" {
 		v.Set("locale", q.Locale)
 	}
-	r := &request{op: "list connectors", method: http.MethodGet, path: "/connectors", query: v, accept: acceptJSON}
+	r := &request{op: "list connectors", method: http.MethodGet, path: "/connectors", query: v, accept: acceptJSON, version: version}
 	resp, err := c.do(ctx, r, &budget{})
 	if err != nil {
 		return Page{}, err
@@ -361,6 +367,10 @@ func (c *Client) GetDocumentVia(ctx context.Context, scriptName string, doc Docu
 // (correlation-config in v3) is written through a layout that does; a
 // layout answering 404 is followed by the next one that publishes the
 // route, and the one that took the document takes the rest of the run's.
+// When every layout answers 404, a correlation-config is written as the
+// detail's correlationConfigXml (PATCH, one of the four patchable fields);
+// a 404 there too means the connector is gone, and the PUT's first 404 is
+// returned.
 func (c *Client) PutDocument(ctx context.Context, scriptName string, doc Document, data []byte) (*UpdateDetail, error) {
 	op := "put " + string(doc)
 	if err := checkDocument(op, scriptName, doc); err != nil {
@@ -391,7 +401,31 @@ func (c *Client) PutDocument(ctx context.Context, scriptName string, doc Documen
 		}
 		tried = append(tried, v)
 	}
-	return nil, first
+	if !utf8.Valid(data) {
+		// A JSON string cannot carry these bytes unchanged.
+		return nil, first
+	}
+	d, err := c.PatchConnector(ctx, scriptName, []JsonPatchOperation{{Op: "replace", Path: "/correlationConfigXml", Value: string(data)}})
+	if err != nil {
+		if IsNotFound(err) {
+			return nil, first
+		}
+		return nil, err
+	}
+	if d.CorrelationConfigXML != string(data) {
+		e := &Error{Op: op, ScriptName: scriptName, Method: http.MethodPatch, Path: c.pathOf(&request{path: connectorPath(scriptName)}), StatusCode: http.StatusOK, Err: ErrUpdateFailed}
+		addMessage(e, "no API layout serves the correlation-config route, and the detail patched with correlationConfigXml does not carry it back")
+		return nil, e
+	}
+	// The connector exists: every layout that answered 404 lacks the route.
+	c.lay.mu.Lock()
+	for _, v := range tried {
+		c.lay.missing[docRoute{v, doc}] = true
+	}
+	c.lay.mu.Unlock()
+	c.log.DebugContext(ctx, "apiclient: correlation-config written as correlationConfigXml: no layout serves its route", "scriptName", scriptName, "lacking", tried)
+	return &UpdateDetail{Message: "correlation-config written as the detail's correlationConfigXml (PATCH): no API layout serves its route",
+		ScriptName: scriptName, Status: UpdateUpdated}, nil
 }
 
 // GetTranslation fetches the properties text of one locale.

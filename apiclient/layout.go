@@ -66,6 +66,9 @@ func apiPath(version, path string) string {
 type layouts struct {
 	requested string
 	sem       chan struct{} // one resolution at a time; ctx-aware unlike a mutex
+	// elsewhere serialises lookups through other layouts: they are rare,
+	// and the first one teaches the rest which layouts lack the route.
+	elsewhere chan struct{}
 
 	mu      sync.Mutex
 	chosen  string              // "" until auto is resolved
@@ -80,7 +83,7 @@ type docRoute struct {
 }
 
 func newLayouts(requested string) *layouts {
-	l := &layouts{requested: requested, sem: make(chan struct{}, 1),
+	l := &layouts{requested: requested, sem: make(chan struct{}, 1), elsewhere: make(chan struct{}, 1),
 		absent: map[string]bool{}, missing: map[docRoute]bool{}, served: map[Document]string{}}
 	if requested != VersionAuto {
 		l.chosen = requested
@@ -124,15 +127,15 @@ func (c *Client) ResolveAPIVersion(ctx context.Context) (string, error) {
 // then the caller's), else with a one-item list. done reports that r has
 // been answered (resp or err); otherwise the caller sends r in the layout
 // now chosen.
-func (c *Client) resolve(ctx context.Context, r *request, b *budget) (resp *response, err error, done bool) {
+func (c *Client) resolve(ctx context.Context, r *request, b *budget) (resp *response, done bool, err error) {
 	select {
 	case c.lay.sem <- struct{}{}:
 	case <-ctx.Done():
-		return nil, ctx.Err(), true
+		return nil, true, ctx.Err()
 	}
 	defer func() { <-c.lay.sem }()
 	if c.lay.current() != "" {
-		return nil, nil, false
+		return nil, false, nil
 	}
 	isList := r.method == http.MethodGet && r.path == "/connectors"
 	probe := *r
@@ -149,17 +152,17 @@ func (c *Client) resolve(ctx context.Context, r *request, b *budget) (resp *resp
 	case err == nil:
 		c.choose(ctx, VersionV1, "")
 		if isList {
-			return resp, nil, true
+			return resp, true, nil
 		}
-		return nil, nil, false
+		return nil, false, nil
 	case errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusNotFound && !apiErr.Token:
 		c.lay.mu.Lock()
 		c.lay.absent[VersionV1] = true
 		c.lay.mu.Unlock()
 		c.choose(ctx, VersionV3, "/connectors/v1 answered 404")
-		return nil, nil, false
+		return nil, false, nil
 	default:
-		return nil, err, true
+		return nil, true, err
 	}
 }
 
@@ -226,6 +229,12 @@ func (c *Client) GetDocumentElsewhere(ctx context.Context, scriptName string, do
 	if err := checkDocument(op, scriptName, doc); err != nil {
 		return nil, "", err
 	}
+	select {
+	case c.lay.elsewhere <- struct{}{}:
+	case <-ctx.Done():
+		return nil, "", ctx.Err()
+	}
+	defer func() { <-c.lay.elsewhere }()
 	chosen := c.APIVersion()
 	tried := []string{chosen}
 	var first error
@@ -247,9 +256,16 @@ func (c *Client) GetDocumentElsewhere(ctx context.Context, scriptName string, do
 		}
 		tried = append(tried, v)
 	}
+	// The caller knows the connector has the document: every layout that
+	// answered 404 lacks the route, and is not asked again in this run.
+	c.lay.mu.Lock()
+	for _, v := range tried {
+		c.lay.missing[docRoute{v, doc}] = true
+	}
+	c.lay.mu.Unlock()
 	if first == nil {
-		first = &Error{Op: op, ScriptName: scriptName, Method: http.MethodGet, StatusCode: http.StatusNotFound,
-			Err: errors.New("no other API layout publishes this route")}
+		first = &Error{Op: op, ScriptName: scriptName, Method: http.MethodGet, Path: apiPath(chosen, connectorPath(scriptName)+"/"+string(doc)),
+			StatusCode: http.StatusNotFound, Err: errors.New("no other API layout serves this route")}
 	}
 	return nil, "", first
 }

@@ -159,8 +159,26 @@ func TestCorrelationConfigThroughAPublishingLayout(t *testing.T) {
 	if _, err := c2.PutDocument(ctx, "gone", CorrelationConfig, []byte("<x/>")); !IsNotFound(err) {
 		t.Errorf("put to a missing connector: %v, want not found", err)
 	}
-	if n := len(g.requests()); n != 4 {
-		t.Errorf("%d requests for a missing connector, want one per layout that publishes the route (v1, v2026, v2025, v2024)", n)
+	if n := len(g.requests()); n != 5 {
+		t.Errorf("%d requests for a missing connector, want one per layout that publishes the route (v1, v2026, v2025, v2024) and the PATCH", n)
+	}
+	// No layout serves the route but the connector exists: the document is
+	// written as the detail's correlationConfigXml.
+	h := newFake(t, func(w http.ResponseWriter, r *http.Request, n int) {
+		if r.Method == http.MethodPatch && r.URL.Path == "/connectors/v1/here" {
+			writeJSON(w, 200, `{"name":"here","correlationConfigXml":"<CorrelationConfig name=\"ü\"/>"}`)
+			return
+		}
+		writeJSON(w, 404, `{"detailCode":"404 Not found"}`)
+	})
+	c3 := newTestClient(t, h, func(cfg *Config) { cfg.APIVersion = VersionV1 })
+	ud, err := c3.PutDocument(ctx, "here", CorrelationConfig, []byte(`<CorrelationConfig name="ü"/>`))
+	if err != nil || ud.Status != UpdateUpdated || !strings.Contains(ud.Message, "PATCH") {
+		t.Errorf("put through PATCH: %+v, %v", ud, err)
+	}
+	reqs := h.requests()
+	if last := reqs[len(reqs)-1]; last.Method != http.MethodPatch || !strings.Contains(string(last.Body), `"path":"/correlationConfigXml"`) {
+		t.Errorf("last request %s %s %s, want the PATCH of correlationConfigXml", last.Method, last.Path, last.Body)
 	}
 }
 
@@ -182,4 +200,20 @@ func TestRateBucketsPerVersion(t *testing.T) {
 	if _, err := New(Config{BaseURL: "https://a.example", ClientID: "id", ClientSecret: "s", APIVersion: "v4"}); err == nil || !strings.Contains(err.Error(), "auto, v1, v3") {
 		t.Errorf("unknown version: %v", err)
 	}
+}
+
+// FuzzJWTClaims: the token is the server's text; reading its claims must
+// never panic, and only a three-part token with a JSON object payload counts.
+func FuzzJWTClaims(f *testing.F) {
+	f.Add("eyJhbGciOiJIUzI1NiJ9.eyJzY29wZSI6WyJzcDpzY29wZXM6YWxsIl19.sig")
+	f.Add("sbx.abc")
+	f.Add("a.b.c")
+	f.Add("..")
+	f.Add("x.eyJhIjpbXX0=.y")
+	f.Fuzz(func(t *testing.T, tok string) {
+		claims, ok := jwtClaims(tok)
+		if ok && (claims == nil || strings.Count(tok, ".") != 2) {
+			t.Errorf("jwtClaims(%q) = %v, true", tok, claims)
+		}
+	})
 }

@@ -119,6 +119,10 @@ type fileEntry struct {
 	path string
 	pp   parsedPath
 	data []byte
+	// Until readData: the content's size and the manifest's SHA-256.
+	size   int64
+	sha256 string
+	read   bool
 }
 
 // scanner walks an archive's tar stream and checks every entry against the
@@ -396,6 +400,22 @@ func (s *scanner) checkManifest() error {
 // (then call finish).
 func (s *scanner) next() (*fileEntry, error) {
 	for {
+		fe, err := s.nextHeader()
+		if err != nil {
+			return nil, err
+		}
+		if fe, err = s.readData(fe); err != nil || fe != nil {
+			return fe, err
+		}
+	}
+}
+
+// nextHeader is next without the content: the entry's header is checked,
+// its content is left in the stream for readData, which must be called
+// before the next call. A streaming reader can so see where a connector ends
+// without holding the next one's first entry.
+func (s *scanner) nextHeader() (*fileEntry, error) {
+	for {
 		if s.eof {
 			return nil, io.EOF
 		}
@@ -486,16 +506,26 @@ func (s *scanner) entry(hdr *tar.Header) (*fileEntry, error) {
 	if s.total > s.opts.MaxTotalSize {
 		return nil, s.err(name, ErrLimit, fmt.Sprintf("the entries add up to more than the %d-byte limit (MaxTotalSize); raise it only if you trust this archive", s.opts.MaxTotalSize), nil)
 	}
-	data := make([]byte, hdr.Size)
+	pp, _ := parseEntryPath(name) // listed entries passed checkManifest
+	return &fileEntry{path: name, pp: pp, size: hdr.Size, sha256: want.SHA256}, nil
+}
+
+// readData reads and checks the content of the entry nextHeader returned.
+// In collect mode an entry whose content does not match gives (nil, nil).
+func (s *scanner) readData(fe *fileEntry) (*fileEntry, error) {
+	if fe.read {
+		return fe, nil
+	}
+	data := make([]byte, fe.size)
 	if _, err := io.ReadFull(s.tr, data); err != nil {
-		return nil, s.tarErr(name, err)
+		return nil, s.tarErr(fe.path, err)
 	}
 	sum := sha256.Sum256(data)
-	if got := hex.EncodeToString(sum[:]); got != want.SHA256 {
-		return nil, s.problem(s.err(name, ErrMismatch, fmt.Sprintf("the content's SHA-256 is %s but the manifest says %s; the archive was altered: use another backup", got, want.SHA256), nil))
+	if got := hex.EncodeToString(sum[:]); got != fe.sha256 {
+		return nil, s.problem(s.err(fe.path, ErrMismatch, fmt.Sprintf("the content's SHA-256 is %s but the manifest says %s; the archive was altered: use another backup", got, fe.sha256), nil))
 	}
-	pp, _ := parseEntryPath(name) // listed entries passed checkManifest
-	return &fileEntry{path: name, pp: pp, data: data}, nil
+	fe.data, fe.read = data, true
+	return fe, nil
 }
 
 func (s *scanner) missingErr(path string) *Error {
@@ -573,7 +603,7 @@ func (s *scanner) unchecked() int {
 }
 
 // Reader reads an archive one connector at a time. Memory holds one
-// connector (and the first entry of the next), never the whole archive.
+// connector, never the whole archive.
 type Reader struct {
 	f       *os.File
 	s       *scanner
@@ -629,7 +659,7 @@ func (r *Reader) Next() (*Connector, error) {
 
 func (r *Reader) next() (*Connector, error) {
 	if r.pending == nil {
-		fe, err := r.s.next()
+		fe, err := r.s.nextHeader()
 		if err == io.EOF {
 			if err := r.s.finish(); err != nil {
 				return nil, err
@@ -643,8 +673,15 @@ func (r *Reader) next() (*Connector, error) {
 	}
 	c := &Connector{ScriptName: r.pending.pp.scriptName}
 	for {
-		put(c, r.pending)
-		fe, err := r.s.next()
+		// Only the next entry's header is read to see where this connector
+		// ends: memory holds one connector, not also the next one's first
+		// entry (a detail can be hundreds of MiB).
+		fe, err := r.s.readData(r.pending)
+		if err != nil {
+			return nil, err
+		}
+		put(c, fe)
+		fe, err = r.s.nextHeader()
 		r.pending = fe
 		if err == io.EOF {
 			if err := r.s.finish(); err != nil {

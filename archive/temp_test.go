@@ -61,3 +61,30 @@ func TestRemoveTemps(t *testing.T) {
 		}
 	}
 }
+
+// FuzzTempNames: the temporary name beside any archive name is recognised
+// as one, fits a file name, and an archive name is never taken for one.
+func FuzzTempNames(f *testing.F) {
+	f.Add("acme-connectors-20261201T030000Z.tar.zst", "123456")
+	f.Add(strings.Repeat("é", 127)+".tar.zst", "9")
+	f.Fuzz(func(t *testing.T, base, digits string) {
+		if base == "" || strings.ContainsAny(base, "/\x00") || len(base) > 255 {
+			return
+		}
+		if digits == "" || strings.Trim(digits, "0123456789") != "" || len(digits) > 20 {
+			return
+		}
+		for _, suf := range []string{spoolSuffix, tmpSuffix} {
+			name := TempPrefix(base) + digits + suf
+			if !IsTemp(name) {
+				t.Errorf("%q not recognised as a temporary name", name)
+			}
+			if len(name) > 255 {
+				t.Errorf("%q is %d bytes", name, len(name))
+			}
+		}
+		if !strings.HasPrefix(base, ".") && IsTemp(base) {
+			t.Errorf("the archive name %q is taken for a temporary file", base)
+		}
+	})
+}

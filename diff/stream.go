@@ -428,7 +428,9 @@ func (st *streamer) read(ctx context.Context) error {
 	var chans [2]chan prepared
 	var wg sync.WaitGroup
 	for i, sd := range st.sides {
-		ch := make(chan prepared, 1)
+		// Unbuffered: a side holds the connector it is handing over and the
+		// merger the one it waits with, nothing more (a detail can be large).
+		ch := make(chan prepared)
 		chans[i] = ch
 		wg.Add(1)
 		go func() {

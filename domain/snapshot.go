@@ -58,6 +58,12 @@ type Meta struct {
 	// (--keep-going); Skipped lists them, and the 404s.
 	Partial bool      `json:"partial"`
 	Skipped []Skipped `json:"skipped,omitempty"`
+	// Fetch is how the documents were read (FetchFull, FetchFromDetail);
+	// empty in archives made before it was recorded, which read in full.
+	Fetch string `json:"fetch,omitempty"`
+	// DocumentSources lists every document read otherwise than Fetch says
+	// (see DocumentSource).
+	DocumentSources []DocumentSource `json:"documentSources,omitempty"`
 }
 
 // Snapshot is a whole archive in memory, for diff and restore.

@@ -124,3 +124,26 @@ func TestDateOffset(t *testing.T) {
 		t.Errorf("Date is %v from now, want about -7m", off)
 	}
 }
+
+// TestRateLimitPerVersion: the gateway counts per client id and API
+// version, so /connectors/v1 has a budget of its own beside /v3's.
+func TestRateLimitPerVersion(t *testing.T) {
+	clk := newClock()
+	e := newEnv(t, sandbox.Options{RateLimit: 2, Clock: clk.Now})
+	for i := range 2 {
+		if a := e.get("/v3/connectors?limit=1"); a.status != 200 {
+			t.Fatalf("v3 request %d: %d", i, a.status)
+		}
+	}
+	if a := e.get("/v3/connectors?limit=1"); a.status != 429 {
+		t.Errorf("third v3 request: %d, want 429", a.status)
+	}
+	for i := range 2 {
+		if a := e.get("/connectors/v1?limit=1"); a.status != 200 {
+			t.Errorf("v1 request %d after v3's budget ran out: %d", i, a.status)
+		}
+	}
+	if a := e.get("/connectors/v1?limit=1"); a.status != 429 {
+		t.Errorf("third v1 request: %d, want 429", a.status)
+	}
+}

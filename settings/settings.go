@@ -29,6 +29,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/connvault/connvault/apiclient"
 	"github.com/connvault/connvault/tenants"
@@ -88,8 +89,10 @@ type Spec struct {
 // Specs are the settings resolved flag > env > default (tenants file where
 // Resolve says so). The credentials and the sandbox are resolved apart.
 var Specs = []Spec{
-	{Flag: "api-version", Env: "SAIL_API_VERSION", Default: "v3"},
+	{Flag: "api-version", Env: "SAIL_API_VERSION", Default: apiclient.VersionAuto},
 	{Flag: "rate", Env: "CONNVAULT_RATE", Default: strconv.FormatFloat(apiclient.DefaultRate, 'g', -1, 64)},
+	{Flag: "rate-window", Env: "CONNVAULT_RATE_WINDOW", Default: apiclient.DefaultRateWindow.String()},
+	{Flag: "max-wait", Env: "CONNVAULT_MAX_WAIT", Default: "30m"},
 	{Flag: "concurrency", Env: "CONNVAULT_CONCURRENCY", Default: "8"},
 	{Flag: "tenant", Env: "CONNVAULT_TENANT"},
 	{Flag: "config", Env: tenants.EnvConfig},
@@ -133,6 +136,7 @@ type Input struct {
 type Settings struct {
 	BaseURL, ClientID, ClientSecret Setting
 	APIVersion, Rate, Concurrency   Setting
+	RateWindow, MaxWait             Setting
 	Tenant, Config                  Setting
 	LogLevel, LogFormat, Progress   Setting
 	Sandbox                         bool
@@ -140,6 +144,8 @@ type Settings struct {
 	// RateValue and ConcurrencyValue are Rate and Concurrency parsed.
 	RateValue        float64
 	ConcurrencyValue int
+	// RateWindowValue and MaxWaitValue are RateWindow and MaxWait parsed.
+	RateWindowValue, MaxWaitValue time.Duration
 	// Named is the tenants file's entry when it supplied the credentials.
 	Named *tenants.Tenant
 
@@ -153,7 +159,7 @@ type Settings struct {
 // All lists every setting in a fixed order, for logs and --json.
 func (s *Settings) All() []Setting {
 	return []Setting{s.BaseURL, s.ClientID, s.ClientSecret, s.APIVersion, s.Rate, s.Concurrency,
-		s.Tenant, s.Config, s.LogLevel, s.LogFormat, s.Progress}
+		s.Tenant, s.Config, s.LogLevel, s.LogFormat, s.Progress, s.RateWindow, s.MaxWait}
 }
 
 // Public is All with secrets hidden: what --json prints.
@@ -198,6 +204,10 @@ func (r *resolver) plain(sp Spec, def string) Setting {
 	return Setting{Name: sp.Flag, Value: def, Origin: FromDefault}
 }
 
+// Default is the default of the plain setting flag ("" for none), for help
+// texts: one place says it.
+func Default(flag string) string { return specOf(flag).Default }
+
 func specOf(flag string) Spec {
 	for _, sp := range Specs {
 		if sp.Flag == flag {
@@ -224,6 +234,8 @@ func Resolve(in Input) (*Settings, error) {
 	}
 	s.Rate = r.plain(specOf("rate"), rateDefault)
 	s.Concurrency = r.plain(specOf("concurrency"), specOf("concurrency").Default)
+	s.RateWindow = r.plain(specOf("rate-window"), specOf("rate-window").Default)
+	s.MaxWait = r.plain(specOf("max-wait"), specOf("max-wait").Default)
 	s.Tenant = r.plain(specOf("tenant"), "")
 	s.Config = r.plain(specOf("config"), "")
 	s.LogLevel = r.plain(specOf("log-level"), specOf("log-level").Default)
@@ -282,6 +294,12 @@ func (s *Settings) check() error {
 		return usagef("%s %s: use a number from 1 to 256", s.Concurrency.label(), s.Concurrency.Value)
 	}
 	s.ConcurrencyValue = n
+	if s.RateWindowValue, err = time.ParseDuration(strings.TrimSpace(s.RateWindow.Value)); err != nil || s.RateWindowValue < 100*time.Millisecond || s.RateWindowValue > time.Hour {
+		return usagef("%s %q: use a duration from 100ms to 1h, e.g. 10s (the gateway's window)", s.RateWindow.label(), s.RateWindow.Value)
+	}
+	if s.MaxWaitValue, err = time.ParseDuration(strings.TrimSpace(s.MaxWait.Value)); err != nil || s.MaxWaitValue < time.Second {
+		return usagef("%s %q: use a duration of at least 1s, e.g. 30m", s.MaxWait.label(), s.MaxWait.Value)
+	}
 	switch strings.ToLower(s.LogLevel.Value) {
 	case "debug", "info", "warn", "warning", "error", "":
 	default:
@@ -562,15 +580,34 @@ func SameBaseURL(a, b string) bool {
 	return NormalizeBaseURL(a) == NormalizeBaseURL(b)
 }
 
-// NormalizeBaseURL is the comparable form of a base URL.
+// NormalizeBaseURL is the comparable form of a base URL. Odd text (an
+// empty port, blanks) can normalise to something that normalises further;
+// the form is taken once it no longer changes, so it is canonical.
 func NormalizeBaseURL(s string) string {
+	n := normalizeOnce(s)
+	for range 8 {
+		next := normalizeOnce(n)
+		if next == n {
+			break
+		}
+		n = next
+	}
+	return n
+}
+
+func normalizeOnce(s string) string {
 	s = strings.TrimSpace(s)
 	if !strings.Contains(s, "://") {
 		s = "https://" + s
 	}
 	u, err := url.Parse(s)
 	if err != nil {
-		return strings.ToLower(strings.TrimRight(s, "/"))
+		// Not a URL: compared as text, blanks and trailing slashes aside.
+		for t := ""; t != s; {
+			t = s
+			s = strings.TrimSpace(strings.TrimRight(s, "/"))
+		}
+		return strings.ToLower(s)
 	}
 	host := strings.ToLower(strings.TrimSuffix(u.Hostname(), "."))
 	port := u.Port()

@@ -117,3 +117,21 @@ func TestSecretNeverShown(t *testing.T) {
 		t.Errorf("Describe = %q", d)
 	}
 }
+
+// FuzzNormalizeBaseURL: any text (a tenants file or a variable is outside
+// input) normalises without panicking, idempotently, and compares equal to
+// itself.
+func FuzzNormalizeBaseURL(f *testing.F) {
+	for _, s := range []string{"https://acme.api.identitynow.com", "HTTPS://Acme.API.identitynow.com:443/", "acme", "", "http://[::1]:80/x/", "%zz", "https://a.b./"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		n := NormalizeBaseURL(s)
+		if !SameBaseURL(s, s) {
+			t.Errorf("%q is not the same as itself", s)
+		}
+		if NormalizeBaseURL(n) != n {
+			t.Errorf("not idempotent: %q -> %q -> %q", s, n, NormalizeBaseURL(n))
+		}
+	})
+}

@@ -37,6 +37,9 @@ type ExportOptions struct {
 	// IfChanged, with Dir, writes nothing when the content equals the
 	// newest archive of this tenant there.
 	IfChanged bool
+	// FromDetail takes source-config, correlation-config and translations
+	// from each connector's detail (export.Options.FromDetail).
+	FromDetail bool
 }
 
 // ExportResult is an export's outcome; it is export's --json document.
@@ -56,6 +59,13 @@ type ExportResult struct {
 	RateLimited   int64             `json:"rateLimited"`
 	Partial       bool              `json:"partial"`
 	Skipped       []archive.Skipped `json:"skipped,omitempty"`
+	// APIVersion is the layout the run used (what --api-version auto chose);
+	// Fetch how documents were read ("full", "from-detail"); OtherSources
+	// how many documents did not come from their own route in that layout
+	// (the manifest's documentSources lists them).
+	APIVersion   string `json:"apiVersion"`
+	Fetch        string `json:"fetch"`
+	OtherSources int    `json:"otherSources,omitempty"`
 
 	// Failed counts the connectors that failed (KeepGoing); Previous is the
 	// newest archive compared with under IfChanged.
@@ -133,6 +143,7 @@ func Export(ctx context.Context, env *Env, o ExportOptions) (*ExportResult, erro
 		Locales:      o.Selection.Locales,
 		Concurrency:  env.Concurrency,
 		KeepGoing:    o.KeepGoing,
+		FromDetail:   o.FromDetail,
 		Logger:       env.log(),
 		Progress:     bar.Update,
 	}, func(conn *archive.Connector) error {
@@ -168,6 +179,11 @@ func Export(ctx context.Context, env *Env, o ExportOptions) (*ExportResult, erro
 	} else {
 		w.SetSkipped(er.Skipped)
 	}
+	// Under --api-version auto the layout is known once a request went out.
+	meta.Source.APIVersion = t.Client.APIVersion()
+	w.SetSource(meta.Source)
+	w.SetFetch(er.Fetch, er.Sources)
+	res.APIVersion, res.Fetch, res.OtherSources = meta.Source.APIVersion, er.Fetch, len(er.Sources)
 	res.Connectors, res.Documents, res.Bytes = er.Connectors, er.Documents, er.Bytes
 	res.Partial, res.Skipped, res.Failed = partial, er.Skipped, len(er.Failed)+len(missing)
 	res.Missing = missing

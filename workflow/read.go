@@ -42,6 +42,10 @@ func ReadTenantEach(ctx context.Context, env *Env, t *Tenant, sel *archive.Selec
 	}
 	snap.Manifest.ConnectorCount = res.Connectors
 	snap.Manifest.Skipped = res.Skipped
+	// A pre-restore snapshot is saved from this reading: it records the
+	// layout auto chose and where each document came from, as an export does.
+	snap.Manifest.Source.APIVersion = t.Client.APIVersion()
+	snap.Manifest.Fetch, snap.Manifest.DocumentSources = res.Fetch, res.Sources
 	return snap, nil
 }
 
@@ -113,6 +117,9 @@ func ExportInto(ctx context.Context, env *Env, t *Tenant, flag, dir string, sel 
 		return "", nil, fmt.Errorf("exporting %s: %w", t.Name, err)
 	}
 	w.SetSkipped(res.Skipped)
+	meta.Source.APIVersion = t.Client.APIVersion()
+	w.SetSource(meta.Source)
+	w.SetFetch(res.Fetch, res.Sources)
 	m, err := archivestore.Commit(ctx, w, dst.Bucket, dst.Name)
 	if err != nil {
 		return "", nil, fmt.Errorf("exporting %s: %w", t.Name, err)

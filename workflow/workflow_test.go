@@ -239,3 +239,126 @@ func TestExportRefusesNothingAndWritesAtomically(t *testing.T) {
 		}
 	}
 }
+
+// mutate makes tn differ from the seed in every way restore writes: a
+// document, a translation, connectorMetadata, applicationXml.
+func mutate(t *testing.T, tn *sandbox.Tenant) {
+	t.Helper()
+	for _, err := range []error{
+		tn.PutDocumentDirect("acme-hr-feed", domain.SourceConfig, []byte("<?xml version=\"1.0\"?>\n<source-config fileUpload=\"false\"><changed/></source-config>\n")),
+		tn.PutTranslationDirect("initech-ticketing", "en", []byte("title=Initech Ticketing (edited)\n")),
+		tn.SetMetadataDirect("atlassian-suite-cloud", map[string]any{"supportedUI": "ANGULAR", "shortDesc": "edited"}),
+		tn.PutDocumentDirect("legacy-mainframe-racf-bridge", sandbox.ApplicationXML, []byte("<Application name=\"Legacy Mainframe RACF Bridge\" edited=\"yes\"/>")),
+	} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// equalTo reports whether the tenant holds what snap holds, for snap's
+// connectors (diff of the two, as `diff ARCHIVE tenant:` would).
+func equalTo(t *testing.T, srv *sandbox.Server, snap *archive.Snapshot) bool {
+	t.Helper()
+	live, err := ReadTenant(context.Background(), testEnv(), tenantOf(t, srv, "live"), &snap.Manifest.Selection)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := diff.Compare(snap, live, diff.Options{Match: diff.MatchName})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res.Equal()
+}
+
+// Restoring the pre-restore snapshot puts the target back.
+func TestRestoreUndoWithItsSnapshot(t *testing.T) {
+	src := spectest.Start(t, sandbox.Options{})
+	dst := spectest.Start(t, sandbox.Options{})
+	mutate(t, src.Tenant)
+	snap := customSnapshot(t, src)
+	backups := t.TempDir()
+	target := tenantOf(t, dst, "dst")
+
+	res, err := Restore(context.Background(), testEnv(), RestoreOptions{Target: target, Archive: snap, BackupDir: backups})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Report.Counts.Updated != 4 || filepath.Dir(res.Backup) != backups {
+		t.Fatalf("report %+v, backup %q: want 4 updated and a snapshot in %s", res.Report.Counts, res.Backup, backups)
+	}
+	if !equalTo(t, dst, snap) {
+		t.Fatal("the target differs from the archive after the restore")
+	}
+	before, err := archivestore.Read(context.Background(), res.Backup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if equalTo(t, dst, before) {
+		t.Fatal("the pre-restore snapshot equals the restored target: it did not capture the target before")
+	}
+	undo, err := Restore(context.Background(), testEnv(), RestoreOptions{Target: target, Archive: before})
+	if err != nil || undo.Report.Counts.Updated != 4 {
+		t.Fatalf("undo: %v, %+v", err, undo)
+	}
+	if !equalTo(t, dst, before) {
+		t.Error("after the undo the target differs from its pre-restore snapshot")
+	}
+}
+
+// A mapping restores a connector onto a differently named one; Only limits
+// the plan, and an Only naming nothing in the archive is refused before any
+// request. Built-in connectors absent from the target are skipped.
+func TestRestoreMappingOnlyAndBuiltIn(t *testing.T) {
+	src := spectest.Start(t, sandbox.Options{})
+	dst := spectest.Start(t, sandbox.Options{Empty: true})
+	if err := src.Tenant.SetMetadataDirect("acme-hr-feed", map[string]any{"shortDesc": "from dev"}); err != nil {
+		t.Fatal(err)
+	}
+	snap := customSnapshot(t, src)
+	if _, err := dst.Tenant.CreateDirect(apiclient.V3CreateConnectorDto{Name: "Acme HR Feed (prod)", ClassName: "sailpoint.connector.OpenConnectorAdapter"}); err != nil {
+		t.Fatal(err)
+	}
+	target := tenantOf(t, dst, "dst")
+	res, err := Restore(context.Background(), testEnv(), RestoreOptions{Target: target, Archive: snap,
+		Plan: importer.Options{Only: []string{"Acme HR Feed"}, Mapping: map[string]string{"Acme HR Feed": "Acme HR Feed (prod)"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := res.Report.Counts; c.Updated != 1 || c.Created != 0 || c.Skipped != len(snap.Connectors)-1 {
+		t.Errorf("report %+v: want 1 updated onto the mapped connector, the rest skipped", c)
+	}
+	if c, _ := dst.Tenant.Connector("acme-hr-feed-prod"); c.Metadata["shortDesc"] != "from dev" || c.SourceConfig == nil {
+		t.Errorf("mapped connector not restored: %+v", c)
+	}
+
+	before := dst.Tenant.Stats().TotalRequests()
+	_, err = Restore(context.Background(), testEnv(), RestoreOptions{Target: target, Archive: snap, DryRun: true,
+		Plan: importer.Options{Only: []string{"No Such Connector"}}})
+	var u *UsageError
+	if !errors.As(err, &u) || !errors.Is(err, importer.ErrNotInArchive) {
+		t.Errorf("Only naming nothing: %v, want a usage error", err)
+	}
+	if n := dst.Tenant.Stats().TotalRequests() - before; n != 0 {
+		t.Errorf("%d requests before refusing", n)
+	}
+
+	// Everything, built-in connectors included: those are skipped, never created.
+	all, err := ReadTenant(context.Background(), testEnv(), tenantOf(t, src, "src"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	empty := spectest.Start(t, sandbox.Options{Empty: true})
+	res, err = Restore(context.Background(), testEnv(), RestoreOptions{Target: tenantOf(t, empty, "empty"), Archive: all, DryRun: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, pc := range res.Plan.Connectors {
+		if pc.Action == importer.ActionCreate && pc.Create != nil && !domain.IsCustomType(pc.Create.Type) {
+			t.Errorf("plans to create the built-in connector %s (type %q)", pc.Name, pc.Create.Type)
+		}
+	}
+	if res.Plan.Counts.Skip == 0 || res.Plan.Counts.Create == 0 {
+		t.Errorf("plan %+v: want built-in connectors skipped and custom ones created", res.Plan.Counts)
+	}
+}

@@ -29,11 +29,16 @@ type benchCase struct {
 	docSize     int
 	locales     int
 	latency     time.Duration
-	serverLimit int     // requests per second the sandbox allows (0: none)
-	clientRate  float64 // --rate (0: pacing off)
-	concurrency int
-	maxRatio    float64 // wall / floor target (0: none)
-	maxRSSMB    float64 // peak RSS target (0: none)
+	serverLimit int // requests per serverWindow the sandbox allows (0: none)
+	// serverWindow is the sandbox's (and the client's --rate-window) window;
+	// 0 means 1 s: "N requests per second".
+	serverWindow time.Duration
+	clientRate   float64 // --rate (0: pacing off)
+	seeded       bool    // the 11 seeded connectors instead of --empty
+	fromDetail   bool    // export --from-detail
+	concurrency  int
+	maxRatio     float64 // wall / floor target (0: none)
+	maxRSSMB     float64 // peak RSS target (0: none)
 }
 
 var cases = []benchCase{
@@ -47,6 +52,17 @@ var cases = []benchCase{
 		concurrency: 16, maxRSSMB: 200},
 	{id: "d", title: "5,000 connectors, 100 KB documents, pacing off", connectors: 5000, docSize: 100 << 10, locales: 3,
 		concurrency: 16, maxRSSMB: 200},
+	// The gateway's own limit, 100 requests per 10 s, and the default pacing.
+	// The floor of a paced run of R requests is 10 × (⌈R/100⌉ − 1) s: the
+	// last window's requests go out at its start.
+	{id: "w71", title: "the 11 seeded connectors (71 requests), gateway limit 100/10 s, default pacing", seeded: true, locales: 3,
+		latency: 25 * time.Millisecond, serverLimit: 100, serverWindow: 10 * time.Second, clientRate: 10, concurrency: 8},
+	{id: "w421", title: "60 connectors (421 requests), gateway limit 100/10 s, default pacing", connectors: 60, docSize: 20 << 10, locales: 3,
+		latency: 25 * time.Millisecond, serverLimit: 100, serverWindow: 10 * time.Second, clientRate: 10, concurrency: 8, maxRatio: 1.05},
+	{id: "g", title: "300 connectors, 3 locales, gateway limit 100/10 s, default pacing, full fetch", connectors: 300, docSize: 20 << 10, locales: 3,
+		latency: 25 * time.Millisecond, serverLimit: 100, serverWindow: 10 * time.Second, clientRate: 10, concurrency: 8, maxRatio: 1.05},
+	{id: "gd", title: "same, export --from-detail", connectors: 300, docSize: 20 << 10, locales: 3, fromDetail: true,
+		latency: 25 * time.Millisecond, serverLimit: 100, serverWindow: 10 * time.Second, clientRate: 10, concurrency: 8, maxRatio: 1.05},
 }
 
 var (
@@ -66,12 +82,20 @@ type result struct {
 }
 
 func main() {
-	only := flag.String("cases", "", "comma-separated case ids to run (default all: a,b,c,d500,d,diff1000,diff5000,restore200)")
+	only := flag.String("cases", "", "comma-separated case ids to run (default all: a,b,c,d500,d,w71,w421,g,gd,diff1000,diff5000,restore200; g and gd take about 3.5 and 1 minutes; bomb only when named)")
 	flag.StringVar(&goMemLimit, "gomemlimit", "", "GOMEMLIMIT for the exporting process (default: none), to tell memory it holds from memory the Go runtime has not yet returned")
 	flag.StringVar(&keepDir, "keep", "", "write the diff cases' archives into this `DIR` and keep them, to rerun connvault on them by hand")
 	flag.IntVar(&repeat, "repeat", 3, "runs of each command in the diff cases (medians are compared)")
+	genBomb := flag.String("generate-bomb", "", "internal: write the bomb case's archive to `PATH`")
 	gen := flag.String("generate", "", "internal: write realistic diff archives (`DIR,N,CHANGED`) and print their paths")
 	flag.Parse()
+	if *genBomb != "" {
+		if err := bombMain(*genBomb); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if *gen != "" {
 		if err := generateMain(*gen); err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", err)
@@ -150,6 +174,15 @@ func runAll(only string) error {
 			r.firstWall.Seconds(), r.firstRequests, r.noopWall.Seconds(), r.diffWall.Seconds(), r.exp.Seconds(), r.why)
 	}
 	printRestoreTable(restores)
+	if only != "" && contains(strings.Split(only, ","), "bomb") {
+		fmt.Fprintln(os.Stderr, "bench: case bomb: the hostile archive of issue 18 (64 details of 16 MiB) ...")
+		r, err := runBombCase(bin, tmp)
+		if err != nil {
+			return fmt.Errorf("case bomb: %w", err)
+		}
+		failed = failed || !r.ok
+		printBombTable(&r)
+	}
 	if failed {
 		return errors.New("some cases missed their targets")
 	}
@@ -166,13 +199,20 @@ func ratio(r result) float64 {
 func runCase(bin, tmp string, c benchCase) (result, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	args := []string{"sandbox", "--listen", "127.0.0.1:0", "--empty", "--connectors", fmt.Sprint(c.connectors),
+	args := []string{"sandbox", "--listen", "127.0.0.1:0", "--connectors", fmt.Sprint(c.connectors),
 		"--doc-size", fmt.Sprint(c.docSize), "--locales", fmt.Sprint(c.locales), "--latency", c.latency.String(), "--seed", "1"}
-	if c.serverLimit > 0 {
+	if !c.seeded {
+		args = append(args, "--empty")
+	}
+	window := c.serverWindow
+	if window == 0 {
 		// "N requests per second" as a 1 s fixed window: with the gateway's
-		// 10 s window a 2,100-request run would fit in one window's burst,
-		// and the floor would say nothing.
-		args = append(args, "--rate-limit", fmt.Sprint(c.serverLimit), "--rate-window", "1s")
+		// 10 s window a 2,100-request run at 200/s would fit in one
+		// window's burst, and the floor would say nothing.
+		window = time.Second
+	}
+	if c.serverLimit > 0 {
+		args = append(args, "--rate-limit", fmt.Sprint(c.serverLimit), "--rate-window", window.String())
 	}
 	sb := exec.CommandContext(ctx, bin, args...)
 	sb.Stderr = nil
@@ -197,8 +237,12 @@ func runCase(bin, tmp string, c benchCase) (result, error) {
 	}
 
 	archivePath := filepath.Join(tmp, "bench-"+c.id+".tar.zst")
-	exp := exec.CommandContext(ctx, bin, "export", "-o", archivePath, "--json", "--progress", "never", "--log-level", "warn",
-		"--rate", fmt.Sprint(c.clientRate), "--concurrency", fmt.Sprint(c.concurrency))
+	expArgs := []string{"export", "-o", archivePath, "--json", "--progress", "never", "--log-level", "warn",
+		"--rate", fmt.Sprint(c.clientRate), "--rate-window", window.String(), "--concurrency", fmt.Sprint(c.concurrency)}
+	if c.fromDetail {
+		expArgs = append(expArgs, "--from-detail")
+	}
+	exp := exec.CommandContext(ctx, bin, expArgs...)
 	exp.Env = append(os.Environ(), "SAIL_BASE_URL="+env["SAIL_BASE_URL"], "SAIL_CLIENT_ID="+env["SAIL_CLIENT_ID"],
 		"SAIL_CLIENT_SECRET="+env["SAIL_CLIENT_SECRET"])
 	if goMemLimit != "" {
@@ -223,7 +267,7 @@ func runCase(bin, tmp string, c benchCase) (result, error) {
 		return result{}, fmt.Errorf("export summary: %w", err)
 	}
 	_ = os.Remove(archivePath)
-	if sum.Connectors != c.connectors {
+	if !c.seeded && sum.Connectors != c.connectors {
 		return result{}, fmt.Errorf("exported %d connectors, want %d", sum.Connectors, c.connectors)
 	}
 	r := result{c: c, wall: wall, requests: sum.Requests, retries: sum.Retries, r429: sum.RateLimited,
@@ -246,14 +290,18 @@ func runCase(bin, tmp string, c benchCase) (result, error) {
 	if c.clientRate > 0 && c.clientRate < limit {
 		limit = c.clientRate
 	}
-	if !math.IsInf(limit, 1) {
+	switch {
+	case c.serverWindow > 0 && c.serverLimit > 0:
+		// Paced by window: the last window's requests go out at its start.
+		floor = math.Max(floor, c.serverWindow.Seconds()*(math.Ceil(needed/float64(c.serverLimit))-1))
+	case !math.IsInf(limit, 1):
 		floor = math.Max(floor, needed/limit)
 	}
 	r.floor = time.Duration(floor * float64(time.Second))
 	if c.maxRatio > 0 && ratio(r) > c.maxRatio {
 		r.ok, r.why = false, fmt.Sprintf("MISSED ratio %.3f > %.2f", ratio(r), c.maxRatio)
 	}
-	if c.id == "b" && r.r429 > 0 {
+	if (c.id == "b" || c.serverWindow > 0) && r.r429 > 0 {
 		r.ok, r.why = false, fmt.Sprintf("MISSED: %d 429s at the server's own rate", r.r429)
 	}
 	if c.maxRSSMB > 0 && r.rssMB > c.maxRSSMB {
