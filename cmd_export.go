@@ -58,7 +58,7 @@ type exportSummary struct {
 // exportOptions turns export's flags into the workflow's Options.
 func exportOptions(c *cli.Context) (workflow.ExportOptions, error) {
 	o := workflow.ExportOptions{
-		Output: c.String("output"), Dir: c.String("output-dir"), Wait: c.Bool("wait"),
+		Output: c.String("output"), Dir: c.String("output-dir"), Wait: c.Bool("wait"), Force: c.Bool("force"),
 		NoList: c.Bool("no-list"), KeepGoing: c.Bool("keep-going"), IfChanged: c.Bool("if-changed"), FromDetail: c.Bool("from-detail"),
 		Selection: archive.Selection{Filters: c.String("filters"), ScriptNames: c.StringSlice("script-name")},
 	}

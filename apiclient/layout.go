@@ -179,8 +179,8 @@ func (c *Client) choose(ctx context.Context, version, why string) {
 
 // routeLayouts is the order in which layouts are asked for doc: the one found
 // to serve it when the chosen one does not; else the chosen one when its spec
-// publishes the route (or first is set), then the others that publish it and
-// were not found lacking.
+// publishes the route (or chosenFirst is set), then the others that publish
+// it and were not found lacking, and the chosen one last if not yet listed.
 func (c *Client) routeLayouts(doc Document, chosenFirst bool) []string {
 	l := c.lay
 	l.mu.Lock()
@@ -204,8 +204,9 @@ func (c *Client) routeLayouts(doc Document, chosenFirst bool) []string {
 	return out
 }
 
-// learnRoute records that layouts tried answered 404 for doc of a connector
-// that layout served answered: those layouts lack the route.
+// learnRoute records that the layouts tried answered 404 for doc of a
+// connector that layout served answered for: they lack the route, and served
+// is asked first from now on.
 func (c *Client) learnRoute(doc Document, tried []string, served string) {
 	l := c.lay
 	l.mu.Lock()

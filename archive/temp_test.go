@@ -2,6 +2,7 @@ package archive
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -87,4 +88,56 @@ func FuzzTempNames(f *testing.F) {
 			t.Errorf("the archive name %q is taken for a temporary file", base)
 		}
 	})
+}
+
+func TestReplacePolicies(t *testing.T) {
+	dir := t.TempDir()
+	write := func(path string, r Replace) error {
+		w, err := Create(context.Background(), path, Meta{ToolVersion: "test", CreatedAt: time.Unix(0, 0).UTC()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.SetReplace(r)
+		if err := w.Add(context.Background(), &Connector{ScriptName: "c", Detail: []byte("{}\n")}); err != nil {
+			t.Fatal(err)
+		}
+		_, err = w.Close(context.Background())
+		return err
+	}
+	existing := filepath.Join(dir, "existing.tar.zst")
+	if err := os.WriteFile(existing, []byte("keep"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := write(existing, ReplaceNone); !errors.Is(err, ErrExists) {
+		t.Errorf("ReplaceNone over a file: %v", err)
+	}
+	if b, _ := os.ReadFile(existing); string(b) != "keep" {
+		t.Error("ReplaceNone replaced the file")
+	}
+	fresh := filepath.Join(dir, "fresh.tar.zst")
+	if err := write(fresh, ReplaceNone); err != nil {
+		t.Errorf("ReplaceNone to a new path: %v", err)
+	}
+	if _, err := ReadFile(fresh, ReadOptions{}); err != nil {
+		t.Errorf("the new archive does not read: %v", err)
+	}
+	link := filepath.Join(dir, "link.tar.zst")
+	if err := os.Symlink(existing, link); err != nil {
+		t.Fatal(err)
+	}
+	if err := write(link, ReplaceRegular); !errors.Is(err, ErrExists) {
+		t.Errorf("ReplaceRegular over a symlink: %v", err)
+	}
+	if fi, err := os.Lstat(link); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Error("the symlink was replaced")
+	}
+	if err := write(existing, ReplaceRegular); err != nil {
+		t.Errorf("ReplaceRegular over a regular file: %v", err)
+	}
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if IsTemp(e.Name()) {
+			t.Errorf("temporary file left: %s", e.Name())
+		}
+	}
 }

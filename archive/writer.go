@@ -66,6 +66,7 @@ type Writer struct {
 	total  int64
 
 	tmpName string // the final temporary file, while Close writes it
+	replace Replace
 	size    int64
 	closed  bool // committed or aborted
 	err     error
@@ -482,10 +483,9 @@ func (w *Writer) commit(ctx context.Context) (*Manifest, error) {
 	if err := tmp.Close(); err != nil {
 		return nil, wrap("close", err)
 	}
-	if err := os.Rename(w.tmpName, w.path); err != nil {
-		return nil, wrap("rename into place", err)
+	if err := w.place(); err != nil {
+		return nil, wrap("put into place", err)
 	}
-	w.tmpName = ""
 	w.size = size
 	// The rename is durable only once the directory is synced. The archive is
 	// complete and in place either way, so a failure here is reported but the

@@ -138,7 +138,9 @@ type ConnectorDiff struct {
 	AKey, BKey string
 	// AName and BName are the detail's "name" on each side.
 	AName, BName string
-	// A and B are the compared connectors; nil for a missing side.
+	// A and B are the compared connectors; nil for a missing side. From
+	// CompareSources over sides not held in memory, only their ScriptName
+	// is set: the content was let go once compared.
 	A, B    *archive.Connector
 	Status  Status
 	Changes []Change

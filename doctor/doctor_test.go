@@ -163,6 +163,13 @@ func TestWarnings(t *testing.T) {
 		t.Errorf("no layout serves correlation-config: OK %v, %+v", r.OK, c)
 	}
 
+	// A rate-limited tenant: the 429s and their Retry-After are reported.
+	srv = spectest.Start(t, sandbox.Options{RateLimit: 25, RateWindow: time.Second})
+	r = runOn(t, srv, "auto", "")
+	if c := check(r, "rate limit"); r.RateLimited == 0 || len(r.RateHeaders["Retry-After"]) == 0 || !strings.Contains(c.Detail, "Retry-After: 1") {
+		t.Errorf("rate-limited tenant: %d 429s, headers %v, %+v", r.RateLimited, r.RateHeaders, c)
+	}
+
 	// A tenant without /connectors/v1: auto runs on v3, which is fine.
 	srv = spectest.Start(t, sandbox.Options{Layouts: []string{"v3"}})
 	r = runOn(t, srv, "auto", "")

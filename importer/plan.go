@@ -278,19 +278,50 @@ func NewPlanner(arch *archive.Snapshot, opts Options) (*Planner, error) {
 
 // NewPlannerFrom is NewPlanner for an archive read as a stream (src must
 // be re-readable, as an archive file is): it reads it once, one connector at
-// a time, keeping of each what planning needs but not its content. Plan
+// a time. An archive whose content fits the comparison's window
+// (diff.DefaultWindow) is kept from that one read, and planned from memory;
+// of a larger one only what planning needs is kept, not the content: Plan
 // reads it again alongside the target, and Plan.Load a third time for the
 // documents to write, so that memory holds a window of connectors and what
 // the restore writes, never the archive.
 func NewPlannerFrom(ctx context.Context, src diff.Source, opts Options) (*Planner, error) {
+	return newPlannerFrom(ctx, src, opts, 0)
+}
+
+// newPlannerFrom is NewPlannerFrom with the window (zero for the default).
+func newPlannerFrom(ctx context.Context, src diff.Source, opts Options, window int64) (*Planner, error) {
 	pl, err := newPlanner(opts)
 	if err != nil {
 		return nil, err
 	}
-	pl.src = &src
-	err = src.Each(ctx, func(c *archive.Connector) error { return pl.index(c, false) })
+	pl.window = window
+	budget := window
+	if budget <= 0 {
+		budget = diff.DefaultWindow
+	}
+	var held int64
+	keep := true
+	err = src.Each(ctx, func(c *archive.Connector) error {
+		if keep {
+			held += int64(len(c.Detail) + len(c.SourceConfig) + len(c.SourceTemplate) + len(c.CorrelationConfig))
+			for _, t := range c.Translations {
+				held += int64(len(t))
+			}
+			if held > budget {
+				// Too large to keep: from here on a stream.
+				keep = false
+				for _, a := range pl.conns {
+					a.view = nil
+				}
+			}
+		}
+		return pl.index(c, keep)
+	})
 	if err != nil {
 		return nil, err
+	}
+	if !keep {
+		pl.src = &src
 	}
 	return pl, pl.selectConns()
 }
@@ -692,8 +723,8 @@ func (p *Plan) Load(ctx context.Context, src diff.Source) error {
 	if err != nil {
 		return err
 	}
-	for sn := range want {
-		return fmt.Errorf("the archive no longer has connector %q: was it replaced during the restore? Run it again", sn)
+	if len(want) > 0 {
+		return fmt.Errorf("the archive no longer has connector %q: was it replaced during the restore? Run it again", slices.Sorted(maps.Keys(want))[0])
 	}
 	return nil
 }

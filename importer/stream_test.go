@@ -66,11 +66,13 @@ func TestPlannerFromStreamMatchesInMemory(t *testing.T) {
 		t.Fatalf("in-memory plan counts %+v", want.Counts)
 	}
 	src := diff.FileSource(writeArchive(t, arch), archive.ReadOptions{})
-	pl, err := NewPlannerFrom(context.Background(), src, opts)
+	pl, err := newPlannerFrom(context.Background(), src, opts, 1) // a stream that lets go of every connector that waits
 	if err != nil {
 		t.Fatal(err)
 	}
-	pl.window = 1 // let go of every archive connector that waits
+	if pl.src == nil {
+		t.Fatal("the planner kept the archive although it exceeds the window")
+	}
 	if g, w := pl.TargetNames(), mustTargetNames(t, arch, opts); !reflect.DeepEqual(g, w) {
 		t.Errorf("target names %v, want %v", g, w)
 	}
@@ -128,11 +130,10 @@ func TestPlannerFromStreamMemoryBounded(t *testing.T) {
 	arch = nil
 	defer debug.SetGCPercent(debug.SetGCPercent(20))
 	stop := peakHeap()
-	pl, err := NewPlannerFrom(context.Background(), src, Options{})
+	pl, err := newPlannerFrom(context.Background(), src, Options{}, 4<<20)
 	if err != nil {
 		t.Fatal(err)
 	}
-	pl.window = 4 << 20
 	p, err := pl.Plan(context.Background(), diff.SnapshotSource(&archive.Snapshot{}))
 	if err == nil {
 		err = p.Load(context.Background(), src)
@@ -182,4 +183,63 @@ func peakHeap() (stop func() uint64) {
 		}
 	}()
 	return func() uint64 { close(done); wg.Wait(); return peak.Load() }
+}
+
+// TestPlanLoadRefusesAnotherArchive: the documents a plan writes come from
+// the archive it was made from; when that file was replaced between
+// planning and writing, Load says so instead of writing something else.
+func TestPlanLoadRefusesAnotherArchive(t *testing.T) {
+	arch := realistic.New(4, 2<<10, 1).Snapshot()
+	src := diff.FileSource(writeArchive(t, arch), archive.ReadOptions{})
+	pl, err := newPlannerFrom(context.Background(), src, Options{}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := pl.Plan(context.Background(), diff.SnapshotSource(&archive.Snapshot{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Counts.Create != 4 {
+		t.Fatalf("counts %+v, want 4 creates", p.Counts)
+	}
+	other := &archive.Snapshot{Connectors: arch.Connectors[1:]}
+	err = p.Load(context.Background(), diff.FileSource(writeArchive(t, other), archive.ReadOptions{}))
+	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("the archive no longer has connector %q", arch.Connectors[0].ScriptName)) {
+		t.Errorf("Load from another archive: err = %v, want the missing connector named", err)
+	}
+}
+
+// TestPlannerFromSmallArchiveReadsItOnce: an archive that fits the window is
+// planned from the one read that indexed it, each detail split once: the
+// plan and its data need no further pass over the file.
+func TestPlannerFromSmallArchiveReadsItOnce(t *testing.T) {
+	arch := realistic.New(10, 2<<10, 1).Snapshot()
+	file := diff.FileSource(writeArchive(t, arch), archive.ReadOptions{})
+	passes := 0
+	src := file
+	src.Each = func(ctx context.Context, emit func(*archive.Connector) error) error {
+		passes++
+		return file.Each(ctx, emit)
+	}
+	pl, err := NewPlannerFrom(context.Background(), src, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := pl.Plan(context.Background(), diff.SnapshotSource(&archive.Snapshot{Connectors: arch.Connectors[:3]}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Load(context.Background(), src); err != nil {
+		t.Fatal(err)
+	}
+	want, err := NewPlan(arch, &archive.Snapshot{Connectors: arch.Connectors[:3]}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(p, want) {
+		t.Errorf("plan from the kept archive differs from NewPlan's")
+	}
+	if passes != 1 {
+		t.Errorf("the archive was read %d times, want once", passes)
+	}
 }

@@ -135,3 +135,37 @@ func FuzzNormalizeBaseURL(f *testing.F) {
 		}
 	})
 }
+
+// The secret's source: a flag beats any variable, and at the same layer a
+// file beats the value (it keeps the secret out of process listings).
+func TestSecretSources(t *testing.T) {
+	dir := t.TempDir()
+	flagFile := filepath.Join(dir, "flag.secret")
+	envFile := filepath.Join(dir, "env.secret")
+	for p, v := range map[string]string{flagFile: "from-flag-file\n", envFile: "from-env-file\n"} {
+		if err := os.WriteFile(p, []byte(v), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct {
+		flags       map[string]string
+		env         map[string]string
+		want, where string
+	}{
+		{map[string]string{"client-secret": "v", "client-secret-file": flagFile}, nil, "from-flag-file", "--client-secret-file"},
+		{map[string]string{"client-secret": "v"}, map[string]string{"SAIL_CLIENT_SECRET_FILE": envFile}, "v", "--client-secret"},
+		{nil, map[string]string{"SAIL_CLIENT_SECRET_FILE": envFile, "SAIL_CLIENT_SECRET": "e"}, "from-env-file", "$SAIL_CLIENT_SECRET_FILE"},
+		{nil, map[string]string{"SAIL_CLIENT_SECRET": "e"}, "e", "$SAIL_CLIENT_SECRET"},
+	} {
+		s, err := Resolve(Input{Flags: tc.flags, Getenv: env(tc.env)})
+		if err == nil {
+			err = s.ResolveTenant()
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.ClientSecret.Value != tc.want || s.ClientSecret.Detail != tc.where {
+			t.Errorf("%v %v: secret %q from %s, want %q from %s", tc.flags, tc.env, s.ClientSecret.Value, s.ClientSecret.Detail, tc.want, tc.where)
+		}
+	}
+}

@@ -26,6 +26,10 @@ type ExportOptions struct {
 	Stdout      io.Writer
 	// Wait waits for another run holding Dir's lock instead of failing.
 	Wait bool
+	// Force lets an Output file replace an existing regular file (never a
+	// symlink, device or pipe); without it nothing is ever replaced, even
+	// a file that appears while the export runs.
+	Force bool
 	// Selection is what to export: the list filter, scriptNames the list
 	// may hide, locales.
 	Selection archive.Selection
@@ -130,6 +134,11 @@ func Export(ctx context.Context, env *Env, o ExportOptions) (*ExportResult, erro
 	}
 	if err != nil {
 		return nil, err
+	}
+	if o.Force && dst == nil {
+		w.SetReplace(archive.ReplaceRegular)
+	} else {
+		w.SetReplace(archive.ReplaceNone)
 	}
 	defer w.Abort() // no-op after a successful Close
 

@@ -103,6 +103,7 @@ func ExportInto(ctx context.Context, env *Env, t *Tenant, flag, dir string, sel 
 	if err != nil {
 		return "", nil, err
 	}
+	w.SetReplace(archive.ReplaceNone)
 	defer w.Abort()
 	bar := env.progress("exporting "+t.Name, t.Client.Stats)
 	res, err := export.Run(ctx, t.Client, export.Options{
@@ -146,6 +147,7 @@ func SaveSnapshot(ctx context.Context, env *Env, t *Tenant, dir string, snap *ar
 	if err != nil {
 		return "", nil, err
 	}
+	w.SetReplace(archive.ReplaceNone)
 	defer w.Abort()
 	for _, c := range snap.Connectors {
 		if err := w.Add(ctx, c); err != nil {

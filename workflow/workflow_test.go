@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -360,5 +361,45 @@ func TestRestoreMappingOnlyAndBuiltIn(t *testing.T) {
 	}
 	if res.Plan.Counts.Skip == 0 || res.Plan.Counts.Create == 0 {
 		t.Errorf("plan %+v: want built-in connectors skipped and custom ones created", res.Plan.Counts)
+	}
+}
+
+// Promote with Only and a mapping takes one connector under a new name; a
+// change made in the target afterwards is planned as one update, shown as a
+// changed connector, and undone by the next promotion.
+func TestPromoteOnlyMapAndDrift(t *testing.T) {
+	src := spectest.Start(t, sandbox.Options{})
+	dst := spectest.Start(t, sandbox.Options{Empty: true})
+	opts := PromoteOptions{
+		From: tenantOf(t, src, "dev"), To: tenantOf(t, dst, "prod"),
+		Selection:  archive.Selection{Filters: `type sw "custom "`},
+		Plan:       importer.Options{Only: []string{"Acme HR Feed"}, Mapping: map[string]string{"Acme HR Feed": "HR Feed (prod)"}},
+		ArchiveDir: t.TempDir(),
+	}
+	res, err := Promote(context.Background(), testEnv(), opts)
+	if err != nil || !res.Verified || res.Report.Created != 1 {
+		t.Fatalf("promote --only --map: %v %+v", err, res)
+	}
+	names := dst.Tenant.ScriptNames()
+	if len(names) != 1 {
+		t.Fatalf("target holds %v, want the one mapped connector", names)
+	}
+	if c, _ := dst.Tenant.Connector(names[0]); c.Name != "HR Feed (prod)" {
+		t.Fatalf("target connector named %q", c.Name)
+	}
+	if err := dst.Tenant.PutDocumentDirect(names[0], domain.SourceConfig, []byte("<source-config><edited-in-prod/></source-config>\n")); err != nil {
+		t.Fatal(err)
+	}
+	var changed int
+	opts.Show = func(ch *diff.Result, plan *importer.Plan) error {
+		changed = ch.Summary.Connectors.Changed
+		return nil
+	}
+	res, err = Promote(context.Background(), testEnv(), opts)
+	if err != nil || !res.Verified || res.Plan.Update != 1 || res.Report.Updated != 1 || changed != 1 {
+		t.Fatalf("promote after drift: %v, %+v, %d changed in the diff", err, res, changed)
+	}
+	if c, _ := dst.Tenant.Connector(names[0]); strings.Contains(string(c.SourceConfig), "edited-in-prod") {
+		t.Error("the drift was not undone")
 	}
 }
