@@ -24,7 +24,7 @@ func runExportDir(c *cli.Context, s *session) error {
 		return usagef("--format %q: use archive or dir", f)
 	}
 	o := workflow.ExportDirOptions{
-		Dir: c.String("output"), Wait: c.Bool("wait"), NoList: c.Bool("no-list"), KeepGoing: c.Bool("keep-going"),
+		Dir: c.String("output"), Wait: c.Bool("wait"), NoList: c.Bool("no-list"), KeepGoing: c.Bool("keep-going"), FromDetail: c.Bool("from-detail"),
 		Selection: archive.Selection{Filters: c.String("filters"), ScriptNames: c.StringSlice("script-name")},
 	}
 	switch {

@@ -20,6 +20,8 @@ import (
 	"strings"
 
 	"golang.org/x/sync/errgroup"
+
+	"github.com/connvault/connvault/domain"
 )
 
 // The directory form of a snapshot (docs/archive-format.md, "Directory form")
@@ -87,21 +89,25 @@ func ReadAnyFile(path string, opts ReadOptions) (*Snapshot, error) {
 // dirManifest is manifest.json of a directory: Manifest without toolVersion
 // and createdAt, fields in the archive manifest's order.
 type dirManifest struct {
-	Format         string    `json:"format"`
-	FormatVersion  int       `json:"formatVersion"`
-	Source         Source    `json:"source"`
-	Selection      Selection `json:"selection"`
-	Partial        bool      `json:"partial"`
-	Skipped        []Skipped `json:"skipped,omitempty"`
-	ConnectorCount int       `json:"connectorCount"`
-	Entries        []Entry   `json:"entries"`
-	ContentDigest  string    `json:"contentDigest"`
+	Format        string    `json:"format"`
+	FormatVersion int       `json:"formatVersion"`
+	Source        Source    `json:"source"`
+	Selection     Selection `json:"selection"`
+	Partial       bool      `json:"partial"`
+	Skipped       []Skipped `json:"skipped,omitempty"`
+	// Fetch and DocumentSources depend on the tenant and the flags, not
+	// on the run, so they stay (an unchanged re-export keeps them equal).
+	Fetch           string                  `json:"fetch,omitempty"`
+	DocumentSources []domain.DocumentSource `json:"documentSources,omitempty"`
+	ConnectorCount  int                     `json:"connectorCount"`
+	Entries         []Entry                 `json:"entries"`
+	ContentDigest   string                  `json:"contentDigest"`
 }
 
 func encodeDirManifest(m *Manifest) ([]byte, error) {
 	dm := dirManifest{
 		Format: m.Format, FormatVersion: m.FormatVersion, Source: m.Source, Selection: m.Selection,
-		Partial: m.Partial, Skipped: m.Skipped, ConnectorCount: m.ConnectorCount,
+		Partial: m.Partial, Skipped: m.Skipped, Fetch: m.Fetch, DocumentSources: m.DocumentSources, ConnectorCount: m.ConnectorCount,
 		Entries: m.Entries, ContentDigest: m.ContentDigest,
 	}
 	if dm.Entries == nil {
@@ -211,6 +217,18 @@ func (w *DirWriter) SetPartial(skipped []Skipped) {
 // list and fetch) without making the snapshot partial. Call it before Close.
 func (w *DirWriter) SetSkipped(skipped []Skipped) {
 	w.meta.Skipped = append(w.meta.Skipped, skipped...)
+}
+
+// SetSource records where the snapshot came from, as Writer.SetSource.
+func (w *DirWriter) SetSource(s Source) { w.meta.Source = s }
+
+// SetFetch records how the documents were read, as Writer.SetFetch.
+func (w *DirWriter) SetFetch(mode string, sources []domain.DocumentSource) {
+	w.meta.Fetch = mode
+	w.meta.DocumentSources = append(w.meta.DocumentSources, sources...)
+	slices.SortStableFunc(w.meta.DocumentSources, func(a, b domain.DocumentSource) int {
+		return cmp.Or(cmp.Compare(a.ScriptName, b.ScriptName), cmp.Compare(a.Document, b.Document))
+	})
 }
 
 func (w *DirWriter) usable() error {

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/connvault/connvault/archive"
@@ -26,6 +28,8 @@ type ExportDirOptions struct {
 	// KeepGoing records a failed connector and goes on; its folder in Dir
 	// is left as it was.
 	KeepGoing bool
+	// FromDetail takes the documents from each detail (ExportOptions.FromDetail).
+	FromDetail bool
 }
 
 // ExportDir writes the tenant's selected connectors into a snapshot
@@ -59,6 +63,8 @@ func ExportDir(ctx context.Context, env *Env, o ExportDirOptions) (*ExportResult
 		return nil, err
 	}
 	defer w.Abort()
+	seen := map[string]bool{} // the scriptNames written
+	var seenMu sync.Mutex
 	bar := env.progress("exporting", t.Client.Stats)
 	er, err := export.Run(ctx, t.Client, export.Options{
 		Filters:      o.Selection.Filters,
@@ -67,9 +73,15 @@ func ExportDir(ctx context.Context, env *Env, o ExportDirOptions) (*ExportResult
 		Locales:      o.Selection.Locales,
 		Concurrency:  env.Concurrency,
 		KeepGoing:    o.KeepGoing,
+		FromDetail:   o.FromDetail,
 		Logger:       env.log(),
 		Progress:     bar.Update,
-	}, func(conn *archive.Connector) error { return w.Add(ctx, conn) })
+	}, func(conn *archive.Connector) error {
+		seenMu.Lock()
+		seen[conn.ScriptName] = true
+		seenMu.Unlock()
+		return w.Add(ctx, conn)
+	})
 	bar.Finish()
 	if err != nil {
 		if ctx.Err() != nil {
@@ -77,11 +89,28 @@ func ExportDir(ctx context.Context, env *Env, o ExportDirOptions) (*ExportResult
 		}
 		return nil, fmt.Errorf("export failed, %s left as it was: %w", dir, err)
 	}
-	if er.Partial() {
+	// As for archives: a scriptName asked for by name that the tenant does
+	// not have is a failure, not a skip.
+	var missing []string
+	for _, sn := range o.Selection.ScriptNames {
+		if !seen[sn] {
+			missing = append(missing, sn)
+		}
+	}
+	if len(missing) > 0 && !o.KeepGoing {
+		return nil, fmt.Errorf("--script-name %s: no such connector in tenant %s; %s left as it was (check the scriptName, or add --keep-going)",
+			strings.Join(missing, ", "), t.Name, dir)
+	}
+	partial := er.Partial() || len(missing) > 0
+	if partial {
 		w.SetPartial(er.Skipped)
 	} else {
 		w.SetSkipped(er.Skipped)
 	}
+	// Under --api-version auto the layout is known once a request went out.
+	meta.Source.APIVersion = t.Client.APIVersion()
+	w.SetSource(meta.Source)
+	w.SetFetch(er.Fetch, er.Sources)
 	m, err := w.Close(ctx)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -94,7 +123,8 @@ func ExportDir(ctx context.Context, env *Env, o ExportDirOptions) (*ExportResult
 		Archive: dir, Written: true, Tenant: t.Name,
 		Connectors: er.Connectors, Documents: er.Documents, Bytes: er.Bytes, ContentDigest: m.ContentDigest,
 		Seconds: time.Since(start).Seconds(), Requests: st.Requests, Retries: st.Retries, RateLimited: st.RateLimited,
-		Partial: er.Partial(), Skipped: er.Skipped, Failed: len(er.Failed),
+		Partial: partial, Skipped: er.Skipped, Failed: len(er.Failed) + len(missing), Missing: missing,
+		APIVersion: meta.Source.APIVersion, Fetch: er.Fetch, OtherSources: len(er.Sources),
 	}, nil
 }
 
