@@ -902,17 +902,7 @@ func ReadDir(dir string, opts ReadOptions) (*Snapshot, error) {
 		return nil, err
 	}
 	defer r.Close()
-	snap := &Snapshot{Manifest: *r.Manifest()}
-	for {
-		c, err := r.Next()
-		if err == io.EOF {
-			return snap, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-		snap.Connectors = append(snap.Connectors, c)
-	}
+	return readAll(r)
 }
 
 // FileChange is a file of a snapshot directory that differs from what its
