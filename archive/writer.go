@@ -157,22 +157,8 @@ func (w *Writer) Add(ctx context.Context, c *Connector) error {
 	if c == nil {
 		return fmt.Errorf("archive %s: nil connector", w.path)
 	}
-	if why := checkComponent(c.ScriptName); why != "" {
-		return refuse(newErr(w.path, "", ErrUnsafePath, fmt.Sprintf(
-			"connector scriptName %q cannot be a folder name: %s; this connector cannot be archived, please report it", c.ScriptName, why), nil))
-	}
-	if c.Detail == nil {
-		return refuse(fmt.Errorf("archive %s: connector %q has no detail; every archived connector needs its detail JSON", w.path, c.ScriptName))
-	}
-	for loc := range c.Translations {
-		if why := checkComponent(loc); why != "" {
-			return refuse(newErr(w.path, "", ErrUnsafePath, fmt.Sprintf(
-				"connector %q: locale %q cannot be a file name: %s", c.ScriptName, loc, why), nil))
-		}
-	}
-	if _, dup := w.names[c.ScriptName]; dup {
-		return refuse(newErr(w.path, "", ErrDuplicate, fmt.Sprintf(
-			"connector %q was already added; each scriptName is saved once per archive", c.ScriptName), nil))
+	if err := checkConnector(w.path, archiveWords, c, w.names); err != nil {
+		return refuse(err)
 	}
 	files := connectorFiles(c)
 	if err := w.checkEntries(c, files); err != nil {
