@@ -102,15 +102,17 @@ func SnapshotSource(s *archive.Snapshot) Source {
 	}}
 }
 
-// ReaderSource reads an archive one connector at a time, opening it afresh
-// on each pass: memory holds a window of connectors, never the archive.
-func ReaderSource(open func(ctx context.Context) (*archive.Reader, error)) Source {
+// ReaderSource reads an archive or a snapshot directory one connector at a
+// time, opening it afresh on each pass: memory holds a window of
+// connectors, never the snapshot. open returns the reader and what releases
+// it (the reader and, say, the object it reads from).
+func ReaderSource(open func(ctx context.Context) (archive.SnapshotReader, func(), error)) Source {
 	return Source{Reread: true, Ordered: true, Each: func(ctx context.Context, emit func(*archive.Connector) error) error {
-		r, err := open(ctx)
+		r, release, err := open(ctx)
 		if err != nil {
 			return err
 		}
-		defer r.Close()
+		defer release()
 		for {
 			if err := ctx.Err(); err != nil {
 				return err
@@ -131,7 +133,13 @@ func ReaderSource(open func(ctx context.Context) (*archive.Reader, error)) Sourc
 
 // FileSource is ReaderSource for an archive file.
 func FileSource(path string, opts archive.ReadOptions) Source {
-	return ReaderSource(func(context.Context) (*archive.Reader, error) { return archive.Open(path, opts) })
+	return ReaderSource(func(context.Context) (archive.SnapshotReader, func(), error) {
+		r, err := archive.Open(path, opts)
+		if err != nil {
+			return nil, nil, err
+		}
+		return r, func() { r.Close() }, nil
+	})
 }
 
 // DefaultWindow is the content CompareSources keeps, at most, of connectors
