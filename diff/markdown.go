@@ -100,13 +100,8 @@ func (rep *Report) WriteMarkdown(w io.Writer) error {
 			fmt.Fprintf(&block, "%s\n\n", fence)
 			if !fits(block.Len() + tail.Len()) {
 				omittedDiffs++
-				fd := parseUnified(d)
-				name := fd.to
-				if name == "" || name == "/dev/null" {
-					name = fd.from
-				}
 				block.Reset()
-				fmt.Fprintf(&block, "- diff of %s left out (size limit)\n\n", mdCode(name))
+				fmt.Fprintf(&block, "- diff of %s left out (size limit)\n\n", mdCode(parseUnified(d).name()))
 			}
 			p("%s", block.String())
 		}
