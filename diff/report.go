@@ -95,16 +95,7 @@ func NewReport(r *Result, o ReportOptions) *Report {
 		rep.Summary.Rows = append(rep.Summary.Rows, []string{label, fmt.Sprint(a), fmt.Sprint(b), fmt.Sprint(c), fmt.Sprint(d)})
 	}
 	row("connectors", s.Connectors.Added, s.Connectors.Removed, s.Connectors.Changed, s.Connectors.Unchanged)
-	for _, it := range []struct {
-		label string
-		c     ItemCounts
-	}{
-		{"detail fields", s.DetailFields},
-		{"source-config", s.SourceConfig},
-		{"source-template", s.SourceTemplate},
-		{"correlation-config", s.CorrelationConfig},
-		{"translations", s.Translations},
-	} {
+	for _, it := range itemRows(s) {
 		row(it.label, it.c.Added, it.c.Removed, it.c.Modified, it.c.Unchanged)
 	}
 	if n := s.Connectors.Renamed; n > 0 {

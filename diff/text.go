@@ -39,6 +39,24 @@ func listed(c *ConnectorDiff) bool {
 	return c.Status != StatusUnchanged || c.Renamed()
 }
 
+// itemRow is a row of the summary table below "connectors".
+type itemRow struct {
+	label string
+	c     ItemCounts
+}
+
+// itemRows are the summary table's rows below "connectors", in the order
+// every report shows them.
+func itemRows(s Summary) []itemRow {
+	return []itemRow{
+		{"detail fields", s.DetailFields},
+		{"source-config", s.SourceConfig},
+		{"source-template", s.SourceTemplate},
+		{"correlation-config", s.CorrelationConfig},
+		{"translations", s.Translations},
+	}
+}
+
 // where names the scriptNames c has on each side, as "a/x, b/y".
 func where(c *ConnectorDiff) string {
 	var w []string
@@ -123,17 +141,7 @@ func (t textWriter) table(r *Result) {
 	s := r.Summary
 	t.printf("%-20s %7s %7s %7s %9s\n", "", "added", "removed", "changed", "unchanged")
 	t.printf("%-20s %7d %7d %7d %9d\n", "connectors", s.Connectors.Added, s.Connectors.Removed, s.Connectors.Changed, s.Connectors.Unchanged)
-	rows := []struct {
-		label string
-		c     ItemCounts
-	}{
-		{"detail fields", s.DetailFields},
-		{"source-config", s.SourceConfig},
-		{"source-template", s.SourceTemplate},
-		{"correlation-config", s.CorrelationConfig},
-		{"translations", s.Translations},
-	}
-	for _, row := range rows {
+	for _, row := range itemRows(s) {
 		t.printf("%-20s %7d %7d %7d %9d\n", row.label, row.c.Added, row.c.Removed, row.c.Modified, row.c.Unchanged)
 	}
 	if n := s.Connectors.Renamed; n > 0 {
