@@ -731,29 +731,29 @@ func (st *streamer) unchanged(a, b *sentry, sa, sb *sig) ConnectorDiff {
 	return d
 }
 
+// take releases side i's entry e (nil for none) and returns its View for
+// Options.Each (nil when its connector is not held); for a side not held,
+// *kept (the diff's A or B) keeps only the scriptName.
+func (st *streamer) take(e *sentry, i int, kept **archive.Connector) *View {
+	if e == nil {
+		return nil
+	}
+	var v *View
+	if e.c != nil {
+		v = &View{Connector: e.c, Fields: e.fields, Name: e.name}
+	}
+	if !st.sides[i].src.Held {
+		*kept = &archive.Connector{ScriptName: e.script}
+	}
+	st.release(e)
+	e.c, e.fields = nil, nil
+	return v
+}
+
 // emit records d; for sides not held, A and B keep only the scriptName.
 func (st *streamer) emit(d ConnectorDiff, a, b *sentry) {
-	var av, bv *View
-	if a != nil {
-		if a.c != nil {
-			av = &View{Connector: a.c, Fields: a.fields, Name: a.name}
-		}
-		if !st.sides[0].src.Held {
-			d.A = &archive.Connector{ScriptName: a.script}
-		}
-		st.release(a)
-		a.c, a.fields = nil, nil
-	}
-	if b != nil {
-		if b.c != nil {
-			bv = &View{Connector: b.c, Fields: b.fields, Name: b.name}
-		}
-		if !st.sides[1].src.Held {
-			d.B = &archive.Connector{ScriptName: b.script}
-		}
-		st.release(b)
-		b.c, b.fields = nil, nil
-	}
+	av := st.take(a, 0, &d.A)
+	bv := st.take(b, 1, &d.B)
 	if st.opts.Each != nil {
 		st.opts.Each(&d, av, bv)
 	}
