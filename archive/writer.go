@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/klauspost/compress/zstd"
+
+	"github.com/connvault/connvault/internal/iocount"
 )
 
 // The encoder settings are part of what makes output byte-for-byte
@@ -182,7 +184,7 @@ func (w *Writer) Add(ctx context.Context, c *Connector) error {
 func (w *Writer) writeFrame(key string, files []file) (frame, error) {
 	fr := frame{key: key, off: w.spoolOff}
 	crc := crc32.New(castagnoli)
-	counter := &countWriter{w: io.MultiWriter(w.spoolBuf, crc)}
+	counter := &iocount.Writer{W: io.MultiWriter(w.spoolBuf, crc)}
 	w.enc.Reset(counter)
 	tw := tar.NewWriter(w.enc)
 	header := tarHeader(headerTime(w.meta.CreatedAt))
@@ -211,8 +213,8 @@ func (w *Writer) writeFrame(key string, files []file) (frame, error) {
 	if err := w.enc.Close(); err != nil {
 		return fr, err
 	}
-	fr.size, fr.crc = counter.n, crc.Sum32()
-	w.spoolOff += counter.n
+	fr.size, fr.crc = counter.N, crc.Sum32()
+	w.spoolOff += counter.N
 	return fr, nil
 }
 
@@ -234,7 +236,7 @@ func tarHeader(mtime time.Time) func(name string, size int64) *tar.Header {
 // both write exactly this stream.
 func (w *Writer) encode(ctx context.Context, m *Manifest, mb []byte, out io.Writer) (int64, error) {
 	wrap := func(what string, err error) error { return fmt.Errorf("archive %s: %s: %w", w.path, what, err) }
-	counter := &countWriter{w: out}
+	counter := &iocount.Writer{W: out}
 	bw := bufio.NewWriterSize(counter, 256<<10)
 	// The encoder that compressed the connectors does the head and tail
 	// frames too: a second one would double the writer's largest buffers.
@@ -289,7 +291,7 @@ func (w *Writer) encode(ctx context.Context, m *Manifest, mb []byte, out io.Writ
 	if err := bw.Flush(); err != nil {
 		return 0, wrap("write", err)
 	}
-	return counter.n, nil
+	return counter.N, nil
 }
 
 // Close writes the archive and commits it atomically at the destination:
@@ -406,17 +408,6 @@ func encodeManifest(m *Manifest) ([]byte, error) {
 		return nil, err
 	}
 	return append(b, '\n'), nil
-}
-
-type countWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	return n, err
 }
 
 // finish flushes the spool and makes the manifest and its bytes: the first
