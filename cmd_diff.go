@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -101,64 +102,16 @@ func runDiff(c *cli.Context) error {
 	if c.Bool("stat") && c.Bool("name-only") {
 		return usagef("--stat and --name-only exclude each other")
 	}
-	var color bool
-	switch c.String("color") {
-	case "auto", "":
-		color = colorWanted(s.stdout)
-	case "always":
-		color = true
-	case "never":
-	default:
-		return usagef("--color %q: use auto, always or never", c.String("color"))
+	color, err := diffColor(c, s)
+	if err != nil {
+		return err
 	}
-
 	ctx := c.Context
 	a0, b0 := c.Args().Get(0), c.Args().Get(1)
-	// Check named tenants before reading anything: reading a whole tenant
-	// only to fail on a typo in the other operand wastes its rate limit.
-	for _, op := range []string{a0, b0} {
-		if name, ok := strings.CutPrefix(op, tenantOperand); ok && name != "" {
-			if _, err := s.settings.Lookup(name); err != nil {
-				return err
-			}
-		}
-	}
-	// Archives first (their manifests): a live side then covers the
-	// archive's selection. Both sides are then streamed: memory holds a
-	// window of connectors, not the archives (diff.CompareSources).
-	ops := [2]string{a0, b0}
-	var srcs [2]diff.Source
-	var manifests [2]*archive.Manifest
-	for i, op := range ops {
-		if isTenantOperand(op) {
-			continue
-		}
-		if err := archivestore.Exists(ctx, op); err != nil {
-			return fmt.Errorf("archive %s: %w (give an archive file, %q for the tenant the flags configure, or %q for a named tenant)", op, err, tenantOperand, tenantOperand+"NAME")
-		}
-		// The manifest says what a live other side must read; two archives
-		// need only their streams (a big manifest costs a parse each time).
-		if isTenantOperand(ops[1-i]) {
-			if manifests[i], err = archivestore.ReadManifest(ctx, op); err != nil {
-				return err
-			}
-		}
-		srcs[i] = archiveSource(op)
-	}
-	for i, op := range ops {
-		if !isTenantOperand(op) {
-			continue
-		}
-		var sel *archive.Selection
-		if m := manifests[1-i]; m != nil {
-			sel = &m.Selection
-		}
-		t, err := connectOperand(ctx, c, s, op)
-		if err != nil {
-			return err
-		}
-		defer t.close()
-		srcs[i] = tenantSource(s, t, sel)
+	srcs, done, err := diffSources(ctx, c, s, a0, b0)
+	defer done()
+	if err != nil {
+		return err
 	}
 	// The table and the names need no unified diffs: not making them keeps a
 	// diff of huge documents small.
@@ -190,4 +143,76 @@ func runDiff(c *cli.Context) error {
 		return &quietError{code: 1}
 	}
 	return nil
+}
+
+// diffColor is --color: auto colours a terminal without NO_COLOR.
+func diffColor(c *cli.Context, s *session) (bool, error) {
+	switch c.String("color") {
+	case "auto", "":
+		return colorWanted(s.stdout), nil
+	case "always":
+		return true, nil
+	case "never":
+		return false, nil
+	}
+	return false, usagef("--color %q: use auto, always or never", c.String("color"))
+}
+
+// diffSources opens both operands as streams. Named tenants are checked
+// before anything is read (reading a whole tenant only to fail on a typo in
+// the other operand wastes its rate limit); archives come first, so that a
+// live side covers the archive's selection. done closes the tenants.
+func diffSources(ctx context.Context, c *cli.Context, s *session, a0, b0 string) ([2]diff.Source, func(), error) {
+	var srcs [2]diff.Source
+	var closers []func()
+	done := func() {
+		for _, f := range closers {
+			f()
+		}
+	}
+	ops := [2]string{a0, b0}
+	for _, op := range ops {
+		if name, ok := strings.CutPrefix(op, tenantOperand); ok && name != "" {
+			if _, err := s.settings.Lookup(name); err != nil {
+				return srcs, done, err
+			}
+		}
+	}
+	// Both sides are streamed: memory holds a window of connectors, not the
+	// archives (diff.CompareSources).
+	var manifests [2]*archive.Manifest
+	for i, op := range ops {
+		if isTenantOperand(op) {
+			continue
+		}
+		if err := archivestore.Exists(ctx, op); err != nil {
+			return srcs, done, fmt.Errorf("archive %s: %w (give an archive file, %q for the tenant the flags configure, or %q for a named tenant)", op, err, tenantOperand, tenantOperand+"NAME")
+		}
+		// The manifest says what a live other side must read; two archives
+		// need only their streams (a big manifest costs a parse each time).
+		if isTenantOperand(ops[1-i]) {
+			m, err := archivestore.ReadManifest(ctx, op)
+			if err != nil {
+				return srcs, done, err
+			}
+			manifests[i] = m
+		}
+		srcs[i] = archiveSource(op)
+	}
+	for i, op := range ops {
+		if !isTenantOperand(op) {
+			continue
+		}
+		var sel *archive.Selection
+		if m := manifests[1-i]; m != nil {
+			sel = &m.Selection
+		}
+		t, err := connectOperand(ctx, c, s, op)
+		if err != nil {
+			return srcs, done, err
+		}
+		closers = append(closers, t.close)
+		srcs[i] = tenantSource(s, t, sel)
+	}
+	return srcs, done, nil
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/connvault/connvault/archive"
 	"github.com/connvault/connvault/archivestore"
+	"github.com/connvault/connvault/diff"
 	"github.com/connvault/connvault/filterexpr"
 	"github.com/connvault/connvault/importer"
 	"github.com/connvault/connvault/workflow"
@@ -53,63 +55,13 @@ func runRestore(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	format := c.String("format")
-	if err := checkReportFormat(c, format); err != nil {
-		return err
-	}
-	dryRun, yes, jsonReport := c.Bool("dry-run"), c.Bool("yes"), c.Bool("json")
-	if jsonReport && format != "text" && !dryRun {
-		return usagef("--format %s and --json both want stdout: use --json alone (the report lists every connector's writes) or add --dry-run", format)
-	}
-	if c.Bool("no-backup") && c.String("backup-dir") != "" {
-		return usagef("--no-backup and --backup-dir exclude each other: give one")
-	}
-	stdin := c.App.Reader
-	if !dryRun && !yes && !stdinIsTerminal(stdin) {
-		return usagef("restore writes to the tenant and stdin is not a terminal to confirm on: add --yes to apply, or --dry-run to see the plan only")
-	}
-	mapping, err := mappingFromFlags(c)
+	f, err := restoreFlags(c)
 	if err != nil {
 		return err
 	}
-	if d := c.String("backup-dir"); d != "" {
-		if err := archivestore.MustExist("--backup-dir", d); err != nil {
-			return usageError(err)
-		}
-	}
-	backupDir := ""
-	if !dryRun && !c.Bool("no-backup") {
-		if backupDir, err = archivestore.StateDir(c.String("backup-dir"), archivestore.PreRestoreDir, "--backup-dir DIR, or --no-backup"); err != nil {
-			return usageError(err)
-		}
-	}
-	filter, err := filterexpr.Parse(c.String("filters"))
-	if err != nil {
-		return usagef("--filters: %w", err)
-	}
-
 	ctx := c.Context
 	path := c.Args().First()
-	if err := archivestore.Exists(ctx, path); err != nil {
-		return fmt.Errorf("archive %s: %w", path, err)
-	}
-	// The archive is streamed (importer.NewPlannerFrom): memory holds a
-	// window of connectors and what the restore writes, not the archive.
-	manifest, err := archivestore.ReadManifest(ctx, path)
-	if err != nil {
-		return err
-	}
-	if manifest.Partial {
-		s.log.Warn("the archive is partial: connectors that failed at export are not in it and will not be restored", "skipped", len(manifest.Skipped))
-	}
-	// Indexed (and checked) before connecting: a damaged archive or a bad
-	// --only costs no request.
-	src := archiveSource(path)
-	planOpts := importer.Options{Mapping: mapping, Only: c.StringSlice("only"), Filter: filter}
-	planner, err := importer.NewPlannerFrom(ctx, src, planOpts)
-	if errors.Is(err, importer.ErrNotInArchive) {
-		return usageError(err)
-	}
+	planner, src, err := openRestoreArchive(ctx, s, path, f.plan)
 	if err != nil {
 		return err
 	}
@@ -119,38 +71,26 @@ func runRestore(c *cli.Context) error {
 	}
 	defer t.close()
 
-	info := importer.Info{Archive: path, Target: t.Client.BaseURL(), DryRun: dryRun}
+	info := importer.Info{Archive: path, Target: t.Client.BaseURL(), DryRun: f.dryRun}
 	opts := workflow.RestoreOptions{
 		Target: t.Tenant, Planner: planner, Source: &src,
-		Plan:   planOpts,
-		DryRun: dryRun, YesProtected: c.String("yes-protected"),
-		BackupDir: backupDir, ReportText: s.stderr,
+		Plan:   f.plan,
+		DryRun: f.dryRun, YesProtected: c.String("yes-protected"),
+		BackupDir: f.backupDir, ReportText: s.stderr,
 		Show: func(plan *importer.Plan, target *archive.Snapshot) error {
-			switch {
-			case jsonReport && !dryRun:
-				return importer.WritePlanText(s.stderr, plan)
-			case format == "markdown" || format == "html":
-				rep, err := importer.PlanReportFrom(ctx, plan, src, target, info)
-				if err != nil {
-					return err
-				}
-				return writeReport(s.stdout, format, rep, c.Int("max-bytes"))
-			case format == "json" || jsonReport:
-				return importer.WritePlanJSON(s.stdout, plan, info)
-			default:
-				return importer.WritePlanText(s.stdout, plan)
-			}
+			return showRestorePlan(ctx, c, s, f, plan, src, target, info)
 		},
 	}
-	if !yes {
+	if !f.yes {
+		stdin := c.App.Reader
 		opts.Confirm = func(q string) (bool, error) { return confirm(stdin, s.stderr, q) }
 	}
 	res, err := workflow.Restore(ctx, s.env(), opts)
-	if err != nil || dryRun {
+	if err != nil || f.dryRun {
 		return restoreError(s, err)
 	}
 	info.Backup = res.Backup
-	if jsonReport {
+	if f.jsonReport {
 		if err := importer.WriteReportJSON(s.stdout, res.Report, res.Plan.Warnings, info); err != nil {
 			return err
 		}
@@ -164,6 +104,94 @@ func runRestore(c *cli.Context) error {
 		return &quietError{code: exitPartial, msg: msg}
 	}
 	return nil
+}
+
+// restoreFlagValues are restore's flags, checked.
+type restoreFlagValues struct {
+	format                  string
+	dryRun, yes, jsonReport bool
+	backupDir               string // "" for no pre-restore snapshot
+	plan                    importer.Options
+}
+
+// restoreFlags checks restore's flags against each other before anything is
+// read.
+func restoreFlags(c *cli.Context) (restoreFlagValues, error) {
+	f := restoreFlagValues{format: c.String("format"), dryRun: c.Bool("dry-run"), yes: c.Bool("yes"), jsonReport: c.Bool("json")}
+	if err := checkReportFormat(c, f.format); err != nil {
+		return f, err
+	}
+	if f.jsonReport && f.format != "text" && !f.dryRun {
+		return f, usagef("--format %s and --json both want stdout: use --json alone (the report lists every connector's writes) or add --dry-run", f.format)
+	}
+	if c.Bool("no-backup") && c.String("backup-dir") != "" {
+		return f, usagef("--no-backup and --backup-dir exclude each other: give one")
+	}
+	if !f.dryRun && !f.yes && !stdinIsTerminal(c.App.Reader) {
+		return f, usagef("restore writes to the tenant and stdin is not a terminal to confirm on: add --yes to apply, or --dry-run to see the plan only")
+	}
+	mapping, err := mappingFromFlags(c)
+	if err != nil {
+		return f, err
+	}
+	if d := c.String("backup-dir"); d != "" {
+		if err := archivestore.MustExist("--backup-dir", d); err != nil {
+			return f, usageError(err)
+		}
+	}
+	if !f.dryRun && !c.Bool("no-backup") {
+		if f.backupDir, err = archivestore.StateDir(c.String("backup-dir"), archivestore.PreRestoreDir, "--backup-dir DIR, or --no-backup"); err != nil {
+			return f, usageError(err)
+		}
+	}
+	filter, err := filterexpr.Parse(c.String("filters"))
+	if err != nil {
+		return f, usagef("--filters: %w", err)
+	}
+	f.plan = importer.Options{Mapping: mapping, Only: c.StringSlice("only"), Filter: filter}
+	return f, nil
+}
+
+// openRestoreArchive indexes the archive at path for planning, before any
+// tenant is contacted: a damaged archive or a bad --only costs no request.
+// The archive is streamed (importer.NewPlannerFrom): memory holds a window
+// of connectors and what the restore writes, not the archive.
+func openRestoreArchive(ctx context.Context, s *session, path string, plan importer.Options) (*importer.Planner, diff.Source, error) {
+	if err := archivestore.Exists(ctx, path); err != nil {
+		return nil, diff.Source{}, fmt.Errorf("archive %s: %w", path, err)
+	}
+	manifest, err := archivestore.ReadManifest(ctx, path)
+	if err != nil {
+		return nil, diff.Source{}, err
+	}
+	if manifest.Partial {
+		s.log.Warn("the archive is partial: connectors that failed at export are not in it and will not be restored", "skipped", len(manifest.Skipped))
+	}
+	src := archiveSource(path)
+	planner, err := importer.NewPlannerFrom(ctx, src, plan)
+	if errors.Is(err, importer.ErrNotInArchive) {
+		return nil, src, usageError(err)
+	}
+	return planner, src, err
+}
+
+// showRestorePlan prints the plan where and as the flags say: stdout in
+// --format, or stderr as text when --json keeps stdout for the report.
+func showRestorePlan(ctx context.Context, c *cli.Context, s *session, f restoreFlagValues, plan *importer.Plan, src diff.Source, target *archive.Snapshot, info importer.Info) error {
+	switch {
+	case f.jsonReport && !f.dryRun:
+		return importer.WritePlanText(s.stderr, plan)
+	case f.format == "markdown" || f.format == "html":
+		rep, err := importer.PlanReportFrom(ctx, plan, src, target, info)
+		if err != nil {
+			return err
+		}
+		return writeReport(s.stdout, f.format, rep, c.Int("max-bytes"))
+	case f.format == "json" || f.jsonReport:
+		return importer.WritePlanJSON(s.stdout, plan, info)
+	default:
+		return importer.WritePlanText(s.stdout, plan)
+	}
 }
 
 // restoreError turns a restore or promote workflow's error into the CLI's:

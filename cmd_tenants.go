@@ -2,9 +2,9 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -151,32 +151,8 @@ func runTenantsList(c *cli.Context) error {
 		}
 	}
 
-	if c.Bool("json") {
-		enc := json.NewEncoder(s.stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(out); err != nil {
-			return err
-		}
-	} else if len(out) > 0 {
-		tw := tabwriter.NewWriter(s.stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "NAME\tBASE URL\tCLIENT ID\tSECRET FROM\tPROTECTED\tCHECK")
-		for _, st := range out {
-			prot := "-"
-			if st.Protected {
-				prot = "yes"
-			}
-			check := "not checked"
-			switch {
-			case st.OK:
-				check = fmt.Sprintf("ok, %d connectors listed", st.Connectors)
-			case st.Checked:
-				check = "FAILED: " + st.Error
-			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", st.Name, st.BaseURL, st.ClientID, st.SecretFrom, prot, check)
-		}
-		if err := tw.Flush(); err != nil {
-			return err
-		}
+	if err := printTenants(s.stdout, out, c.Bool("json")); err != nil {
+		return err
 	}
 	failed := 0
 	for _, st := range out {
@@ -368,4 +344,31 @@ func runTenantsRm(c *cli.Context) error {
 	}
 	s.log.Info(fmt.Sprintf("removed tenant %s from %s", name, path))
 	return nil
+}
+
+// printTenants writes the listing as JSON or as a table.
+func printTenants(w io.Writer, out []tenantStatus, asJSON bool) error {
+	if asJSON {
+		return writeJSON(w, out)
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tBASE URL\tCLIENT ID\tSECRET FROM\tPROTECTED\tCHECK")
+	for _, st := range out {
+		prot := "-"
+		if st.Protected {
+			prot = "yes"
+		}
+		check := "not checked"
+		switch {
+		case st.OK:
+			check = fmt.Sprintf("ok, %d connectors listed", st.Connectors)
+		case st.Checked:
+			check = "FAILED: " + st.Error
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", st.Name, st.BaseURL, st.ClientID, st.SecretFrom, prot, check)
+	}
+	return tw.Flush()
 }
