@@ -63,3 +63,12 @@ func (c *Client) announce(ctx context.Context, why string, wait time.Duration, u
 	c.log.InfoContext(ctx, fmt.Sprintf("%s: waiting %s as the API asks (Retry-After), until %s; Ctrl-C stops",
 		why, wait.Round(time.Second), until.Format("2006-01-02 15:04:05 MST")))
 }
+
+// announcePace returns what tells at info level that the pacer holds
+// requests back: how long, until when, at what pace.
+func (c *Client) announcePace(ctx context.Context) func(time.Duration, time.Time, float64) {
+	return func(wait time.Duration, until time.Time, rps float64) {
+		c.log.InfoContext(ctx, fmt.Sprintf("the client-side pace (%.3g requests/s, set by --rate) holds requests back: waiting %s, until %s; Ctrl-C stops",
+			rps/rateMargin, wait.Round(time.Second), until.Format("2006-01-02 15:04:05 MST")))
+	}
+}

@@ -97,6 +97,9 @@ type pacer struct {
 	// rate, a ring written at eventN % maxEvents.
 	events [maxEvents]int64
 	eventN int
+	// announcedAt and announcedUntil are when the last pacing wait was
+	// announced and when it ended (see newEpisode).
+	announcedAt, announcedUntil time.Time
 }
 
 // newPacer paces at rps requests per second, counted in windows of span
@@ -399,10 +402,43 @@ func (p *pacer) rate() float64 {
 	return p.cur
 }
 
-// wait blocks until the caller may send one request.
-func (p *pacer) wait(ctx context.Context, clk Clock) error {
+// paceAnnounceWait is the pacing wait from which the user is told, at info
+// level, why nothing moves and until when: a very low --rate holds even the
+// first request back for many seconds.
+const paceAnnounceWait = 5 * time.Second
+
+// paceAnnounceEvery is the least time between two announcements of pacing
+// waits: a long run at a low rate, whose every request waits, says that it
+// still waits once a minute, not once a request.
+const paceAnnounceEvery = time.Minute
+
+// newEpisode reports whether a pacing wait from now until until is to be
+// announced: no wait announced before is still running (the waits of
+// requests queued meanwhile end later and belong to its episode), and the
+// last announcement is paceAnnounceEvery old. It records the wait as
+// announced. Slots are reserved in order, so until is the latest one
+// reserved so far.
+func (p *pacer) newEpisode(now, until time.Time) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if now.Before(p.announcedUntil) || !p.announcedAt.IsZero() && now.Sub(p.announcedAt) < paceAnnounceEvery {
+		return false
+	}
+	p.announcedAt, p.announcedUntil = now, until
+	return true
+}
+
+// wait blocks until the caller may send one request. announce, when not
+// nil, is told once per episode of pacing waits longer than
+// paceAnnounceWait, with the wait, its end and the pace; the shared 429
+// pause is announced where the 429 is handled.
+func (p *pacer) wait(ctx context.Context, clk Clock, announce func(wait time.Duration, until time.Time, rps float64)) error {
 	for {
-		d, paused := p.next(clk.Now())
+		now := clk.Now()
+		d, paused := p.next(now)
+		if !paused && d > paceAnnounceWait && announce != nil && p.newEpisode(now, now.Add(d)) {
+			announce(d, now.Add(d), p.rate())
+		}
 		if err := clk.Sleep(ctx, d); err != nil {
 			return err
 		}
