@@ -136,15 +136,15 @@ func moduleRoot() (string, error) {
 // table is the report's Markdown table.
 func table(rows []row) string {
 	var b strings.Builder
-	b.WriteString("| fault kind | settings | runs | requests | retries | faults injected | connectors | documents | lost | result |\n")
-	b.WriteString("|---|---|--:|--:|--:|---|--:|--:|--:|---|\n")
+	b.WriteString("| fault kind | API layout | settings | runs | requests | retries | faults injected | connectors | documents | lost | result |\n")
+	b.WriteString("|---|---|---|--:|--:|--:|---|--:|--:|--:|---|\n")
 	for _, r := range rows {
 		runs := fmt.Sprint(r.Runs)
 		if r.FailedRuns > 0 {
 			runs = fmt.Sprintf("%d (%d re-run)", r.Runs, r.FailedRuns)
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %d | %d | %s | %d / %d | %d / %d | %d | %s |\n",
-			r.Name, r.Settings, runs, r.Requests, r.Retries, faultText(r.Faults),
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %d | %d | %s | %d / %d | %d / %d | %d | %s |\n",
+			r.Name, r.Layout, r.Settings, runs, r.Requests, r.Retries, faultText(r.Faults),
 			r.Connectors, r.RestoredConns, r.Documents, r.RestoredDocs, r.Lost, r.result())
 	}
 	return b.String()
@@ -177,6 +177,9 @@ tokens, held requests (` + "`spike`" + `), answers stalled mid-body (` + "`stall
 are short-lived, the token fetches after each run's first (` + "`token refetch`" + `: renewals before
 expiry, plus any fetch repeated after a token-endpoint fault).
 Connectors and documents (XML documents and translations) are given as exported / restored.
+Every scenario runs in the API layout users get by default (` + "`auto`" + `, which picks the per-service
+` + "`/connectors/v1`" + ` on a tenant serving it); all the faults at once run again in the yearly ` + "`v3`" + ` layout,
+whose paths differ, and are compared with the same fault-free baseline.
 
 `)
 	fmt.Fprintf(&b, "Tenant: %d synthetic custom connectors, %d locales, %d-byte documents, seed %d. Clients unpaced, 8 workers for reads and 4 connectors at a time for writes.\n\n",
