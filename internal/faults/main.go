@@ -209,7 +209,8 @@ the content checks do not.
   randomly damaged archives; malformed command lines and mapping files.
 - ` + "`TestConcurrentExportsSameDirectory`" + `, ` + "`TestExportWhilePruneRuns`" + `: overlapping runs on one
   directory lose nothing.
-- hostile_server_test.go (issue 18), through the CLI against sandbox tenants playing the hostile part:
+- hostile_server_test.go (issue 18), through the CLI against sandbox tenants playing the hostile part,
+  the defect-1 to -5 guards each in the default layout (auto → /connectors/v1) and in v3:
   ` + "`TestRestoreCreateAnsweredWithAnotherConnector`" + ` (200 with another connector, 302 to one, a second
   create given the first one's scriptName: refused, the other connector untouched, exit not 0),
   ` + "`TestRestoreWriteAnsweredWithRedirect`" + ` (every PUT 303: nothing reported written),
@@ -218,7 +219,8 @@ the content checks do not.
   (a 17 MiB document through export, verify, ls, restore and the undo of a restore),
   ` + "`TestKeepGoingPastUnarchivableScriptNames`" + `, ` + "`TestServerTextReachesTerminalEscaped`" + ` (ESC, CR, NUL in
   names through export, ls, diff and the error line) and ` + "`TestSilentServerSaysWhatItRetries`" + `; in
-  apiclient ` + "`TestRotatedTokenRedacted`" + `, ` + "`TestRedactShortSecrets`" + ` and the fuzz targets
+  apiclient (the redirect, wrong-connector and lost-create guards in /connectors/v1 and v3)
+  ` + "`TestRotatedTokenRedacted`" + `, ` + "`TestRedactShortSecrets`" + ` and the fuzz targets
   ` + "`FuzzPageAll`" + ` (paging), ` + "`FuzzCreateAnswer`" + ` (create/answer matching) and ` + "`FuzzTopLevelString`" + `;
   ` + "`FuzzEscape`" + ` in internal/termtext.
 - ` + "`TestSecretsNeverLeak`" + `: export, diff and restore at debug level, in text and JSON logs, with
