@@ -97,9 +97,8 @@ type pacer struct {
 	// rate, a ring written at eventN % maxEvents.
 	events [maxEvents]int64
 	eventN int
-	// announcedAt and announcedUntil are when the last pacing wait was
-	// announced and when it ended (see newEpisode).
-	announcedAt, announcedUntil time.Time
+	// episodeEnd is the end of the latest long pacing wait (see newEpisode).
+	episodeEnd time.Time
 }
 
 // newPacer paces at rps requests per second, counted in windows of span
@@ -173,11 +172,13 @@ func (p *pacer) next(now time.Time) (d time.Duration, paused bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	at := p.windowSlot(now)
-	if p.cur < p.target || !p.lastCut.IsZero() {
+	if p.cur < p.target || !p.lastCut.IsZero() || p.cur*p.span.Seconds() < 1 {
 		// Once the server has refused the budget, its limit or window is
 		// not the configured one: spacing requests evenly at the learnt
 		// rate is what the 429 learning below assumes, and a burst at the
 		// start of each window would only find the limit again the hard way.
+		// A rate under one request per window is spaced too: the window's
+		// budget of at least one would send faster than asked.
 		at = at.Add(p.lim.ReserveN(at, 1).DelayFrom(at))
 	}
 	p.sends = append(p.sends, at.UnixNano())
@@ -402,41 +403,39 @@ func (p *pacer) rate() float64 {
 	return p.cur
 }
 
-// paceAnnounceWait is the pacing wait from which the user is told, at info
-// level, why nothing moves and until when: a very low --rate holds even the
-// first request back for many seconds.
+// paceAnnounceWait is the least pacing wait the user is told about, at info
+// level, with why nothing moves and until when: a very low --rate holds
+// even the first request back for long. Waits up to a window's length are
+// the window pacing's normal rhythm at any rate and stay quiet.
 const paceAnnounceWait = 5 * time.Second
 
-// paceAnnounceEvery is the least time between two announcements of pacing
-// waits: a long run at a low rate, whose every request waits, says that it
-// still waits once a minute, not once a request.
-const paceAnnounceEvery = time.Minute
+func (p *pacer) announceAfter() time.Duration {
+	return max(paceAnnounceWait, p.span+p.windowGuard())
+}
 
-// newEpisode reports whether a pacing wait from now until until is to be
-// announced: no wait announced before is still running (the waits of
-// requests queued meanwhile end later and belong to its episode), and the
-// last announcement is paceAnnounceEvery old. It records the wait as
-// announced. Slots are reserved in order, so until is the latest one
-// reserved so far.
+// newEpisode reports whether a long pacing wait from now until until starts
+// an episode of them, which is then announced once: it continues while long
+// waits follow each other (requests queued together, or a run whose every
+// request waits at a very low rate), and ends when none has been running
+// for paceAnnounceWait. Slots are reserved in order, so until is the latest
+// one reserved so far.
 func (p *pacer) newEpisode(now, until time.Time) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if now.Before(p.announcedUntil) || !p.announcedAt.IsZero() && now.Sub(p.announcedAt) < paceAnnounceEvery {
-		return false
-	}
-	p.announcedAt, p.announcedUntil = now, until
-	return true
+	cont := !p.episodeEnd.IsZero() && !now.After(p.episodeEnd.Add(paceAnnounceWait))
+	p.episodeEnd = until
+	return !cont
 }
 
 // wait blocks until the caller may send one request. announce, when not
-// nil, is told once per episode of pacing waits longer than
-// paceAnnounceWait, with the wait, its end and the pace; the shared 429
-// pause is announced where the 429 is handled.
+// nil, is told once per episode of pacing waits longer than announceAfter,
+// with the first wait, its end and the pace; the shared 429 pause is
+// announced where the 429 is handled.
 func (p *pacer) wait(ctx context.Context, clk Clock, announce func(wait time.Duration, until time.Time, rps float64)) error {
 	for {
 		now := clk.Now()
 		d, paused := p.next(now)
-		if !paused && d > paceAnnounceWait && announce != nil && p.newEpisode(now, now.Add(d)) {
+		if !paused && d > p.announceAfter() && announce != nil && p.newEpisode(now, now.Add(d)) {
 			announce(d, now.Add(d), p.rate())
 		}
 		if err := clk.Sleep(ctx, d); err != nil {
