@@ -64,7 +64,7 @@ func runExportDir(c *cli.Context, s *session) error {
 	s.log.Info(fmt.Sprintf("wrote %s: %d connectors, %d documents, %s, digest %s, %.1fs, %d requests, %d retries, %d rate-limited",
 		sum.Archive, sum.Connectors, sum.Documents, humanBytes(sum.Bytes), short(sum.ContentDigest), sum.Seconds, sum.Requests, sum.Retries, sum.RateLimited))
 	if c.Bool("json") {
-		if err := writeJSON(s.stdout, exportSummary{ExportResult: sum, Settings: s.settings.Public()}); err != nil {
+		if err := writeJSONWithOrigins(s.stdout, jsonOf(sum), settingsOf(t.settings)); err != nil {
 			return err
 		}
 	}
