@@ -2,9 +2,7 @@ package workflow
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"strings"
 	"time"
 
@@ -87,25 +85,6 @@ func ExportDir(ctx context.Context, env *Env, o ExportDirOptions) (*ExportResult
 	}, nil
 }
 
-// copySnapshot adds every connector of r to add, in r's order.
-func copySnapshot(ctx context.Context, r archive.SnapshotReader, add func(context.Context, *archive.Connector) error) error {
-	for {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		c, err := r.Next()
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		if err := add(ctx, c); err != nil {
-			return err
-		}
-	}
-}
-
 // Pack writes the snapshot directory dir, as its files are (edited or not),
 // into a new archive at out (a file or an object URL), with the directory's
 // source, selection and skipped connectors; createdAt is now.
@@ -138,7 +117,7 @@ func Pack(ctx context.Context, env *Env, dir, out string) (*archive.Manifest, er
 		return nil, err
 	}
 	defer w.Abort()
-	if err := copySnapshot(ctx, r, w.Add); err != nil {
+	if err := archive.Each(ctx, r, func(c *archive.Connector) error { return w.Add(ctx, c) }); err != nil {
 		return nil, fmt.Errorf("pack %s: %w", dir, err)
 	}
 	m, err := archivestore.Commit(ctx, w, bucket, objName)
@@ -172,7 +151,7 @@ func Unpack(ctx context.Context, env *Env, arg, dir string) (*archive.Manifest, 
 		return nil, err
 	}
 	defer w.Abort()
-	if err := copySnapshot(ctx, r, w.Add); err != nil {
+	if err := archive.Each(ctx, r, func(c *archive.Connector) error { return w.Add(ctx, c) }); err != nil {
 		return nil, fmt.Errorf("unpack %s: %w", arg, err)
 	}
 	m, err := w.Close(ctx)
