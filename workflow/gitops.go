@@ -85,7 +85,7 @@ func ExportDir(ctx context.Context, env *Env, o ExportDirOptions) (*ExportResult
 	bar.Finish()
 	if err != nil {
 		if ctx.Err() != nil {
-			return nil, ctx.Err()
+			return nil, &ExportInterruptedError{Fetched: len(seen), Dir: dir}
 		}
 		return nil, fmt.Errorf("export failed, %s left as it was: %w", dir, err)
 	}
@@ -114,7 +114,7 @@ func ExportDir(ctx context.Context, env *Env, o ExportDirOptions) (*ExportResult
 	m, err := w.Close(ctx)
 	if err != nil {
 		if ctx.Err() != nil {
-			return nil, ctx.Err()
+			return nil, &ExportInterruptedError{Fetched: len(seen), Dir: dir}
 		}
 		return nil, fmt.Errorf("writing %s: %w", dir, err)
 	}
