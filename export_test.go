@@ -36,7 +36,9 @@ func tenantArgs(srv *sandbox.Server) []string {
 
 // clearSailEnv keeps a developer's real tenant settings out of the tests.
 func clearSailEnv(t *testing.T) {
-	for _, k := range []string{"SAIL_BASE_URL", "SAIL_CLIENT_ID", "SAIL_CLIENT_SECRET", "SAIL_CLIENT_SECRET_FILE"} {
+	// SAIL_API_VERSION too: the suite runs with the default layout choice
+	// (auto) whatever the caller's environment says.
+	for _, k := range []string{"SAIL_BASE_URL", "SAIL_CLIENT_ID", "SAIL_CLIENT_SECRET", "SAIL_CLIENT_SECRET_FILE", "SAIL_API_VERSION"} {
 		t.Setenv(k, "")
 	}
 }
@@ -205,7 +207,7 @@ func TestExportMissingCredentials(t *testing.T) {
 // hookDetail answers the detail GET of one connector with status/body.
 func hookDetail(tn *sandbox.Tenant, scriptName string, status int, body string) {
 	tn.SetHook(func(w http.ResponseWriter, r *http.Request) bool {
-		if r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/connectors/"+scriptName) {
+		if isDetail(r, scriptName) {
 			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(status)
 			_, _ = w.Write([]byte(body))

@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -109,7 +108,7 @@ func TestRestoreCreateAnsweredWithAnotherConnector(t *testing.T) {
 			var mu sync.Mutex
 			first := ""
 			b.Tenant.SetHook(func(w http.ResponseWriter, r *http.Request) bool {
-				if r.Method != http.MethodPost || !strings.HasSuffix(r.URL.Path, "/connectors") {
+				if !isCreate(r) {
 					return false
 				}
 				var in apiclient.V3CreateConnectorDto
@@ -117,7 +116,7 @@ func TestRestoreCreateAnsweredWithAnotherConnector(t *testing.T) {
 				_ = json.Unmarshal(body, &in)
 				switch how {
 				case "302 to another connector":
-					http.Redirect(w, r, strings.TrimSuffix(r.URL.Path, "/connectors")+"/connectors/"+bravo, http.StatusFound)
+					http.Redirect(w, r, detailPath(r, bravo), http.StatusFound)
 				case "200 with another connector":
 					w.Header().Set("Content-Type", "application/json")
 					_, _ = w.Write([]byte(`{"name":"Bravo Existing","scriptName":"` + bravo + `","type":"custom Bravo Existing","status":"RELEASED"}`))
@@ -179,7 +178,7 @@ func TestRestoreCreateAnsweredWithAnotherConnector(t *testing.T) {
 func wrapFirstCreate(tn *sandbox.Tenant, mu *sync.Mutex, first *string) func(http.ResponseWriter, *http.Request) bool {
 	var inner bypass
 	return func(w http.ResponseWriter, r *http.Request) bool {
-		if inner.on.Load() || r.Method != http.MethodPost || !strings.HasSuffix(r.URL.Path, "/connectors") {
+		if inner.on.Load() || !isCreate(r) {
 			return false
 		}
 		body, _ := readBody(r)
@@ -224,9 +223,7 @@ func TestRestoreWriteAnsweredWithRedirect(t *testing.T) {
 		if r.Method != http.MethodPut {
 			return false
 		}
-		detail := r.URL.Path[:strings.LastIndex(r.URL.Path, "/connectors/")+len("/connectors/")] +
-			strings.SplitN(r.URL.Path[strings.LastIndex(r.URL.Path, "/connectors/")+len("/connectors/"):], "/", 2)[0]
-		http.Redirect(w, r, detail, http.StatusSeeOther)
+		http.Redirect(w, r, detailPath(r, sandbox.RouteOf(r).ScriptName), http.StatusSeeOther)
 		return true
 	})
 	code, rep, stderr := restore(t, b, path, "--no-backup")
@@ -409,15 +406,17 @@ func TestKeepGoingPastUnarchivableScriptNames(t *testing.T) {
 		if r.Method != http.MethodGet {
 			return false
 		}
+		rt := sandbox.RouteOf(r)
 		for i, sn := range bad {
-			prefix := "/v3/connectors/" + url.PathEscape(sn)
 			switch {
-			case r.URL.EscapedPath() == prefix:
+			case rt.ScriptName != sn:
+				continue
+			case rt.Op == "getConnector":
 				body, _ := json.Marshal(apiclient.ConnectorDetail{Name: fmt.Sprintf("Bad %d", i), ScriptName: sn, Type: "custom Bad", ClassName: "x"})
 				w.Header().Set("Content-Type", "application/json")
 				_, _ = w.Write(body)
 				return true
-			case strings.HasPrefix(r.URL.EscapedPath(), prefix+"/"):
+			default: // its documents
 				w.Header().Set("Content-Type", "application/json")
 				w.WriteHeader(http.StatusNotFound)
 				_, _ = w.Write([]byte(`{"messages":[{"text":"no document"}]}`))

@@ -18,17 +18,6 @@ import (
 	"github.com/connvault/connvault/tenants"
 )
 
-// The suite's request hooks match the yearly layout's paths
-// ("/connectors/<scriptName>" as a suffix), which the per-service layout
-// (/connectors/v1/<scriptName>) does not end with: the suite runs on v3, as it
-// did before auto became the default, and the tests of the layout choice
-// below pass --api-version themselves.
-func init() {
-	if os.Getenv("SAIL_API_VERSION") == "" {
-		os.Setenv("SAIL_API_VERSION", "v3")
-	}
-}
-
 // exportJSON runs export -o into a temporary file with extra flags and
 // returns its summary and manifest.
 func exportJSON(t *testing.T, srv *sandbox.Server, extra ...string) (exportSummary, *archive.Snapshot) {
@@ -198,7 +187,7 @@ func TestEnormousRetryAfterWithKeepGoing(t *testing.T) {
 	clearSailEnv(t)
 	srv := spectest.Start(t, sandbox.Options{})
 	srv.Tenant.SetHook(func(w http.ResponseWriter, r *http.Request) bool {
-		if !strings.HasSuffix(r.URL.Path, "/okta/source-template") {
+		if !isDoc(r, "okta", "source-template") {
 			return false
 		}
 		w.Header().Set("Retry-After", "999999")

@@ -96,17 +96,6 @@ func leftovers(t *testing.T, dir string) []string {
 	return out
 }
 
-// isDetail, isList and isDoc recognise the export's requests in a hook.
-func isDetail(r *http.Request, sn string) bool {
-	return r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/connectors/"+sn)
-}
-func isList(r *http.Request) bool {
-	return r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/connectors")
-}
-func isDoc(r *http.Request, sn, doc string) bool {
-	return r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/connectors/"+sn+"/"+doc)
-}
-
 // TestHostileServerAnswers: each bad answer ends the export with exit 1 and
 // one error line naming the request and what was wrong, and leaves neither an
 // archive nor a temporary file.

@@ -264,7 +264,7 @@ func loseCreateAnswers(tn *sandbox.Tenant, names ...string) func(http.ResponseWr
 	lost := map[string]bool{}
 	var inner bypass
 	return func(w http.ResponseWriter, r *http.Request) bool {
-		if inner.on.Load() || r.Method != http.MethodPost || !strings.HasSuffix(r.URL.Path, "/connectors") {
+		if inner.on.Load() || !isCreate(r) {
 			return false
 		}
 		body, _ := readBody(r)
@@ -354,7 +354,7 @@ func TestRestoreSurvivesFaults(t *testing.T) {
 	var refuse atomic.Bool
 	refuse.Store(true)
 	b.Tenant.SetHook(func(w http.ResponseWriter, r *http.Request) bool {
-		if refuse.Load() && r.Method == http.MethodPut && strings.HasSuffix(r.URL.Path, "/correlation-config") && strings.Contains(r.URL.Path, "/initech-ticketing/") {
+		if refuse.Load() && isDocPut(r, "initech-ticketing", "correlation-config") {
 			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(http.StatusBadRequest)
 			_, _ = w.Write([]byte(`{"detailCode":"400.1 Bad Request Content","trackingId":"trk-busy","messages":[{"locale":"en-US","localeOrigin":"DEFAULT","text":"Connector is being updated"}]}`))
@@ -423,7 +423,7 @@ func TestRestoreReportsRejectedDocument(t *testing.T) {
 	path := exportCustom(t, a)
 	b := spectest.Start(t, sandbox.Options{Empty: true})
 	b.Tenant.SetHook(func(w http.ResponseWriter, r *http.Request) bool {
-		if r.Method == http.MethodPut && strings.HasSuffix(r.URL.Path, "/connectors/acme-hr-feed/source-template") {
+		if isDocPut(r, "acme-hr-feed", "source-template") {
 			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(http.StatusBadRequest)
 			_, _ = w.Write([]byte(`{"detailCode":"400.1 Bad Request Content","trackingId":"trk-7f3a","messages":[{"locale":"en-US","localeOrigin":"DEFAULT","text":"Template rejected by policy"}]}`))
