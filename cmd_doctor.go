@@ -51,7 +51,7 @@ func runDoctor(c *cli.Context) error {
 		r.BaseURL = "sandbox"
 	}
 	if c.Bool("json") {
-		if err := writeJSONWithOrigins(s.stdout, jsonOf(r), settingsOf(t.settings)); err != nil {
+		if err := writeJSONWithOrigins(s.stdout, jsonOf(r), ticketSettingsOf(t.settings)); err != nil {
 			return err
 		}
 	} else if err := doctor.WriteText(s.stdout, r); err != nil {

@@ -14,11 +14,19 @@ import (
 type origins struct {
 	key      string
 	settings *settings.Settings
+	// hideClientID keeps the client id's value out too: doctor's report is
+	// made to be pasted into a support ticket, where it names no credential.
+	hideClientID bool
 }
 
 // settingsOf is the "settings" member of every --json document: the settings
 // the command ran with.
 func settingsOf(st *settings.Settings) origins { return origins{key: "settings", settings: st} }
+
+// ticketSettingsOf is settingsOf for a report meant for a support ticket.
+func ticketSettingsOf(st *settings.Settings) origins {
+	return origins{key: "settings", settings: st, hideClientID: true}
+}
 
 // writeJSONWithOrigins writes the JSON object write produces with where each
 // setting came from added at its end. It is the one way every command's
@@ -42,7 +50,13 @@ func writeJSONWithOrigins(w io.Writer, write func(io.Writer) error, add ...origi
 		var v bytes.Buffer
 		enc := json.NewEncoder(&v)
 		enc.SetEscapeHTML(false)
-		if err := enc.Encode(o.settings.Public()); err != nil {
+		pub := o.settings.Public()
+		for i := range pub {
+			if o.hideClientID && pub[i].Name == "client-id" && pub[i].Value != "" {
+				pub[i].Value = "(hidden)"
+			}
+		}
+		if err := enc.Encode(pub); err != nil {
 			return err
 		}
 		if out.Len() > 1 { // more than the opening brace: a member before

@@ -259,20 +259,8 @@ func (w *DirWriter) Add(ctx context.Context, c *Connector) error {
 	if c == nil {
 		return fmt.Errorf("snapshot directory %s: nil connector", w.dir)
 	}
-	if why := checkComponent(c.ScriptName); why != "" {
-		return newErr(w.dir, "", ErrUnsafePath, fmt.Sprintf(
-			"connector scriptName %q cannot be a folder name: %s; this connector cannot be saved, please report it", c.ScriptName, why), nil)
-	}
-	if c.Detail == nil {
-		return fmt.Errorf("snapshot directory %s: connector %q has no detail; every saved connector needs its detail JSON", w.dir, c.ScriptName)
-	}
-	for loc := range c.Translations {
-		if why := checkComponent(loc); why != "" {
-			return newErr(w.dir, "", ErrUnsafePath, fmt.Sprintf("connector %q: locale %q cannot be a file name: %s", c.ScriptName, loc, why), nil)
-		}
-	}
-	if _, dup := w.names[c.ScriptName]; dup {
-		return newErr(w.dir, "", ErrDuplicate, fmt.Sprintf("connector %q was already added; each scriptName is saved once", c.ScriptName), nil)
+	if err := checkConnector(w.dir, dirWords, c, w.names); err != nil {
+		return err
 	}
 	for _, f := range connectorFiles(c) {
 		if _, err := w.buf.Write(f.data); err != nil {
@@ -902,17 +890,7 @@ func ReadDir(dir string, opts ReadOptions) (*Snapshot, error) {
 		return nil, err
 	}
 	defer r.Close()
-	snap := &Snapshot{Manifest: *r.Manifest()}
-	for {
-		c, err := r.Next()
-		if err == io.EOF {
-			return snap, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-		snap.Connectors = append(snap.Connectors, c)
-	}
+	return readAll(r)
 }
 
 // FileChange is a file of a snapshot directory that differs from what its

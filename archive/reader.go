@@ -735,10 +735,11 @@ func ReadFile(path string, opts ReadOptions) (*Snapshot, error) {
 		return nil, err
 	}
 	defer r.Close()
-	return r.readAll()
+	return readAll(r)
 }
 
-func (r *Reader) readAll() (*Snapshot, error) {
+// readAll reads the rest of an archive or a snapshot directory into memory.
+func readAll(r SnapshotReader) (*Snapshot, error) {
 	snap := &Snapshot{Manifest: *r.Manifest()}
 	for {
 		c, err := r.Next()

@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/klauspost/compress/zstd"
+
+	"github.com/connvault/connvault/internal/iocount"
 )
 
 // The encoder settings are part of what makes output byte-for-byte
@@ -158,22 +160,8 @@ func (w *Writer) Add(ctx context.Context, c *Connector) error {
 	if c == nil {
 		return fmt.Errorf("archive %s: nil connector", w.path)
 	}
-	if why := checkComponent(c.ScriptName); why != "" {
-		return refuse(newErr(w.path, "", ErrUnsafePath, fmt.Sprintf(
-			"connector scriptName %q cannot be a folder name: %s; this connector cannot be archived, please report it", c.ScriptName, why), nil))
-	}
-	if c.Detail == nil {
-		return refuse(fmt.Errorf("archive %s: connector %q has no detail; every archived connector needs its detail JSON", w.path, c.ScriptName))
-	}
-	for loc := range c.Translations {
-		if why := checkComponent(loc); why != "" {
-			return refuse(newErr(w.path, "", ErrUnsafePath, fmt.Sprintf(
-				"connector %q: locale %q cannot be a file name: %s", c.ScriptName, loc, why), nil))
-		}
-	}
-	if _, dup := w.names[c.ScriptName]; dup {
-		return refuse(newErr(w.path, "", ErrDuplicate, fmt.Sprintf(
-			"connector %q was already added; each scriptName is saved once per archive", c.ScriptName), nil))
+	if err := checkConnector(w.path, archiveWords, c, w.names); err != nil {
+		return refuse(err)
 	}
 	files := connectorFiles(c)
 	if err := w.checkEntries(c, files); err != nil {
@@ -197,7 +185,7 @@ func (w *Writer) Add(ctx context.Context, c *Connector) error {
 func (w *Writer) writeFrame(key string, files []file) (frame, error) {
 	fr := frame{key: key, off: w.spoolOff}
 	crc := crc32.New(castagnoli)
-	counter := &countWriter{w: io.MultiWriter(w.spoolBuf, crc)}
+	counter := &iocount.Writer{W: io.MultiWriter(w.spoolBuf, crc)}
 	w.enc.Reset(counter)
 	tw := tar.NewWriter(w.enc)
 	header := tarHeader(headerTime(w.meta.CreatedAt))
@@ -226,8 +214,8 @@ func (w *Writer) writeFrame(key string, files []file) (frame, error) {
 	if err := w.enc.Close(); err != nil {
 		return fr, err
 	}
-	fr.size, fr.crc = counter.n, crc.Sum32()
-	w.spoolOff += counter.n
+	fr.size, fr.crc = counter.N, crc.Sum32()
+	w.spoolOff += counter.N
 	return fr, nil
 }
 
@@ -249,7 +237,7 @@ func tarHeader(mtime time.Time) func(name string, size int64) *tar.Header {
 // both write exactly this stream.
 func (w *Writer) encode(ctx context.Context, m *Manifest, mb []byte, out io.Writer) (int64, error) {
 	wrap := func(what string, err error) error { return fmt.Errorf("archive %s: %s: %w", w.path, what, err) }
-	counter := &countWriter{w: out}
+	counter := &iocount.Writer{W: out}
 	bw := bufio.NewWriterSize(counter, 256<<10)
 	// The encoder that compressed the connectors does the head and tail
 	// frames too: a second one would double the writer's largest buffers.
@@ -304,7 +292,7 @@ func (w *Writer) encode(ctx context.Context, m *Manifest, mb []byte, out io.Writ
 	if err := bw.Flush(); err != nil {
 		return 0, wrap("write", err)
 	}
-	return counter.n, nil
+	return counter.N, nil
 }
 
 // Close writes the archive and commits it atomically at the destination:
@@ -421,17 +409,6 @@ func encodeManifest(m *Manifest) ([]byte, error) {
 		return nil, err
 	}
 	return append(b, '\n'), nil
-}
-
-type countWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	return n, err
 }
 
 // finish flushes the spool and makes the manifest and its bytes: the first

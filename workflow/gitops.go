@@ -6,12 +6,10 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/connvault/connvault/archive"
 	"github.com/connvault/connvault/archivestore"
-	"github.com/connvault/connvault/export"
 	"github.com/connvault/connvault/storage"
 )
 
@@ -52,37 +50,13 @@ func ExportDir(ctx context.Context, env *Env, o ExportDirOptions) (*ExportResult
 		return nil, err
 	}
 	defer lock.Release()
-	meta := archive.Meta{
-		ToolVersion: env.ToolVersion,
-		CreatedAt:   env.now(),
-		Source:      archive.Source{BaseURL: t.sourceURL(), APIVersion: t.Client.APIVersion()},
-		Selection:   o.Selection,
-	}
+	meta := exportMeta(env, t, o.Selection, env.now())
 	w, err := archivestore.CreateDir(ctx, dir, meta)
 	if err != nil {
 		return nil, err
 	}
 	defer w.Abort()
-	seen := map[string]bool{} // the scriptNames written
-	var seenMu sync.Mutex
-	bar := env.progress("exporting", t.Client.Stats)
-	er, err := export.Run(ctx, t.Client, export.Options{
-		Filters:      o.Selection.Filters,
-		ScriptNames:  o.Selection.ScriptNames,
-		ListDisabled: o.NoList,
-		Locales:      o.Selection.Locales,
-		Concurrency:  env.Concurrency,
-		KeepGoing:    o.KeepGoing,
-		FromDetail:   o.FromDetail,
-		Logger:       env.log(),
-		Progress:     bar.Update,
-	}, func(conn *archive.Connector) error {
-		seenMu.Lock()
-		seen[conn.ScriptName] = true
-		seenMu.Unlock()
-		return w.Add(ctx, conn)
-	})
-	bar.Finish()
+	er, missing, err := runExport(ctx, env, t, o.Selection, o.NoList, o.KeepGoing, o.FromDetail, w)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, &ExportInterruptedError{Fetched: len(seen), Dir: dir}
@@ -91,26 +65,11 @@ func ExportDir(ctx context.Context, env *Env, o ExportDirOptions) (*ExportResult
 	}
 	// As for archives: a scriptName asked for by name that the tenant does
 	// not have is a failure, not a skip.
-	var missing []string
-	for _, sn := range o.Selection.ScriptNames {
-		if !seen[sn] {
-			missing = append(missing, sn)
-		}
-	}
 	if len(missing) > 0 && !o.KeepGoing {
 		return nil, fmt.Errorf("--script-name %s: no such connector in tenant %s; %s left as it was (check the scriptName, or add --keep-going)",
 			strings.Join(missing, ", "), t.Name, dir)
 	}
-	partial := er.Partial() || len(missing) > 0
-	if partial {
-		w.SetPartial(er.Skipped)
-	} else {
-		w.SetSkipped(er.Skipped)
-	}
-	// Under --api-version auto the layout is known once a request went out.
-	meta.Source.APIVersion = t.Client.APIVersion()
-	w.SetSource(meta.Source)
-	w.SetFetch(er.Fetch, er.Sources)
+	partial, apiVersion := recordRun(w, t, meta.Source, er, missing)
 	m, err := w.Close(ctx)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -124,7 +83,7 @@ func ExportDir(ctx context.Context, env *Env, o ExportDirOptions) (*ExportResult
 		Connectors: er.Connectors, Documents: er.Documents, Bytes: er.Bytes, ContentDigest: m.ContentDigest,
 		Seconds: time.Since(start).Seconds(), Requests: st.Requests, Retries: st.Retries, RateLimited: st.RateLimited,
 		Partial: partial, Skipped: er.Skipped, Failed: len(er.Failed) + len(missing), Missing: missing,
-		APIVersion: meta.Source.APIVersion, Fetch: er.Fetch, OtherSources: len(er.Sources),
+		APIVersion: apiVersion, Fetch: er.Fetch, OtherSources: len(er.Sources),
 	}, nil
 }
 
