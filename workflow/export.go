@@ -138,8 +138,9 @@ func Export(ctx context.Context, env *Env, o ExportOptions) (*ExportResult, erro
 	er, missing, err := runExport(ctx, env, t, o.Selection, o.NoList, o.KeepGoing, o.FromDetail, w)
 	if err != nil {
 		_ = w.Abort()
-		if ctx.Err() != nil {
-			return nil, &ExportInterruptedError{Fetched: len(seen)}
+		var ie *ExportInterruptedError
+		if errors.As(err, &ie) {
+			return nil, ie
 		}
 		return nil, fmt.Errorf("export failed, %w: %w", ErrNoArchive, err)
 	}
@@ -169,7 +170,7 @@ func Export(ctx context.Context, env *Env, o ExportOptions) (*ExportResult, erro
 		}
 		if err != nil {
 			if ctx.Err() != nil {
-				return nil, &ExportInterruptedError{Fetched: len(seen)}
+				return nil, &ExportInterruptedError{Fetched: er.Connectors}
 			}
 			return nil, fmt.Errorf("writing %s: %w", out, err)
 		}
