@@ -98,7 +98,8 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // Create starts an archive that Close will write to path. The temporary files
 // live in path's directory (so the final rename is atomic) and are named
-// ".<base>.*.spool" and ".<base>.*.tmp", base cut short (see TempPrefix). An
+// ".<base>.<host>-<pid>-*.spool" and ".<base>.<host>-<pid>-*.tmp", base cut
+// short (see TempPrefix and tempPattern). An
 // existing file at path is replaced only when Close succeeds.
 func Create(ctx context.Context, path string, meta Meta) (*Writer, error) {
 	if err := ctx.Err(); err != nil {
@@ -108,7 +109,7 @@ func Create(ctx context.Context, path string, meta Meta) (*Writer, error) {
 		return nil, fmt.Errorf("create archive %s: it is a directory; give a file name ending in .tar.zst", path)
 	}
 	dir, base := filepath.Dir(path), filepath.Base(path)
-	spool, err := os.CreateTemp(dir, TempPrefix(base)+"*"+spoolSuffix)
+	spool, err := os.CreateTemp(dir, tempPattern(base, spoolSuffix))
 	if err != nil {
 		return nil, fmt.Errorf("create archive %s: %w", path, err)
 	}
@@ -412,7 +413,7 @@ func (w *Writer) commit(ctx context.Context) (*Manifest, error) {
 	if err != nil {
 		return nil, err
 	}
-	tmp, err := os.CreateTemp(w.dir, TempPrefix(filepath.Base(w.path))+"*"+tmpSuffix)
+	tmp, err := os.CreateTemp(w.dir, tempPattern(filepath.Base(w.path), tmpSuffix))
 	if err != nil {
 		return nil, wrap("create temporary file", err)
 	}

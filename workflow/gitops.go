@@ -56,8 +56,10 @@ func ExportDir(ctx context.Context, env *Env, o ExportDirOptions) (*ExportResult
 	defer w.Abort()
 	er, missing, err := runExport(ctx, env, t, o.Selection, o.NoList, o.KeepGoing, o.FromDetail, w)
 	if err != nil {
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
+		var ie *ExportInterruptedError
+		if errors.As(err, &ie) {
+			ie.Dir = dir
+			return nil, ie
 		}
 		return nil, fmt.Errorf("export failed, %s left as it was: %w", dir, err)
 	}
@@ -71,7 +73,7 @@ func ExportDir(ctx context.Context, env *Env, o ExportDirOptions) (*ExportResult
 	m, err := w.Close(ctx)
 	if err != nil {
 		if ctx.Err() != nil {
-			return nil, ctx.Err()
+			return nil, &ExportInterruptedError{Fetched: er.Connectors, Dir: dir}
 		}
 		return nil, fmt.Errorf("writing %s: %w", dir, err)
 	}
