@@ -108,11 +108,7 @@ func runExport(c *cli.Context) error {
 
 	sum, err := workflow.Export(ctx, s.env(), opts)
 	if err != nil {
-		if ctx.Err() != nil {
-			s.log.Warn("interrupted: no archive written")
-			return ctx.Err()
-		}
-		return err
+		return err // an interruption's one line says what was and was not done
 	}
 	for _, sk := range sum.Skipped {
 		s.log.Warn("not in the archive", "scriptName", sk.ScriptName, "reason", sk.Reason)

@@ -52,11 +52,7 @@ func runExportDir(c *cli.Context, s *session) error {
 	o.Tenant = t.Tenant
 	sum, err := workflow.ExportDir(ctx, s.env(), o)
 	if err != nil {
-		if ctx.Err() != nil {
-			s.log.Warn("interrupted: " + o.Dir + " left as it was")
-			return ctx.Err()
-		}
-		return restoreError(s, err)
+		return restoreError(s, err) // an interruption's one line says what was and was not done
 	}
 	for _, sk := range sum.Skipped {
 		s.log.Warn("not in the directory", "scriptName", sk.ScriptName, "reason", sk.Reason)

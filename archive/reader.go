@@ -3,6 +3,7 @@ package archive
 import (
 	"archive/tar"
 	"bufio"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -741,16 +742,14 @@ func ReadFile(path string, opts ReadOptions) (*Snapshot, error) {
 // readAll reads the rest of an archive or a snapshot directory into memory.
 func readAll(r SnapshotReader) (*Snapshot, error) {
 	snap := &Snapshot{Manifest: *r.Manifest()}
-	for {
-		c, err := r.Next()
-		if err == io.EOF {
-			return snap, nil
-		}
-		if err != nil {
-			return nil, err
-		}
+	err := Each(context.Background(), r, func(c *Connector) error {
 		snap.Connectors = append(snap.Connectors, c)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
+	return snap, nil
 }
 
 // ReadManifest reads only the manifest (the first entry), with the default

@@ -53,7 +53,7 @@ const (
 type Writer struct {
 	path string
 	dir  string
-	meta Meta
+	snapshotMeta
 
 	spool    *os.File
 	spoolBuf *bufio.Writer
@@ -98,7 +98,8 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // Create starts an archive that Close will write to path. The temporary files
 // live in path's directory (so the final rename is atomic) and are named
-// ".<base>.*.spool" and ".<base>.*.tmp", base cut short (see TempPrefix). An
+// ".<base>.<host>-<pid>-*.spool" and ".<base>.<host>-<pid>-*.tmp", base cut
+// short (see TempPrefix and tempPattern). An
 // existing file at path is replaced only when Close succeeds.
 func Create(ctx context.Context, path string, meta Meta) (*Writer, error) {
 	if err := ctx.Err(); err != nil {
@@ -108,11 +109,10 @@ func Create(ctx context.Context, path string, meta Meta) (*Writer, error) {
 		return nil, fmt.Errorf("create archive %s: it is a directory; give a file name ending in .tar.zst", path)
 	}
 	dir, base := filepath.Dir(path), filepath.Base(path)
-	spool, err := os.CreateTemp(dir, TempPrefix(base)+"*"+spoolSuffix)
+	spool, err := os.CreateTemp(dir, tempPattern(base, spoolSuffix))
 	if err != nil {
 		return nil, fmt.Errorf("create archive %s: %w", path, err)
 	}
-	meta.Skipped = slices.Clone(meta.Skipped)
 	enc, err := newEncoder(nil)
 	if err != nil {
 		spool.Close()
@@ -120,29 +120,15 @@ func Create(ctx context.Context, path string, meta Meta) (*Writer, error) {
 		return nil, fmt.Errorf("create archive %s: start zstd: %w", path, err)
 	}
 	return &Writer{
-		enc:      enc,
-		path:     path,
-		dir:      dir,
-		meta:     meta,
-		spool:    spool,
-		spoolBuf: bufio.NewWriterSize(spool, 256<<10),
-		names:    make(map[string]struct{}),
-		limits:   defaultLimits,
+		enc:          enc,
+		path:         path,
+		dir:          dir,
+		snapshotMeta: newSnapshotMeta(meta),
+		spool:        spool,
+		spoolBuf:     bufio.NewWriterSize(spool, 256<<10),
+		names:        make(map[string]struct{}),
+		limits:       defaultLimits,
 	}, nil
-}
-
-// SetPartial marks the archive partial (some connectors failed and the export
-// went on) and records them. Call it before Close.
-func (w *Writer) SetPartial(skipped []Skipped) {
-	w.meta.Partial = true
-	w.meta.Skipped = append(w.meta.Skipped, skipped...)
-}
-
-// SetSkipped records connectors that were meant to be saved but were not
-// without making the archive partial (for example deleted between list and
-// fetch). Call it before Close.
-func (w *Writer) SetSkipped(skipped []Skipped) {
-	w.meta.Skipped = append(w.meta.Skipped, skipped...)
 }
 
 // Add spools one connector. A connector that cannot be archived (bad
@@ -380,20 +366,10 @@ func (w *Writer) manifest() *Manifest {
 	for i, f := range w.files {
 		entries[i] = Entry{Path: f.path, Size: f.size, SHA256: hex.EncodeToString(f.sum[:])}
 	}
-	meta := w.meta
-	if !meta.CreatedAt.IsZero() {
-		meta.CreatedAt = meta.CreatedAt.UTC().Round(0)
-	}
-	slices.SortStableFunc(meta.Skipped, func(a, b Skipped) int {
-		return cmp.Or(cmp.Compare(a.ScriptName, b.ScriptName), cmp.Compare(a.Name, b.Name), cmp.Compare(a.Reason, b.Reason))
-	})
-	if len(meta.Skipped) == 0 {
-		meta.Skipped = nil
-	}
 	return &Manifest{
 		Format:         FormatName,
 		FormatVersion:  MaxVersion,
-		Meta:           meta,
+		Meta:           w.manifestMeta(),
 		ConnectorCount: len(w.names),
 		Entries:        entries,
 		ContentDigest:  ContentDigest(entries),
@@ -437,7 +413,7 @@ func (w *Writer) commit(ctx context.Context) (*Manifest, error) {
 	if err != nil {
 		return nil, err
 	}
-	tmp, err := os.CreateTemp(w.dir, TempPrefix(filepath.Base(w.path))+"*"+tmpSuffix)
+	tmp, err := os.CreateTemp(w.dir, tempPattern(filepath.Base(w.path), tmpSuffix))
 	if err != nil {
 		return nil, wrap("create temporary file", err)
 	}

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"hash/maphash"
-	"io"
 	"maps"
 	"slices"
 	"sort"
@@ -113,21 +112,7 @@ func ReaderSource(open func(ctx context.Context) (archive.SnapshotReader, func()
 			return err
 		}
 		defer release()
-		for {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			c, err := r.Next()
-			if err == io.EOF {
-				return nil
-			}
-			if err != nil {
-				return err
-			}
-			if err := emit(c); err != nil {
-				return err
-			}
-		}
+		return archive.Each(ctx, r, emit)
 	}}
 }
 

@@ -138,8 +138,9 @@ func Export(ctx context.Context, env *Env, o ExportOptions) (*ExportResult, erro
 	er, missing, err := runExport(ctx, env, t, o.Selection, o.NoList, o.KeepGoing, o.FromDetail, w)
 	if err != nil {
 		_ = w.Abort()
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
+		var ie *ExportInterruptedError
+		if errors.As(err, &ie) {
+			return nil, ie
 		}
 		return nil, fmt.Errorf("export failed, %w: %w", ErrNoArchive, err)
 	}
@@ -169,7 +170,7 @@ func Export(ctx context.Context, env *Env, o ExportOptions) (*ExportResult, erro
 		}
 		if err != nil {
 			if ctx.Err() != nil {
-				return nil, ctx.Err()
+				return nil, &ExportInterruptedError{Fetched: er.Connectors}
 			}
 			return nil, fmt.Errorf("writing %s: %w", out, err)
 		}
@@ -180,4 +181,21 @@ func Export(ctx context.Context, env *Env, o ExportOptions) (*ExportResult, erro
 	res.Seconds = time.Since(start).Seconds()
 	res.Requests, res.Retries, res.RateLimited = st.Requests, st.Retries, st.RateLimited
 	return res, nil
+}
+
+// ExportInterruptedError is an export stopped (Ctrl-C): what was done and
+// what was not, in the one line the user reads instead of a line per
+// cancelled request. It does not wrap context.Canceled, which would shorten
+// the message to "interrupted".
+type ExportInterruptedError struct {
+	Fetched int    // connectors fetched before the interruption (none kept)
+	Dir     string // the snapshot directory left as it was; "" for an archive
+}
+
+func (e *ExportInterruptedError) Error() string {
+	what := "no archive written"
+	if e.Dir != "" {
+		what = e.Dir + " left as it was"
+	}
+	return fmt.Sprintf("interrupted: %d connectors fetched, %s; run the export again", e.Fetched, what)
 }

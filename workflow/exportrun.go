@@ -43,6 +43,8 @@ func exportMeta(env *Env, t *Tenant, sel archive.Selection, now time.Time) archi
 // runExport exports the connectors of t that sel selects into w and returns
 // the pipeline's result and the scriptNames asked for by name that the
 // tenant does not have (the caller decides whether that fails the export).
+// Interrupted, it returns an *ExportInterruptedError counting the connectors
+// fetched.
 func runExport(ctx context.Context, env *Env, t *Tenant, sel archive.Selection, noList, keepGoing, fromDetail bool, w snapshotSink) (*export.Result, []string, error) {
 	seen := map[string]bool{} // the scriptNames written
 	var seenMu sync.Mutex
@@ -65,6 +67,11 @@ func runExport(ctx context.Context, env *Env, t *Tenant, sel archive.Selection, 
 	})
 	bar.Finish()
 	if err != nil {
+		if ctx.Err() != nil {
+			seenMu.Lock()
+			defer seenMu.Unlock()
+			return nil, nil, &ExportInterruptedError{Fetched: len(seen)}
+		}
 		return nil, nil, err
 	}
 	var missing []string

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 	"time"
 
@@ -58,8 +57,10 @@ func ExportDir(ctx context.Context, env *Env, o ExportDirOptions) (*ExportResult
 	defer w.Abort()
 	er, missing, err := runExport(ctx, env, t, o.Selection, o.NoList, o.KeepGoing, o.FromDetail, w)
 	if err != nil {
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
+		var ie *ExportInterruptedError
+		if errors.As(err, &ie) {
+			ie.Dir = dir
+			return nil, ie
 		}
 		return nil, fmt.Errorf("export failed, %s left as it was: %w", dir, err)
 	}
@@ -73,7 +74,7 @@ func ExportDir(ctx context.Context, env *Env, o ExportDirOptions) (*ExportResult
 	m, err := w.Close(ctx)
 	if err != nil {
 		if ctx.Err() != nil {
-			return nil, ctx.Err()
+			return nil, &ExportInterruptedError{Fetched: er.Connectors, Dir: dir}
 		}
 		return nil, fmt.Errorf("writing %s: %w", dir, err)
 	}
@@ -85,25 +86,6 @@ func ExportDir(ctx context.Context, env *Env, o ExportDirOptions) (*ExportResult
 		Partial: partial, Skipped: er.Skipped, Failed: len(er.Failed) + len(missing), Missing: missing,
 		APIVersion: apiVersion, Fetch: er.Fetch, OtherSources: len(er.Sources),
 	}, nil
-}
-
-// copySnapshot adds every connector of r to add, in r's order.
-func copySnapshot(ctx context.Context, r archive.SnapshotReader, add func(context.Context, *archive.Connector) error) error {
-	for {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		c, err := r.Next()
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		if err := add(ctx, c); err != nil {
-			return err
-		}
-	}
 }
 
 // Pack writes the snapshot directory dir, as its files are (edited or not),
@@ -138,7 +120,7 @@ func Pack(ctx context.Context, env *Env, dir, out string) (*archive.Manifest, er
 		return nil, err
 	}
 	defer w.Abort()
-	if err := copySnapshot(ctx, r, w.Add); err != nil {
+	if err := archive.Each(ctx, r, func(c *archive.Connector) error { return w.Add(ctx, c) }); err != nil {
 		return nil, fmt.Errorf("pack %s: %w", dir, err)
 	}
 	m, err := archivestore.Commit(ctx, w, bucket, objName)
@@ -172,7 +154,7 @@ func Unpack(ctx context.Context, env *Env, arg, dir string) (*archive.Manifest, 
 		return nil, err
 	}
 	defer w.Abort()
-	if err := copySnapshot(ctx, r, w.Add); err != nil {
+	if err := archive.Each(ctx, r, func(c *archive.Connector) error { return w.Add(ctx, c) }); err != nil {
 		return nil, fmt.Errorf("unpack %s: %w", arg, err)
 	}
 	m, err := w.Close(ctx)
