@@ -1,8 +1,6 @@
 package main
 
 import (
-	"encoding/json"
-
 	"github.com/urfave/cli/v2"
 
 	"github.com/connvault/connvault/doctor"
@@ -53,9 +51,7 @@ func runDoctor(c *cli.Context) error {
 		r.BaseURL = "sandbox"
 	}
 	if c.Bool("json") {
-		enc := json.NewEncoder(s.stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(r); err != nil {
+		if err := writeJSONWithOrigins(s.stdout, jsonOf(r), ticketSettingsOf(t.settings)); err != nil {
 			return err
 		}
 	} else if err := doctor.WriteText(s.stdout, r); err != nil {

@@ -12,7 +12,6 @@ import (
 
 	"github.com/connvault/connvault/archive"
 	"github.com/connvault/connvault/archivestore"
-	"github.com/connvault/connvault/settings"
 	"github.com/connvault/connvault/storage"
 	"github.com/connvault/connvault/workflow"
 )
@@ -45,14 +44,6 @@ func exportCommand() *cli.Command {
 		),
 		Action: runExport,
 	}
-}
-
-// exportSummary is export's --json document: the workflow's result and
-// where each setting came from.
-type exportSummary struct {
-	*workflow.ExportResult
-	// Settings says where each setting came from (never a secret's value).
-	Settings []settings.Setting `json:"settings,omitempty"`
 }
 
 // exportOptions turns export's flags into the workflow's Options.
@@ -117,11 +108,7 @@ func runExport(c *cli.Context) error {
 
 	sum, err := workflow.Export(ctx, s.env(), opts)
 	if err != nil {
-		if ctx.Err() != nil {
-			s.log.Warn("interrupted: no archive written")
-			return ctx.Err()
-		}
-		return err
+		return err // an interruption's one line says what was and was not done
 	}
 	for _, sk := range sum.Skipped {
 		s.log.Warn("not in the archive", "scriptName", sk.ScriptName, "reason", sk.Reason)
@@ -138,7 +125,7 @@ func runExport(c *cli.Context) error {
 			sum.Seconds, sum.Requests, sum.Retries, sum.RateLimited))
 	}
 	if c.Bool("json") {
-		if err := writeJSON(s.stdout, exportSummary{ExportResult: sum, Settings: s.settings.Public()}); err != nil {
+		if err := writeJSONWithOrigins(s.stdout, jsonOf(sum), settingsOf(t.settings)); err != nil {
 			return err
 		}
 	}

@@ -52,11 +52,7 @@ func runExportDir(c *cli.Context, s *session) error {
 	o.Tenant = t.Tenant
 	sum, err := workflow.ExportDir(ctx, s.env(), o)
 	if err != nil {
-		if ctx.Err() != nil {
-			s.log.Warn("interrupted: " + o.Dir + " left as it was")
-			return ctx.Err()
-		}
-		return restoreError(s, err)
+		return restoreError(s, err) // an interruption's one line says what was and was not done
 	}
 	for _, sk := range sum.Skipped {
 		s.log.Warn("not in the directory", "scriptName", sk.ScriptName, "reason", sk.Reason)
@@ -64,7 +60,7 @@ func runExportDir(c *cli.Context, s *session) error {
 	s.log.Info(fmt.Sprintf("wrote %s: %d connectors, %d documents, %s, digest %s, %.1fs, %d requests, %d retries, %d rate-limited",
 		sum.Archive, sum.Connectors, sum.Documents, humanBytes(sum.Bytes), short(sum.ContentDigest), sum.Seconds, sum.Requests, sum.Retries, sum.RateLimited))
 	if c.Bool("json") {
-		if err := writeJSON(s.stdout, exportSummary{ExportResult: sum, Settings: s.settings.Public()}); err != nil {
+		if err := writeJSONWithOrigins(s.stdout, jsonOf(sum), settingsOf(t.settings)); err != nil {
 			return err
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/connvault/connvault/archivestore"
 	"github.com/connvault/connvault/diff"
 	"github.com/connvault/connvault/importer"
+	"github.com/connvault/connvault/settings"
 	"github.com/connvault/connvault/storage"
 	"github.com/connvault/connvault/tenants"
 	"github.com/connvault/connvault/workflow"
@@ -47,9 +48,6 @@ func promoteCommand() *cli.Command {
 	}
 }
 
-// promotionJSON is promote's --json result (docs/restore-format.md).
-type promotionJSON = workflow.PromoteResult
-
 func runPromote(c *cli.Context) error {
 	from, to, err := promoteNames(c)
 	if err != nil {
@@ -60,6 +58,7 @@ func runPromote(c *cli.Context) error {
 		return err
 	}
 	fromSnapshot := isSnapshotSource(from)
+	var fromSettings *settings.Settings
 	// The tenant names come first: a typo must not cost an export.
 	for _, n := range []string{from, to} {
 		if n == from && fromSnapshot {
@@ -81,7 +80,7 @@ func runPromote(c *cli.Context) error {
 			return err
 		}
 		defer src.close()
-		opts.From = src.Tenant
+		opts.From, fromSettings = src.Tenant, src.settings
 	}
 	dst, err := connectNamed(c, s, to)
 	if err != nil {
@@ -92,7 +91,9 @@ func runPromote(c *cli.Context) error {
 
 	res, err := workflow.Promote(c.Context, s.env(), opts)
 	if c.Bool("json") && res != nil && res.SourceArchive != "" {
-		if werr := writeJSON(s.stdout, res); werr != nil {
+		// The target's settings are "settings", as restore's; a snapshot
+		// source has none.
+		if werr := writeJSONWithOrigins(s.stdout, jsonOf(res), settingsOf(dst.settings), origins{key: "fromSettings", settings: fromSettings}); werr != nil {
 			s.log.Error("writing the JSON result", "error", werr)
 		}
 	}

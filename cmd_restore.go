@@ -15,6 +15,7 @@ import (
 	"github.com/connvault/connvault/diff"
 	"github.com/connvault/connvault/filterexpr"
 	"github.com/connvault/connvault/importer"
+	"github.com/connvault/connvault/settings"
 	"github.com/connvault/connvault/workflow"
 )
 
@@ -78,7 +79,7 @@ func runRestore(c *cli.Context) error {
 		DryRun: f.dryRun, YesProtected: c.String("yes-protected"),
 		BackupDir: f.backupDir, ReportText: s.stderr,
 		Show: func(plan *importer.Plan, target *archive.Snapshot) error {
-			return showRestorePlan(ctx, c, s, f, plan, src, target, info)
+			return showRestorePlan(ctx, c, s, f, plan, src, target, info, t.settings)
 		},
 	}
 	if !f.yes {
@@ -91,7 +92,8 @@ func runRestore(c *cli.Context) error {
 	}
 	info.Backup = res.Backup
 	if f.jsonReport {
-		if err := importer.WriteReportJSON(s.stdout, res.Report, res.Plan.Warnings, info); err != nil {
+		report := func(w io.Writer) error { return importer.WriteReportJSON(w, res.Report, res.Plan.Warnings, info) }
+		if err := writeJSONWithOrigins(s.stdout, report, settingsOf(t.settings)); err != nil {
 			return err
 		}
 	}
@@ -177,7 +179,7 @@ func openRestoreArchive(ctx context.Context, s *session, path string, plan impor
 
 // showRestorePlan prints the plan where and as the flags say: stdout in
 // --format, or stderr as text when --json keeps stdout for the report.
-func showRestorePlan(ctx context.Context, c *cli.Context, s *session, f restoreFlagValues, plan *importer.Plan, src diff.Source, target *archive.Snapshot, info importer.Info) error {
+func showRestorePlan(ctx context.Context, c *cli.Context, s *session, f restoreFlagValues, plan *importer.Plan, src diff.Source, target *archive.Snapshot, info importer.Info, st *settings.Settings) error {
 	switch {
 	case f.jsonReport && !f.dryRun:
 		return importer.WritePlanText(s.stderr, plan)
@@ -188,7 +190,7 @@ func showRestorePlan(ctx context.Context, c *cli.Context, s *session, f restoreF
 		}
 		return writeReport(s.stdout, f.format, rep, c.Int("max-bytes"))
 	case f.format == "json" || f.jsonReport:
-		return importer.WritePlanJSON(s.stdout, plan, info)
+		return writeJSONWithOrigins(s.stdout, func(w io.Writer) error { return importer.WritePlanJSON(w, plan, info) }, settingsOf(st))
 	default:
 		return importer.WritePlanText(s.stdout, plan)
 	}

@@ -180,6 +180,8 @@ func newSession(c *cli.Context) (*session, error) {
 type tenant struct {
 	*workflow.Tenant
 	close func()
+	// settings are the ones it was opened with, for --json's origins.
+	settings *settings.Settings
 }
 
 // errNoTenant names every way to configure one: the most common first-run
@@ -232,7 +234,7 @@ func open(ctx context.Context, s *session, st *settings.Settings) (*tenant, erro
 		s.log.Debug("setting " + v.Describe())
 	}
 	cfg := clientConfig(s, st)
-	t := &tenant{Tenant: &workflow.Tenant{}, close: func() {}}
+	t := &tenant{Tenant: &workflow.Tenant{}, close: func() {}, settings: st}
 	switch {
 	case st.Sandbox:
 		srv, err := sandbox.Start(ctx, "127.0.0.1:0", sandbox.Options{})

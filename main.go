@@ -16,6 +16,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/connvault/connvault/internal/iocount"
 	"github.com/connvault/connvault/internal/termtext"
 	"github.com/connvault/connvault/settings"
 )
@@ -69,7 +70,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		errW = newJSONLines(stderr)
 	}
 	defer routeStdLog(errW)()
-	out := &countingWriter{w: stdout}
+	// out counts what the command wrote to stdout, so that a --json failure
+	// document is written only when it would not be a second one.
+	out := &iocount.Writer{W: stdout}
 
 	app := newApp(stdin, out, errW)
 	err := app.RunContext(ctx, interspersed(app, args))
@@ -86,7 +89,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			fmt.Fprintf(errW, "connvault: %s\n", termtext.Escape(msg))
 		}
 		// With --json a failure still gives stdout one JSON document.
-		if hasFlag(args, "json") && out.n == 0 {
+		if hasFlag(args, "json") && out.N == 0 {
 			_ = writeJSON(stdout, failureJSON{Error: msg, ExitCode: code})
 		}
 	}

@@ -13,19 +13,6 @@ import (
 	"github.com/connvault/connvault/settings"
 )
 
-// countingWriter counts what a command wrote to stdout, so run knows whether
-// a --json failure document would be a second one.
-type countingWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countingWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	return n, err
-}
-
 // jsonLines turns every line written to it into a JSON log record on w; a
 // line that already is a JSON object (slog's JSON handler) passes as it is.
 type jsonLines struct {

@@ -14,7 +14,6 @@ import (
 
 	"github.com/connvault/connvault/apiclient"
 	"github.com/connvault/connvault/archive"
-	"github.com/connvault/connvault/diff"
 	"github.com/connvault/connvault/export"
 	"github.com/connvault/connvault/sandbox"
 	"github.com/connvault/connvault/sandbox/spectest"
@@ -103,8 +102,12 @@ func diffExit(t *testing.T, srv *sandbox.Server, archivePath string) (int, strin
 	return code, stdout + stderr
 }
 
-// TestRestoreIntoEmptyTenant: export A, restore into an empty B, the diff
-// finds nothing, and a second restore writes nothing at all.
+// TestRestoreIntoEmptyTenant: the CLI's side of a restore into an empty
+// tenant: exit 0, the --json report says every connector was created (with
+// the scriptName the text report on stderr gives it), and a second restore
+// reports every connector unchanged and no snapshot. What the tenant then
+// holds and which requests reached it: workflow's
+// TestRestoreIntoEmptyTenantState.
 func TestRestoreIntoEmptyTenant(t *testing.T) {
 	clearSailEnv(t)
 	a := spectest.Start(t, sandbox.Options{})
@@ -123,32 +126,17 @@ func TestRestoreIntoEmptyTenant(t *testing.T) {
 		t.Errorf("summary %+v, want %d created", rep.Summary, len(snap.Connectors))
 	}
 	for _, c := range rep.Connectors {
-		tc, ok := b.Tenant.Connector(c.ScriptName)
-		if !c.Created || c.Outcome != "created" || !ok || tc.Name != c.Name {
-			t.Errorf("%s: outcome %s, created %v, scriptName %q (in B: %v, named %q)", c.Name, c.Outcome, c.Created, c.ScriptName, ok, tc.Name)
+		if !c.Created || c.Outcome != "created" || c.ScriptName == "" {
+			t.Errorf("%s: outcome %s, created %v, scriptName %q", c.Name, c.Outcome, c.Created, c.ScriptName)
 		}
 		if !strings.Contains(stderr, "scriptName "+c.ScriptName) {
 			t.Errorf("the text report does not give %s's new scriptName %s:\n%s", c.Name, c.ScriptName, stderr)
 		}
 	}
-	st := b.Tenant.Stats()
-	t.Logf("restore of %d connectors into an empty tenant: %d requests, %d writes %v", len(snap.Connectors), st.TotalRequests(), st.Writes, st.WritesByOp)
-	if code, out := diffExit(t, b, path); code != 0 {
-		t.Fatalf("diff after restore: exit %d\n%s", code, out)
-	}
-	for name, n := range b.Tenant.Stats().Creates {
-		if n != 1 {
-			t.Errorf("%s created %d times", name, n)
-		}
-	}
 
-	b.Tenant.ResetStats()
 	code, rep, stderr = restore(t, b, path)
 	if code != 0 {
 		t.Fatalf("second restore: exit %d\n%s", code, stderr)
-	}
-	if w := b.Tenant.Stats().Writes; w != 0 {
-		t.Errorf("second restore made %d write calls (%v), want 0", w, b.Tenant.Stats().WritesByOp)
 	}
 	if rep.Summary.Unchanged != len(snap.Connectors) || rep.Backup != "" {
 		t.Errorf("second restore: summary %+v, backup %q; want all unchanged and no snapshot (nothing to write)", rep.Summary, rep.Backup)
@@ -195,9 +183,11 @@ func mutateForUpdate(t *testing.T, tn *sandbox.Tenant) {
 	must(tn.PutDocumentDirect("legacy-mainframe-racf-bridge", sandbox.ApplicationXML, []byte("<Application name=\"Legacy Mainframe RACF Bridge\" edited=\"yes\"/>")))
 }
 
-// TestRestoreDryRunWritesNothing: a plan with creates and updates, shown
-// with --dry-run, makes no write call; applying without --yes on a
-// non-terminal stdin is refused before anything is read.
+// TestRestoreDryRunWritesNothing: a plan with creates and updates is shown
+// with --dry-run as text and as --format json; applying without --yes on a
+// non-terminal stdin is refused with exit 2 before the tenant is contacted.
+// That the dry run (and a declined plan) make no write call: workflow's
+// TestRestoreDryRunOfUpdatesWritesNothing.
 func TestRestoreDryRunWritesNothing(t *testing.T) {
 	clearSailEnv(t)
 	a := spectest.Start(t, sandbox.Options{})
@@ -207,7 +197,6 @@ func TestRestoreDryRunWritesNothing(t *testing.T) {
 	if err := b.Tenant.DeleteDirect("contoso-badge-system"); err != nil {
 		t.Fatal(err)
 	}
-	b.Tenant.ResetStats()
 
 	code, stdout, stderr := runCLI(t, context.Background(), append(append([]string{"restore", "--dry-run"}, tenantArgs(b)...), path)...)
 	if code != 0 {
@@ -244,12 +233,12 @@ func TestRestoreDryRunWritesNothing(t *testing.T) {
 		t.Errorf("plan JSON %+v", plan)
 	}
 
-	code, _, stderr = runCLI(t, context.Background(), append(append([]string{"restore"}, tenantArgs(b)...), path)...)
+	// Against an address where nothing listens: had the refusal come after
+	// contacting the tenant, the run would fail there, with exit 1.
+	unreachable := []string{"--base-url", "http://127.0.0.1:1", "--client-id", "x", "--client-secret", "y", "--rate", "0"}
+	code, _, stderr = runCLI(t, context.Background(), append(append([]string{"restore"}, unreachable...), path)...)
 	if code != exitUsage || !strings.Contains(stderr, "--yes") {
 		t.Errorf("apply without --yes on a non-terminal: exit %d, want %d with a hint at --yes:\n%s", code, exitUsage, stderr)
-	}
-	if s := b.Tenant.Stats(); s.Writes != 0 {
-		t.Errorf("dry runs and a refused apply made %d write calls: %v", s.Writes, s.WritesByOp)
 	}
 }
 
@@ -333,22 +322,17 @@ func tenantAsSnapshot(t *testing.T, tn *sandbox.Tenant) *archive.Snapshot {
 	return snap
 }
 
-// TestRestoreSurvivesFaults: with 5xx answers, dropped connections and lost
-// create answers, one restore plus one re-run reach the archive's state and
-// no connector is created twice.
+// TestRestoreSurvivesFaults: the CLI's side of a restore that a fault
+// leaves unfinished: exit 3 with the server's trackingId on stderr and what
+// to do, then a re-run exits 0 and its --json report lists only what was
+// left. That the re-run reaches the archive's state through 5xx answers,
+// dropped connections and lost create answers, creating nothing twice:
+// workflow's TestRestoreSurvivesFaults.
 func TestRestoreSurvivesFaults(t *testing.T) {
 	clearSailEnv(t)
 	a := spectest.Start(t, sandbox.Options{})
 	path := exportCustom(t, a)
-	want, err := archive.ReadFile(path, archive.ReadOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := spectest.Start(t, sandbox.Options{Empty: true, ErrorRate: 0.15, DropRate: 0.05, Seed: 42})
-	// One RELEASED connector (found again by name after the lost answer) and
-	// one DEVELOPMENT one (the list cannot show it: the re-run finds it by
-	// scriptName).
-	lose := loseCreateAnswers(b.Tenant, "Acme HR Feed", "Legacy Mainframe RACF Bridge")
+	b := spectest.Start(t, sandbox.Options{Empty: true})
 	// During the first run one document is refused outright (no retry
 	// helps), so the re-run has something left to finish.
 	var refuse atomic.Bool
@@ -360,11 +344,11 @@ func TestRestoreSurvivesFaults(t *testing.T) {
 			_, _ = w.Write([]byte(`{"detailCode":"400.1 Bad Request Content","trackingId":"trk-busy","messages":[{"locale":"en-US","localeOrigin":"DEFAULT","text":"Connector is being updated"}]}`))
 			return true
 		}
-		return lose(w, r)
+		return false
 	})
 
 	code1, rep1, stderr1 := restore(t, b, path, "--no-backup")
-	if code1 != exitPartial || rep1.Summary.Failed != 1 || !strings.Contains(stderr1, "trk-busy") {
+	if code1 != exitPartial || rep1.Summary.Failed != 1 || !strings.Contains(stderr1, "trk-busy") || !strings.Contains(stderr1, "run the same restore again") {
 		t.Fatalf("first restore: exit %d, %+v, want 3 with the refused document reported\n%s", code1, rep1.Summary, stderr1)
 	}
 	refuse.Store(false)
@@ -381,33 +365,6 @@ func TestRestoreSurvivesFaults(t *testing.T) {
 		if !slices.Equal(c.Written, want) && !(len(c.Written) == 0 && want == nil) {
 			t.Errorf("re-run wrote %v to %s, want %v", c.Written, c.Name, want)
 		}
-	}
-	t.Logf("first run %+v, re-run %+v, faults %v", rep1.Summary, rep2.Summary, b.Tenant.Stats().FaultsByKind)
-	res, err := diff.Compare(want, tenantAsSnapshot(t, b.Tenant), diff.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !res.Equal() {
-		var buf strings.Builder
-		_ = diff.WriteText(&buf, res, diff.TextOptions{Stat: true})
-		t.Errorf("after restore and re-run the tenant differs from the archive:\n%s", buf.String())
-	}
-	// One create request per name reached the tenant, the DEVELOPMENT
-	// connector whose answer was lost included: the list cannot show it, but
-	// the client probes its likely scriptName before creating again.
-	st := b.Tenant.Stats()
-	for _, c := range want.Connectors {
-		f, _ := diff.DetailFields(c.Detail)
-		name := f["name"].(string)
-		if n := st.Creates[name]; n != 1 {
-			t.Errorf("%s: %d create requests reached the tenant, want 1", name, n)
-		}
-	}
-	if n := len(b.Tenant.ScriptNames()); n != len(want.Connectors) {
-		t.Errorf("the tenant holds %d connectors, want %d", n, len(want.Connectors))
-	}
-	if st.Faults == 0 {
-		t.Error("no fault was injected: the test proves nothing")
 	}
 }
 

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"io"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -17,28 +16,10 @@ import (
 // connector at a time; each pass opens it afresh, so diff holds a window of
 // connectors, never the archive.
 func archiveSource(arg string) diff.Source {
-	return diff.Source{Reread: true, Ordered: true, Each: func(ctx context.Context, emit func(*archive.Connector) error) error {
+	return diff.ReaderSource(func(ctx context.Context) (archive.SnapshotReader, func(), error) {
 		r, _, closeAll, err := archivestore.Open(ctx, arg)
-		if err != nil {
-			return err
-		}
-		defer closeAll()
-		for {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			c, err := r.Next()
-			if err == io.EOF {
-				return nil
-			}
-			if err != nil {
-				return err
-			}
-			if err := emit(c); err != nil {
-				return err
-			}
-		}
-	}}
+		return r, closeAll, err
+	})
 }
 
 // tenantSource streams a live tenant through the export pipeline, once: each

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/connvault/connvault/internal/cputime"
 )
 
 // The benchmarks behind docs/performance.md ("Archive"):
@@ -34,7 +36,7 @@ func benchConnectors() ([]*Connector, int64) {
 // reportCPU adds content megabytes per CPU second (all of the process's
 // threads: encoder, GC, I/O system time).
 func reportCPU(b *testing.B, size int64, start time.Duration) {
-	if used := cpuTime() - start; used > 0 && start > 0 {
+	if used := cputime.Process() - start; used > 0 && start > 0 {
 		b.ReportMetric(float64(size)*float64(b.N)/1e6/used.Seconds(), "MB/cpu-s")
 	}
 }
@@ -72,7 +74,7 @@ func BenchmarkWrite(b *testing.B) {
 	b.SetBytes(size)
 	b.ReportAllocs()
 	var archiveSize int64
-	start := cpuTime()
+	start := cputime.Process()
 	for b.Loop() {
 		w, err := Create(ctx, filepath.Join(dir, "bench.tar.zst"), fixtureMeta())
 		if err != nil {
@@ -141,7 +143,7 @@ func BenchmarkRead(b *testing.B) {
 	}
 	b.SetBytes(size)
 	b.ReportAllocs()
-	start := cpuTime()
+	start := cputime.Process()
 	for b.Loop() {
 		r, err := Open(path, ReadOptions{})
 		if err != nil {
@@ -174,7 +176,7 @@ func BenchmarkVerify(b *testing.B) {
 	path := filepath.Join(b.TempDir(), "bench.tar.zst")
 	writeArchive(b, path, fixtureMeta(), cs)
 	b.SetBytes(size)
-	start := cpuTime()
+	start := cputime.Process()
 	for b.Loop() {
 		if ps := Verify(path, ReadOptions{}); len(ps) != 0 {
 			b.Fatal(ps)

@@ -141,8 +141,8 @@ func encodeDirManifest(m *Manifest) ([]byte, error) {
 // off one directory (connvault takes the directory lock). Always
 // `defer w.Abort()`.
 type DirWriter struct {
-	dir   string
-	meta  Meta
+	dir string
+	snapshotMeta
 	spool *os.File
 	buf   *bufio.Writer
 	off   int64
@@ -202,33 +202,7 @@ func CreateDirSpooled(ctx context.Context, dir, spoolDir string, meta Meta) (*Di
 	if err != nil {
 		return nil, fmt.Errorf("snapshot directory %s: create temporary file: %w", dir, err)
 	}
-	meta.Skipped = slices.Clone(meta.Skipped)
-	return &DirWriter{dir: dir, meta: meta, spool: spool, buf: bufio.NewWriterSize(spool, 256<<10), names: map[string]struct{}{}}, nil
-}
-
-// SetPartial marks the snapshot partial and records the connectors that
-// failed; their folders are kept as they were. Call it before Close.
-func (w *DirWriter) SetPartial(skipped []Skipped) {
-	w.meta.Partial = true
-	w.meta.Skipped = append(w.meta.Skipped, skipped...)
-}
-
-// SetSkipped records connectors meant to be saved but not (deleted between
-// list and fetch) without making the snapshot partial. Call it before Close.
-func (w *DirWriter) SetSkipped(skipped []Skipped) {
-	w.meta.Skipped = append(w.meta.Skipped, skipped...)
-}
-
-// SetSource records where the snapshot came from, as Writer.SetSource.
-func (w *DirWriter) SetSource(s Source) { w.meta.Source = s }
-
-// SetFetch records how the documents were read, as Writer.SetFetch.
-func (w *DirWriter) SetFetch(mode string, sources []domain.DocumentSource) {
-	w.meta.Fetch = mode
-	w.meta.DocumentSources = append(w.meta.DocumentSources, sources...)
-	slices.SortStableFunc(w.meta.DocumentSources, func(a, b domain.DocumentSource) int {
-		return cmp.Or(cmp.Compare(a.ScriptName, b.ScriptName), cmp.Compare(a.Document, b.Document))
-	})
+	return &DirWriter{dir: dir, snapshotMeta: newSnapshotMeta(meta), spool: spool, buf: bufio.NewWriterSize(spool, 256<<10), names: map[string]struct{}{}}, nil
 }
 
 func (w *DirWriter) usable() error {
@@ -259,20 +233,8 @@ func (w *DirWriter) Add(ctx context.Context, c *Connector) error {
 	if c == nil {
 		return fmt.Errorf("snapshot directory %s: nil connector", w.dir)
 	}
-	if why := checkComponent(c.ScriptName); why != "" {
-		return newErr(w.dir, "", ErrUnsafePath, fmt.Sprintf(
-			"connector scriptName %q cannot be a folder name: %s; this connector cannot be saved, please report it", c.ScriptName, why), nil)
-	}
-	if c.Detail == nil {
-		return fmt.Errorf("snapshot directory %s: connector %q has no detail; every saved connector needs its detail JSON", w.dir, c.ScriptName)
-	}
-	for loc := range c.Translations {
-		if why := checkComponent(loc); why != "" {
-			return newErr(w.dir, "", ErrUnsafePath, fmt.Sprintf("connector %q: locale %q cannot be a file name: %s", c.ScriptName, loc, why), nil)
-		}
-	}
-	if _, dup := w.names[c.ScriptName]; dup {
-		return newErr(w.dir, "", ErrDuplicate, fmt.Sprintf("connector %q was already added; each scriptName is saved once", c.ScriptName), nil)
+	if err := checkConnector(w.dir, dirWords, c, w.names); err != nil {
+		return err
 	}
 	for _, f := range connectorFiles(c) {
 		if _, err := w.buf.Write(f.data); err != nil {
@@ -395,15 +357,8 @@ func (w *DirWriter) commit(ctx context.Context) (*Manifest, error) {
 // manifest makes the directory's manifest from the entries found on disk
 // after writing (they include the kept folders of a partial export).
 func (w *DirWriter) manifest(entries []Entry) *Manifest {
-	meta := w.meta
-	meta.CreatedAt = meta.CreatedAt.UTC().Round(0) // returned, not written
-	slices.SortStableFunc(meta.Skipped, func(a, b Skipped) int {
-		return cmp.Or(cmp.Compare(a.ScriptName, b.ScriptName), cmp.Compare(a.Name, b.Name), cmp.Compare(a.Reason, b.Reason))
-	})
-	if len(meta.Skipped) == 0 {
-		meta.Skipped = nil
-	}
-	return &Manifest{Format: FormatName, FormatVersion: MaxVersion, Meta: meta,
+	// createdAt is returned, not written (dirManifest leaves it out).
+	return &Manifest{Format: FormatName, FormatVersion: MaxVersion, Meta: w.manifestMeta(),
 		ConnectorCount: countConnectors(entries), Entries: entries, ContentDigest: ContentDigest(entries)}
 }
 
@@ -902,17 +857,7 @@ func ReadDir(dir string, opts ReadOptions) (*Snapshot, error) {
 		return nil, err
 	}
 	defer r.Close()
-	snap := &Snapshot{Manifest: *r.Manifest()}
-	for {
-		c, err := r.Next()
-		if err == io.EOF {
-			return snap, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-		snap.Connectors = append(snap.Connectors, c)
-	}
+	return readAll(r)
 }
 
 // FileChange is a file of a snapshot directory that differs from what its

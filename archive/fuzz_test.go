@@ -35,7 +35,7 @@ func checkRead(t *testing.T, data []byte) {
 	var snap *Snapshot
 	r, err := newReader(bytes.NewReader(data), name, fuzzOpts)
 	if err == nil {
-		snap, err = r.readAll()
+		snap, err = readAll(r)
 		r.Close()
 	}
 	problems := verify(bytes.NewReader(data), name, fuzzOpts)

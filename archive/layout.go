@@ -54,6 +54,42 @@ func connectorFiles(c *Connector) []file {
 	return fs
 }
 
+// snapshotWords are how an Add refusal names the snapshot form: the form,
+// what storing a connector is called in it, how often a scriptName may be
+// stored.
+type snapshotWords struct{ form, stored, once string }
+
+var (
+	archiveWords = snapshotWords{"archive", "archived", "once per archive"}
+	dirWords     = snapshotWords{"snapshot directory", "saved", "once"}
+)
+
+// checkConnector refuses a connector (not nil) that the layout cannot hold
+// or that was already added: a scriptName or locale that cannot be a name,
+// no detail. Writer.Add and DirWriter.Add share it so that an archive and a
+// snapshot directory take the same connectors; path is the archive's or the
+// directory's.
+func checkConnector(path string, words snapshotWords, c *Connector, added map[string]struct{}) error {
+	if why := checkComponent(c.ScriptName); why != "" {
+		return newErr(path, "", ErrUnsafePath, fmt.Sprintf(
+			"connector scriptName %q cannot be a folder name: %s; this connector cannot be %s, please report it", c.ScriptName, why, words.stored), nil)
+	}
+	if c.Detail == nil {
+		return fmt.Errorf("%s %s: connector %q has no detail; every %s connector needs its detail JSON", words.form, path, c.ScriptName, words.stored)
+	}
+	for loc := range c.Translations {
+		if why := checkComponent(loc); why != "" {
+			return newErr(path, "", ErrUnsafePath, fmt.Sprintf(
+				"connector %q: locale %q cannot be a file name: %s", c.ScriptName, loc, why), nil)
+		}
+	}
+	if _, dup := added[c.ScriptName]; dup {
+		return newErr(path, "", ErrDuplicate, fmt.Sprintf(
+			"connector %q was already added; each scriptName is saved %s", c.ScriptName, words.once), nil)
+	}
+	return nil
+}
+
 // checkComponent says why s cannot be one path component (a scriptName or a
 // locale), or returns "" when it can.
 func checkComponent(s string) string {

@@ -3,6 +3,7 @@ package archive
 import (
 	"archive/tar"
 	"bufio"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -735,21 +736,20 @@ func ReadFile(path string, opts ReadOptions) (*Snapshot, error) {
 		return nil, err
 	}
 	defer r.Close()
-	return r.readAll()
+	return readAll(r)
 }
 
-func (r *Reader) readAll() (*Snapshot, error) {
+// readAll reads the rest of an archive or a snapshot directory into memory.
+func readAll(r SnapshotReader) (*Snapshot, error) {
 	snap := &Snapshot{Manifest: *r.Manifest()}
-	for {
-		c, err := r.Next()
-		if err == io.EOF {
-			return snap, nil
-		}
-		if err != nil {
-			return nil, err
-		}
+	err := Each(context.Background(), r, func(c *Connector) error {
 		snap.Connectors = append(snap.Connectors, c)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
+	return snap, nil
 }
 
 // ReadManifest reads only the manifest (the first entry), with the default

@@ -89,7 +89,7 @@ func ReadAll(r io.Reader, name string, opts ReadOptions) (*Snapshot, error) {
 		return nil, err
 	}
 	defer rd.Close()
-	return rd.readAll()
+	return readAll(rd)
 }
 
 // VerifyReader checks an archive read from r, as Verify checks a file.

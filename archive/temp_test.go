@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -63,6 +65,93 @@ func TestRemoveTemps(t *testing.T) {
 	}
 }
 
+// deadPID is the PID of a process of this host that has exited.
+func deadPID(t *testing.T) int {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	if err := cmd.Run(); err != nil {
+		t.Fatal(err)
+	}
+	return cmd.Process.Pid
+}
+
+// TestRemoveTempsByOwner: a temporary file of a process of this host that
+// is gone is removed at once, however fresh; a live process's is kept,
+// however old; another host's, and one without an owner, go by age.
+func TestRemoveTempsByOwner(t *testing.T) {
+	dir := t.TempDir()
+	base := "acme-connectors-20261201T030000Z.tar.zst"
+	owned := func(host string, pid int, suffix string) string {
+		return TempPrefix(base) + host + "-" + strconv.Itoa(pid) + "-77" + suffix
+	}
+	otherHost := "0badc0de"
+	if otherHost == hostTag {
+		otherHost = "0badc0df"
+	}
+	dead := deadPID(t)
+	long := TempPrefix(strings.Repeat("é", 127)+".tar.zst") + hostTag + "-" + strconv.Itoa(dead) + "-4294967295" + spoolSuffix
+	if len(long) > 255 {
+		t.Fatalf("a temporary name beside a 255-byte archive name is %d bytes", len(long))
+	}
+	goneNow := []string{owned(hostTag, dead, spoolSuffix), owned(hostTag, dead, tmpSuffix), long}
+	live := []string{owned(hostTag, os.Getpid(), spoolSuffix), owned(hostTag, os.Getppid(), tmpSuffix)}
+	byAge := []string{owned(otherHost, dead, spoolSuffix), TempPrefix(base) + "123" + spoolSuffix}
+	for _, n := range slices.Concat(goneNow, live, byAge) {
+		if !IsTemp(n) {
+			t.Fatalf("%q not recognised as a temporary name", n)
+		}
+		if err := os.WriteFile(filepath.Join(dir, n), nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	removed, err := RemoveTemps(dir, StaleAfter)
+	if err != nil || len(removed) != len(goneNow) {
+		t.Fatalf("removed %v, %v; want the dead process's %v", removed, err, goneNow)
+	}
+	for _, n := range goneNow {
+		if _, err := os.Stat(filepath.Join(dir, n)); err == nil {
+			t.Errorf("%s of a process that is gone kept", n)
+		}
+	}
+	old := time.Now().Add(-2 * StaleAfter)
+	for _, n := range slices.Concat(live, byAge) {
+		if err := os.Chtimes(filepath.Join(dir, n), old, old); err != nil {
+			t.Fatal(err)
+		}
+	}
+	removed, err = RemoveTemps(dir, StaleAfter)
+	if err != nil || len(removed) != len(byAge) {
+		t.Fatalf("removed %v, %v; want the old ones without a checkable owner %v", removed, err, byAge)
+	}
+	for _, n := range live {
+		if _, err := os.Stat(filepath.Join(dir, n)); err != nil {
+			t.Errorf("%s of a live process removed", n)
+		}
+	}
+}
+
+// TestWriterNamesItsOwner: the writer's spool carries this host and PID.
+func TestWriterNamesItsOwner(t *testing.T) {
+	dir := t.TempDir()
+	w, err := Create(context.Background(), filepath.Join(dir, strings.Repeat("a", 247)+".tar.zst"), Meta{ToolVersion: "test", CreatedAt: time.Unix(0, 0).UTC()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Abort()
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 1 {
+		t.Fatalf("want one spool file, have %v", entries)
+	}
+	wantPID := os.Getpid()
+	if hostTag == "" { // a host without a name writes no owner
+		wantPID = 0
+	}
+	host, pid, ok := tempOwner(entries[0].Name())
+	if !ok || host != hostTag || pid != wantPID || len(entries[0].Name()) > 255 {
+		t.Errorf("spool %q: owner %q/%d, want %q/%d", entries[0].Name(), host, pid, hostTag, wantPID)
+	}
+}
+
 // FuzzTempNames: the temporary name beside any archive name is recognised
 // as one, fits a file name, and an archive name is never taken for one.
 func FuzzTempNames(f *testing.F) {
@@ -82,6 +171,15 @@ func FuzzTempNames(f *testing.F) {
 			}
 			if len(name) > 255 {
 				t.Errorf("%q is %d bytes", name, len(name))
+			}
+			owned := TempPrefix(base) + "0badc0de-" + digits + "-" + digits + suf
+			if _, err := strconv.Atoi(digits); err == nil && digits != strings.Repeat("0", len(digits)) {
+				if host, _, ok := tempOwner(owned); !ok || host != "0badc0de" {
+					t.Errorf("%q not recognised as owned by 0badc0de", owned)
+				}
+			}
+			if len(owned) > 255 {
+				t.Errorf("%q is %d bytes", owned, len(owned))
 			}
 		}
 		if !strings.HasPrefix(base, ".") && IsTemp(base) {

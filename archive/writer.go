@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/klauspost/compress/zstd"
+
+	"github.com/connvault/connvault/internal/iocount"
 )
 
 // The encoder settings are part of what makes output byte-for-byte
@@ -51,7 +53,7 @@ const (
 type Writer struct {
 	path string
 	dir  string
-	meta Meta
+	snapshotMeta
 
 	spool    *os.File
 	spoolBuf *bufio.Writer
@@ -96,7 +98,8 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // Create starts an archive that Close will write to path. The temporary files
 // live in path's directory (so the final rename is atomic) and are named
-// ".<base>.*.spool" and ".<base>.*.tmp", base cut short (see TempPrefix). An
+// ".<base>.<host>-<pid>-*.spool" and ".<base>.<host>-<pid>-*.tmp", base cut
+// short (see TempPrefix and tempPattern). An
 // existing file at path is replaced only when Close succeeds.
 func Create(ctx context.Context, path string, meta Meta) (*Writer, error) {
 	if err := ctx.Err(); err != nil {
@@ -106,11 +109,10 @@ func Create(ctx context.Context, path string, meta Meta) (*Writer, error) {
 		return nil, fmt.Errorf("create archive %s: it is a directory; give a file name ending in .tar.zst", path)
 	}
 	dir, base := filepath.Dir(path), filepath.Base(path)
-	spool, err := os.CreateTemp(dir, TempPrefix(base)+"*"+spoolSuffix)
+	spool, err := os.CreateTemp(dir, tempPattern(base, spoolSuffix))
 	if err != nil {
 		return nil, fmt.Errorf("create archive %s: %w", path, err)
 	}
-	meta.Skipped = slices.Clone(meta.Skipped)
 	enc, err := newEncoder(nil)
 	if err != nil {
 		spool.Close()
@@ -118,29 +120,15 @@ func Create(ctx context.Context, path string, meta Meta) (*Writer, error) {
 		return nil, fmt.Errorf("create archive %s: start zstd: %w", path, err)
 	}
 	return &Writer{
-		enc:      enc,
-		path:     path,
-		dir:      dir,
-		meta:     meta,
-		spool:    spool,
-		spoolBuf: bufio.NewWriterSize(spool, 256<<10),
-		names:    make(map[string]struct{}),
-		limits:   defaultLimits,
+		enc:          enc,
+		path:         path,
+		dir:          dir,
+		snapshotMeta: newSnapshotMeta(meta),
+		spool:        spool,
+		spoolBuf:     bufio.NewWriterSize(spool, 256<<10),
+		names:        make(map[string]struct{}),
+		limits:       defaultLimits,
 	}, nil
-}
-
-// SetPartial marks the archive partial (some connectors failed and the export
-// went on) and records them. Call it before Close.
-func (w *Writer) SetPartial(skipped []Skipped) {
-	w.meta.Partial = true
-	w.meta.Skipped = append(w.meta.Skipped, skipped...)
-}
-
-// SetSkipped records connectors that were meant to be saved but were not
-// without making the archive partial (for example deleted between list and
-// fetch). Call it before Close.
-func (w *Writer) SetSkipped(skipped []Skipped) {
-	w.meta.Skipped = append(w.meta.Skipped, skipped...)
 }
 
 // Add spools one connector. A connector that cannot be archived (bad
@@ -157,22 +145,8 @@ func (w *Writer) Add(ctx context.Context, c *Connector) error {
 	if c == nil {
 		return fmt.Errorf("archive %s: nil connector", w.path)
 	}
-	if why := checkComponent(c.ScriptName); why != "" {
-		return refuse(newErr(w.path, "", ErrUnsafePath, fmt.Sprintf(
-			"connector scriptName %q cannot be a folder name: %s; this connector cannot be archived, please report it", c.ScriptName, why), nil))
-	}
-	if c.Detail == nil {
-		return refuse(fmt.Errorf("archive %s: connector %q has no detail; every archived connector needs its detail JSON", w.path, c.ScriptName))
-	}
-	for loc := range c.Translations {
-		if why := checkComponent(loc); why != "" {
-			return refuse(newErr(w.path, "", ErrUnsafePath, fmt.Sprintf(
-				"connector %q: locale %q cannot be a file name: %s", c.ScriptName, loc, why), nil))
-		}
-	}
-	if _, dup := w.names[c.ScriptName]; dup {
-		return refuse(newErr(w.path, "", ErrDuplicate, fmt.Sprintf(
-			"connector %q was already added; each scriptName is saved once per archive", c.ScriptName), nil))
+	if err := checkConnector(w.path, archiveWords, c, w.names); err != nil {
+		return refuse(err)
 	}
 	files := connectorFiles(c)
 	if err := w.checkEntries(c, files); err != nil {
@@ -196,7 +170,7 @@ func (w *Writer) Add(ctx context.Context, c *Connector) error {
 func (w *Writer) writeFrame(key string, files []file) (frame, error) {
 	fr := frame{key: key, off: w.spoolOff}
 	crc := crc32.New(castagnoli)
-	counter := &countWriter{w: io.MultiWriter(w.spoolBuf, crc)}
+	counter := &iocount.Writer{W: io.MultiWriter(w.spoolBuf, crc)}
 	w.enc.Reset(counter)
 	tw := tar.NewWriter(w.enc)
 	header := tarHeader(headerTime(w.meta.CreatedAt))
@@ -225,8 +199,8 @@ func (w *Writer) writeFrame(key string, files []file) (frame, error) {
 	if err := w.enc.Close(); err != nil {
 		return fr, err
 	}
-	fr.size, fr.crc = counter.n, crc.Sum32()
-	w.spoolOff += counter.n
+	fr.size, fr.crc = counter.N, crc.Sum32()
+	w.spoolOff += counter.N
 	return fr, nil
 }
 
@@ -248,7 +222,7 @@ func tarHeader(mtime time.Time) func(name string, size int64) *tar.Header {
 // both write exactly this stream.
 func (w *Writer) encode(ctx context.Context, m *Manifest, mb []byte, out io.Writer) (int64, error) {
 	wrap := func(what string, err error) error { return fmt.Errorf("archive %s: %s: %w", w.path, what, err) }
-	counter := &countWriter{w: out}
+	counter := &iocount.Writer{W: out}
 	bw := bufio.NewWriterSize(counter, 256<<10)
 	// The encoder that compressed the connectors does the head and tail
 	// frames too: a second one would double the writer's largest buffers.
@@ -303,7 +277,7 @@ func (w *Writer) encode(ctx context.Context, m *Manifest, mb []byte, out io.Writ
 	if err := bw.Flush(); err != nil {
 		return 0, wrap("write", err)
 	}
-	return counter.n, nil
+	return counter.N, nil
 }
 
 // Close writes the archive and commits it atomically at the destination:
@@ -392,20 +366,10 @@ func (w *Writer) manifest() *Manifest {
 	for i, f := range w.files {
 		entries[i] = Entry{Path: f.path, Size: f.size, SHA256: hex.EncodeToString(f.sum[:])}
 	}
-	meta := w.meta
-	if !meta.CreatedAt.IsZero() {
-		meta.CreatedAt = meta.CreatedAt.UTC().Round(0)
-	}
-	slices.SortStableFunc(meta.Skipped, func(a, b Skipped) int {
-		return cmp.Or(cmp.Compare(a.ScriptName, b.ScriptName), cmp.Compare(a.Name, b.Name), cmp.Compare(a.Reason, b.Reason))
-	})
-	if len(meta.Skipped) == 0 {
-		meta.Skipped = nil
-	}
 	return &Manifest{
 		Format:         FormatName,
 		FormatVersion:  MaxVersion,
-		Meta:           meta,
+		Meta:           w.manifestMeta(),
 		ConnectorCount: len(w.names),
 		Entries:        entries,
 		ContentDigest:  ContentDigest(entries),
@@ -420,17 +384,6 @@ func encodeManifest(m *Manifest) ([]byte, error) {
 		return nil, err
 	}
 	return append(b, '\n'), nil
-}
-
-type countWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	return n, err
 }
 
 // finish flushes the spool and makes the manifest and its bytes: the first
@@ -460,7 +413,7 @@ func (w *Writer) commit(ctx context.Context) (*Manifest, error) {
 	if err != nil {
 		return nil, err
 	}
-	tmp, err := os.CreateTemp(w.dir, TempPrefix(filepath.Base(w.path))+"*"+tmpSuffix)
+	tmp, err := os.CreateTemp(w.dir, tempPattern(filepath.Base(w.path), tmpSuffix))
 	if err != nil {
 		return nil, wrap("create temporary file", err)
 	}

@@ -14,14 +14,13 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/connvault/connvault/archive"
 	"github.com/connvault/connvault/dirlock"
+	"github.com/connvault/connvault/internal/proc"
 	"github.com/connvault/connvault/retention"
 	"github.com/connvault/connvault/storage"
 )
@@ -109,7 +108,7 @@ func CleanSpools() []string {
 			continue
 		}
 		pid, err := strconv.Atoi(rest)
-		if err != nil || pid <= 0 || pid == os.Getpid() || !processGone(pid) {
+		if err != nil || pid <= 0 || pid == os.Getpid() || !proc.Gone(pid) {
 			continue
 		}
 		p := filepath.Join(os.TempDir(), e.Name())
@@ -118,21 +117,6 @@ func CleanSpools() []string {
 		}
 	}
 	return removed
-}
-
-// processGone reports whether no process pid exists. When in doubt (a
-// process of another user, a platform without signal 0) it says no: a live
-// run's spool must never be removed.
-func processGone(pid int) bool {
-	p, err := os.FindProcess(pid)
-	if err != nil {
-		return true // Windows: no such process
-	}
-	if runtime.GOOS == "windows" {
-		return false
-	}
-	err = p.Signal(syscall.Signal(0))
-	return errors.Is(err, os.ErrProcessDone) || errors.Is(err, syscall.ESRCH)
 }
 
 // MustExist refuses a local directory that does not exist, with a hint: a

@@ -3,15 +3,12 @@ package diff
 import (
 	"context"
 	"fmt"
-	"runtime"
 	"runtime/debug"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/connvault/connvault/archive"
+	"github.com/connvault/connvault/internal/heappeak"
 )
 
 // bombSnapshot is the shape of the hostile archive of issue 18 (defect 10),
@@ -32,37 +29,6 @@ func bombSnapshot(n, padMiB int, prefix string, changed int) *archive.Snapshot {
 	return s
 }
 
-// peakHeap samples the live heap until stop is called and returns the
-// highest value seen above the level at the start.
-func peakHeap() (stop func() uint64) {
-	runtime.GC()
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	base := ms.HeapAlloc
-	var peak atomic.Uint64
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		t := time.NewTicker(time.Millisecond)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-				var ms runtime.MemStats
-				runtime.ReadMemStats(&ms)
-				if ms.HeapAlloc > base && ms.HeapAlloc-base > peak.Load() {
-					peak.Store(ms.HeapAlloc - base)
-				}
-			}
-		}
-	}()
-	return func() uint64 { close(done); wg.Wait(); return peak.Load() }
-}
-
 // TestCompareSourcesMemoryBoundedByWindow: two archives that expand to
 // 128 MiB each (64 details of 2 MiB, a few KB compressed), whose connectors
 // share no scriptName, so lock-step cannot pair them as they are read and
@@ -75,7 +41,7 @@ func TestCompareSourcesMemoryBoundedByWindow(t *testing.T) {
 	pb := writeArchive(t, dir, "b.tar.zst", bombSnapshot(64, 2, "b-", 7))
 	defer debug.SetGCPercent(debug.SetGCPercent(20)) // keep the heap close to what is live
 
-	stop := peakHeap()
+	stop := heappeak.Watch()
 	r, err := CompareSources(context.Background(), FileSource(pa, archive.ReadOptions{}), FileSource(pb, archive.ReadOptions{}), Options{Window: 8 << 20, ChangesOnly: true})
 	peak := stop()
 	if err != nil {

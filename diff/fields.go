@@ -1,12 +1,12 @@
 package diff
 
 import (
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/bits"
 	"unicode/utf8"
+
+	"github.com/connvault/connvault/internal/jsonscan"
 )
 
 // A connector's detail embeds every document as a JSON string (about 84 KB
@@ -42,7 +42,7 @@ func splitObject(in []byte) ([]member, error) {
 		if s.literalAt("null") {
 			return nil, errors.New("JSON null, not an object")
 		}
-		return nil, fmt.Errorf("not a JSON object: it starts with %s", quoteByte(in[s.i]))
+		return nil, fmt.Errorf("not a JSON object: it starts with %s", jsonscan.QuoteChar(in[s.i]))
 	}
 	ms, err := s.object(1, true)
 	if err != nil {
@@ -50,7 +50,7 @@ func splitObject(in []byte) ([]member, error) {
 	}
 	s.space()
 	if s.i < len(in) {
-		return nil, fmt.Errorf("invalid character %s after top-level value (at byte %d)", quoteByte(in[s.i]), s.i)
+		return nil, fmt.Errorf("invalid character %s after top-level value (at byte %d)", jsonscan.QuoteChar(in[s.i]), s.i)
 	}
 	return ms, nil
 }
@@ -79,19 +79,7 @@ func (s *fieldScanner) unexpected(what string) error {
 	if s.i >= len(s.in) {
 		return errors.New("unexpected end of JSON input")
 	}
-	return fmt.Errorf("invalid character %s %s (at byte %d)", quoteByte(s.in[s.i]), what, s.i)
-}
-
-func quoteByte(c byte) string {
-	switch {
-	case c == '\'':
-		return `'\''`
-	case c == '"':
-		return `'"'`
-	case c < 0x20 || c >= 0x7f:
-		return fmt.Sprintf("%q", rune(c))
-	}
-	return "'" + string(c) + "'"
+	return fmt.Errorf("invalid character %s %s (at byte %d)", jsonscan.QuoteChar(s.in[s.i]), what, s.i)
 }
 
 // value checks one value starting at s.i (whitespace already skipped).
@@ -101,7 +89,7 @@ func (s *fieldScanner) value(depth int) error {
 	}
 	switch c := s.in[s.i]; {
 	case c == '"':
-		end, err := scanJSONString(s.in, s.i+1)
+		end, err := jsonscan.String(s.in, s.i+1)
 		if err != nil {
 			return err
 		}
@@ -226,7 +214,7 @@ func (s *fieldScanner) object(depth int, keep bool) ([]member, error) {
 			return nil, s.unexpected("looking for beginning of object key string")
 		}
 		start := s.i
-		end, err := scanJSONString(s.in, s.i+1)
+		end, err := jsonscan.String(s.in, s.i+1)
 		if err != nil {
 			return nil, err
 		}
@@ -260,7 +248,7 @@ func (s *fieldScanner) object(depth int, keep bool) ([]member, error) {
 	}
 }
 
-// decodeKey decodes a quoted key already checked by scanJSONString. Plain
+// decodeKey decodes a quoted key already checked by jsonscan.String. Plain
 // keys (every key connvault knows) are copied; the rest go through
 // encoding/json so that escapes and invalid UTF-8 decode exactly as there.
 func decodeKey(q []byte) string {
@@ -276,89 +264,6 @@ func decodeKey(q []byte) string {
 		return string(inner)
 	}
 	var k string
-	_ = json.Unmarshal(q, &k) // scanJSONString accepted it
+	_ = json.Unmarshal(q, &k) // jsonscan.String accepted it
 	return k
-}
-
-// scanJSONString checks the string whose first byte after the opening quote
-// is at i and returns the index just past its closing quote. Like
-// encoding/json it accepts any byte from 0x20 up, invalid UTF-8 included.
-// It goes eight bytes at a time, as export's canonicaliser does: a word
-// passes unless one of its bytes is below 0x20, a quote or a backslash.
-func scanJSONString(in []byte, i int) (int, error) {
-	const lo, hi = 0x0101010101010101, 0x8080808080808080
-	for i+8 <= len(in) {
-		x := binary.LittleEndian.Uint64(in[i:])
-		q := x ^ (lo * '"')
-		b := x ^ (lo * '\\')
-		// has-zero-byte and has-byte-less-than, or'ed: the lowest flagged
-		// byte is exact (a borrow only flags bytes above a true hit).
-		m := ((x - lo*0x20) | (q - lo) | (b - lo)) &^ x & hi
-		if m == 0 {
-			i += 8
-			continue
-		}
-		i += bits.TrailingZeros64(m) >> 3
-		if in[i] != '\\' || i+6 > len(in) {
-			break
-		}
-		switch jsonEscapeLen[in[i+1]] {
-		case 2:
-			i += 2
-			continue
-		case 6:
-			if jsonHex[in[i+2]] && jsonHex[in[i+3]] && jsonHex[in[i+4]] && jsonHex[in[i+5]] {
-				i += 6
-				continue
-			}
-		}
-		break // a bad escape: the loop below reports it
-	}
-	for {
-		for i < len(in) && in[i] >= 0x20 && in[i] != '"' && in[i] != '\\' {
-			i++
-		}
-		switch {
-		case i >= len(in):
-			return 0, errors.New("unexpected end of JSON input")
-		case in[i] == '"':
-			return i + 1, nil
-		case in[i] != '\\':
-			return 0, fmt.Errorf("invalid character %s in string literal (at byte %d)", quoteByte(in[i]), i)
-		}
-		if i+1 >= len(in) {
-			return 0, errors.New("unexpected end of JSON input")
-		}
-		switch jsonEscapeLen[in[i+1]] {
-		case 2:
-			i += 2
-		case 6:
-			for j := i + 2; j < i+6; j++ {
-				if j >= len(in) {
-					return 0, errors.New("unexpected end of JSON input")
-				}
-				if !jsonHex[in[j]] {
-					return 0, fmt.Errorf("invalid character %s in \\u hexadecimal character escape (at byte %d)", quoteByte(in[j]), j)
-				}
-			}
-			i += 6
-		default:
-			return 0, fmt.Errorf("invalid character %s in string escape code (at byte %d)", quoteByte(in[i+1]), i+1)
-		}
-	}
-}
-
-var (
-	jsonHex       [256]bool
-	jsonEscapeLen [256]uint8 // by the byte after a backslash; 0 for none JSON allows
-)
-
-func init() {
-	for _, c := range "0123456789abcdefABCDEF" {
-		jsonHex[c] = true
-	}
-	for _, c := range `"\/bfnrt` {
-		jsonEscapeLen[c] = 2
-	}
-	jsonEscapeLen['u'] = 6
 }

@@ -61,6 +61,17 @@ func (rep *Report) WriteHTML(w io.Writer) error {
 	bw := bufio.NewWriterSize(w, 64<<10)
 	p := func(format string, args ...any) { fmt.Fprintf(bw, format, args...) }
 	e := html.EscapeString
+	// The report's notes and each section's are the same kind of list.
+	notes := func(ns []string) {
+		if len(ns) == 0 {
+			return
+		}
+		p("<ul class=\"notes\">\n")
+		for _, n := range ns {
+			p("<li>%s</li>\n", e(n))
+		}
+		p("</ul>\n")
+	}
 	p("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n")
 	p("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n")
 	// No network at all, even if the page is later edited to add some.
@@ -96,13 +107,7 @@ func (rep *Report) WriteHTML(w io.Writer) error {
 		}
 		p("</tbody>\n</table>\n")
 	}
-	if len(rep.Notes) > 0 {
-		p("<ul class=\"notes\">\n")
-		for _, n := range rep.Notes {
-			p("<li>%s</li>\n", e(n))
-		}
-		p("</ul>\n")
-	}
+	notes(rep.Notes)
 	if len(rep.Sections) > 1 {
 		p("<nav><ul>\n")
 		for i, s := range rep.Sections {
@@ -126,13 +131,7 @@ func (rep *Report) WriteHTML(w io.Writer) error {
 			}
 			p("</ul>\n")
 		}
-		if len(s.Notes) > 0 {
-			p("<ul class=\"notes\">\n")
-			for _, n := range s.Notes {
-				p("<li>%s</li>\n", e(n))
-			}
-			p("</ul>\n")
-		}
+		notes(s.Notes)
 		for _, d := range s.Diffs {
 			writeHTMLDiff(bw, parseUnified(d))
 		}
@@ -147,11 +146,7 @@ func (rep *Report) WriteHTML(w io.Writer) error {
 
 func writeHTMLDiff(w *bufio.Writer, fd fileDiff) {
 	e := html.EscapeString
-	name := fd.to
-	if name == "" || name == "/dev/null" {
-		name = fd.from
-	}
-	fmt.Fprintf(w, "<div class=\"file\">\n<div class=\"fname code\" title=\"%s → %s\">%s</div>\n", e(fd.from), e(fd.to), e(name))
+	fmt.Fprintf(w, "<div class=\"file\">\n<div class=\"fname code\" title=\"%s → %s\">%s</div>\n", e(fd.from), e(fd.to), e(fd.name()))
 	w.WriteString("<table class=\"diff code\">\n")
 	if len(fd.lines) == 0 {
 		w.WriteString("<tr class=\"note\"><td colspan=\"4\">empty document on one side</td></tr>\n")

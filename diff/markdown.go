@@ -6,6 +6,8 @@ import (
 	"html"
 	"io"
 	"strings"
+
+	"github.com/connvault/connvault/internal/iocount"
 )
 
 // WriteMarkdown writes r as GitHub/GitLab-flavoured Markdown for a pull
@@ -21,7 +23,7 @@ func WriteMarkdown(w io.Writer, r *Result, o ReportOptions) error {
 // sections are HTML), table cells escape '|', and code blocks use a fence
 // longer than any run of backticks inside.
 func (rep *Report) WriteMarkdown(w io.Writer) error {
-	cw := &countWriter{w: w}
+	cw := &iocount.Writer{W: w}
 	bw := bufio.NewWriterSize(cw, 64<<10)
 	p := func(format string, args ...any) { fmt.Fprintf(bw, format, args...) }
 	p("## %s\n\n", mdText(rep.Title))
@@ -65,7 +67,7 @@ func (rep *Report) WriteMarkdown(w io.Writer) error {
 	}
 	omittedDiffs, omittedSections := 0, 0
 	fits := func(n int) bool {
-		return rep.MaxBytes <= 0 || int(cw.n)+bw.Buffered()+n+markdownReserve <= rep.MaxBytes
+		return rep.MaxBytes <= 0 || int(cw.N)+bw.Buffered()+n+markdownReserve <= rep.MaxBytes
 	}
 	for _, s := range rep.Sections {
 		var head, tail strings.Builder
@@ -100,13 +102,8 @@ func (rep *Report) WriteMarkdown(w io.Writer) error {
 			fmt.Fprintf(&block, "%s\n\n", fence)
 			if !fits(block.Len() + tail.Len()) {
 				omittedDiffs++
-				fd := parseUnified(d)
-				name := fd.to
-				if name == "" || name == "/dev/null" {
-					name = fd.from
-				}
 				block.Reset()
-				fmt.Fprintf(&block, "- diff of %s left out (size limit)\n\n", mdCode(name))
+				fmt.Fprintf(&block, "- diff of %s left out (size limit)\n\n", mdCode(parseUnified(d).name()))
 			}
 			p("%s", block.String())
 		}
@@ -193,16 +190,4 @@ func oneLine(s string) string {
 		}
 		return r
 	}, s)
-}
-
-// countWriter counts the bytes written through it.
-type countWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	return n, err
 }

@@ -95,16 +95,7 @@ func NewReport(r *Result, o ReportOptions) *Report {
 		rep.Summary.Rows = append(rep.Summary.Rows, []string{label, fmt.Sprint(a), fmt.Sprint(b), fmt.Sprint(c), fmt.Sprint(d)})
 	}
 	row("connectors", s.Connectors.Added, s.Connectors.Removed, s.Connectors.Changed, s.Connectors.Unchanged)
-	for _, it := range []struct {
-		label string
-		c     ItemCounts
-	}{
-		{"detail fields", s.DetailFields},
-		{"source-config", s.SourceConfig},
-		{"source-template", s.SourceTemplate},
-		{"correlation-config", s.CorrelationConfig},
-		{"translations", s.Translations},
-	} {
+	for _, it := range itemRows(s) {
 		row(it.label, it.c.Added, it.c.Removed, it.c.Modified, it.c.Unchanged)
 	}
 	if n := s.Connectors.Renamed; n > 0 {
@@ -118,19 +109,12 @@ func NewReport(r *Result, o ReportOptions) *Report {
 	}
 	for i := range r.Connectors {
 		c := &r.Connectors[i]
-		if c.Status == StatusUnchanged && !c.Renamed() {
+		if !listed(c) {
 			continue
 		}
-		var where []string
-		if c.A != nil {
-			where = append(where, "a/"+c.A.ScriptName)
-		}
-		if c.B != nil {
-			where = append(where, "b/"+c.B.ScriptName)
-		}
-		sec := Section{Status: string(c.Status), Title: displayName(c), Where: strings.Join(where, ", ")}
+		sec := Section{Status: string(c.Status), Title: displayName(c), Where: where(c)}
 		for _, ch := range c.Changes {
-			if ch.Kind == KindDetail && len(ch.Old) <= inlineLimit && len(ch.New) <= inlineLimit {
+			if inline(ch) {
 				sec.Fields = append(sec.Fields, FieldChange{Field: ch.Field, Old: jsonOrAbsent(ch.Old), New: jsonOrAbsent(ch.New)})
 				continue
 			}
@@ -156,6 +140,15 @@ type diffLine struct {
 type fileDiff struct {
 	from, to string // the ---/+++ labels
 	lines    []diffLine
+}
+
+// name is the document the diff is about: its new label, or the old one
+// when the document was removed.
+func (fd fileDiff) name() string {
+	if fd.to == "" || fd.to == "/dev/null" {
+		return fd.from
+	}
+	return fd.to
 }
 
 // parseUnified reads a unified diff as WriteText prints it: two header

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"hash/maphash"
-	"io"
 	"maps"
 	"slices"
 	"sort"
@@ -102,36 +101,30 @@ func SnapshotSource(s *archive.Snapshot) Source {
 	}}
 }
 
-// ReaderSource reads an archive one connector at a time, opening it afresh
-// on each pass: memory holds a window of connectors, never the archive.
-func ReaderSource(open func(ctx context.Context) (*archive.Reader, error)) Source {
+// ReaderSource reads an archive or a snapshot directory one connector at a
+// time, opening it afresh on each pass: memory holds a window of
+// connectors, never the snapshot. open returns the reader and what releases
+// it (the reader and, say, the object it reads from).
+func ReaderSource(open func(ctx context.Context) (archive.SnapshotReader, func(), error)) Source {
 	return Source{Reread: true, Ordered: true, Each: func(ctx context.Context, emit func(*archive.Connector) error) error {
-		r, err := open(ctx)
+		r, release, err := open(ctx)
 		if err != nil {
 			return err
 		}
-		defer r.Close()
-		for {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			c, err := r.Next()
-			if err == io.EOF {
-				return nil
-			}
-			if err != nil {
-				return err
-			}
-			if err := emit(c); err != nil {
-				return err
-			}
-		}
+		defer release()
+		return archive.Each(ctx, r, emit)
 	}}
 }
 
 // FileSource is ReaderSource for an archive file.
 func FileSource(path string, opts archive.ReadOptions) Source {
-	return ReaderSource(func(context.Context) (*archive.Reader, error) { return archive.Open(path, opts) })
+	return ReaderSource(func(context.Context) (archive.SnapshotReader, func(), error) {
+		r, err := archive.Open(path, opts)
+		if err != nil {
+			return nil, nil, err
+		}
+		return r, func() { r.Close() }, nil
+	})
 }
 
 // DefaultWindow is the content CompareSources keeps, at most, of connectors
@@ -723,29 +716,29 @@ func (st *streamer) unchanged(a, b *sentry, sa, sb *sig) ConnectorDiff {
 	return d
 }
 
+// take releases side i's entry e (nil for none) and returns its View for
+// Options.Each (nil when its connector is not held); for a side not held,
+// *kept (the diff's A or B) keeps only the scriptName.
+func (st *streamer) take(e *sentry, i int, kept **archive.Connector) *View {
+	if e == nil {
+		return nil
+	}
+	var v *View
+	if e.c != nil {
+		v = &View{Connector: e.c, Fields: e.fields, Name: e.name}
+	}
+	if !st.sides[i].src.Held {
+		*kept = &archive.Connector{ScriptName: e.script}
+	}
+	st.release(e)
+	e.c, e.fields = nil, nil
+	return v
+}
+
 // emit records d; for sides not held, A and B keep only the scriptName.
 func (st *streamer) emit(d ConnectorDiff, a, b *sentry) {
-	var av, bv *View
-	if a != nil {
-		if a.c != nil {
-			av = &View{Connector: a.c, Fields: a.fields, Name: a.name}
-		}
-		if !st.sides[0].src.Held {
-			d.A = &archive.Connector{ScriptName: a.script}
-		}
-		st.release(a)
-		a.c, a.fields = nil, nil
-	}
-	if b != nil {
-		if b.c != nil {
-			bv = &View{Connector: b.c, Fields: b.fields, Name: b.name}
-		}
-		if !st.sides[1].src.Held {
-			d.B = &archive.Connector{ScriptName: b.script}
-		}
-		st.release(b)
-		b.c, b.fields = nil, nil
-	}
+	av := st.take(a, 0, &d.A)
+	bv := st.take(b, 1, &d.B)
 	if st.opts.Each != nil {
 		st.opts.Each(&d, av, bv)
 	}

@@ -27,6 +27,48 @@ type TextOptions struct {
 // as "field: old -> new"; longer values print as a unified diff.
 const inlineLimit = 64
 
+// inline reports whether ch is shown as "field: old -> new" rather than as
+// its unified diff, in the text report and the Markdown and HTML ones alike.
+func inline(ch Change) bool {
+	return ch.Kind == KindDetail && len(ch.Old) <= inlineLimit && len(ch.New) <= inlineLimit
+}
+
+// listed reports whether the reports show c: it differs, or it was paired
+// under another name.
+func listed(c *ConnectorDiff) bool {
+	return c.Status != StatusUnchanged || c.Renamed()
+}
+
+// itemRow is a row of the summary table below "connectors".
+type itemRow struct {
+	label string
+	c     ItemCounts
+}
+
+// itemRows are the summary table's rows below "connectors", in the order
+// every report shows them.
+func itemRows(s Summary) []itemRow {
+	return []itemRow{
+		{"detail fields", s.DetailFields},
+		{"source-config", s.SourceConfig},
+		{"source-template", s.SourceTemplate},
+		{"correlation-config", s.CorrelationConfig},
+		{"translations", s.Translations},
+	}
+}
+
+// where names the scriptNames c has on each side, as "a/x, b/y".
+func where(c *ConnectorDiff) string {
+	var w []string
+	if c.A != nil {
+		w = append(w, "a/"+c.A.ScriptName)
+	}
+	if c.B != nil {
+		w = append(w, "b/"+c.B.ScriptName)
+	}
+	return strings.Join(w, ", ")
+}
+
 const (
 	ansiReset  = "\x1b[0m"
 	ansiBold   = "\x1b[1m"
@@ -99,17 +141,7 @@ func (t textWriter) table(r *Result) {
 	s := r.Summary
 	t.printf("%-20s %7s %7s %7s %9s\n", "", "added", "removed", "changed", "unchanged")
 	t.printf("%-20s %7d %7d %7d %9d\n", "connectors", s.Connectors.Added, s.Connectors.Removed, s.Connectors.Changed, s.Connectors.Unchanged)
-	rows := []struct {
-		label string
-		c     ItemCounts
-	}{
-		{"detail fields", s.DetailFields},
-		{"source-config", s.SourceConfig},
-		{"source-template", s.SourceTemplate},
-		{"correlation-config", s.CorrelationConfig},
-		{"translations", s.Translations},
-	}
-	for _, row := range rows {
+	for _, row := range itemRows(s) {
 		t.printf("%-20s %7d %7d %7d %9d\n", row.label, row.c.Added, row.c.Removed, row.c.Modified, row.c.Unchanged)
 	}
 	if n := s.Connectors.Renamed; n > 0 {
@@ -123,7 +155,7 @@ func (t textWriter) table(r *Result) {
 func (t textWriter) names(r *Result) {
 	for i := range r.Connectors {
 		c := &r.Connectors[i]
-		if c.Status == StatusUnchanged && !c.Renamed() {
+		if !listed(c) {
 			continue
 		}
 		t.printf("%s %s\n", t.status(c.Status), esc(displayName(c)))
@@ -140,17 +172,10 @@ func displayName(c *ConnectorDiff) string {
 func (t textWriter) connectors(r *Result) {
 	for i := range r.Connectors {
 		c := &r.Connectors[i]
-		if c.Status == StatusUnchanged && !c.Renamed() {
+		if !listed(c) {
 			continue
 		}
-		var where []string
-		if c.A != nil {
-			where = append(where, "a/"+c.A.ScriptName)
-		}
-		if c.B != nil {
-			where = append(where, "b/"+c.B.ScriptName)
-		}
-		t.printf("\n%s %s (%s)\n", t.status(c.Status), t.paint(ansiBold, esc(displayName(c))), esc(strings.Join(where, ", ")))
+		t.printf("\n%s %s (%s)\n", t.status(c.Status), t.paint(ansiBold, esc(displayName(c))), esc(where(c)))
 		for _, ch := range c.Changes {
 			t.change(ch)
 		}
@@ -158,7 +183,7 @@ func (t textWriter) connectors(r *Result) {
 }
 
 func (t textWriter) change(ch Change) {
-	if ch.Kind == KindDetail && len(ch.Old) <= inlineLimit && len(ch.New) <= inlineLimit {
+	if inline(ch) {
 		t.printf("%s: %s -> %s\n", esc(ch.Field), t.paint(ansiRed, jsonOrAbsent(ch.Old)), t.paint(ansiGreen, jsonOrAbsent(ch.New)))
 		return
 	}

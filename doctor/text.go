@@ -4,17 +4,21 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/connvault/connvault/internal/termtext"
 )
 
 // WriteText writes the report for a person: one line per check, what to do
-// under each warning and failure, and the verdict.
+// under each warning and failure, and the verdict. Details quote what the
+// server chose (scriptNames, messages), so they are escaped for the
+// terminal as every other command's output is.
 func WriteText(w io.Writer, r *Report) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "connvault doctor: %s\n", r.BaseURL)
+	fmt.Fprintf(&b, "connvault doctor: %s\n", termtext.Escape(r.BaseURL))
 	for _, ch := range r.Checks {
-		fmt.Fprintf(&b, "  %-5s %-19s %s\n", strings.ToUpper(ch.Status), ch.Name, ch.Detail)
+		fmt.Fprintf(&b, "  %-5s %-19s %s\n", strings.ToUpper(ch.Status), ch.Name, termtext.Escape(ch.Detail))
 		if ch.Fix != "" {
-			fmt.Fprintf(&b, "        %-19s what to do: %s\n", "", ch.Fix)
+			fmt.Fprintf(&b, "        %-19s what to do: %s\n", "", termtext.Escape(ch.Fix))
 		}
 	}
 	if r.OK {

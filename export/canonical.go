@@ -2,14 +2,13 @@ package export
 
 import (
 	"bytes"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/bits"
 	"slices"
-	"strconv"
 	"sync"
+
+	"github.com/connvault/connvault/internal/jsonscan"
 )
 
 // Canonical re-encodes a JSON document with sorted object keys, no
@@ -132,7 +131,7 @@ func (s *canonScanner) canonicalDoc() ([]byte, error) {
 	}
 	s.skipSpace()
 	if s.pos < len(s.in) {
-		return nil, s.syntaxError("invalid character " + quoteChar(s.in[s.pos]) + " after top-level value")
+		return nil, s.syntaxError("invalid character " + jsonscan.QuoteChar(s.in[s.pos]) + " after top-level value")
 	}
 	s.out = append(s.out, '\n')
 	return bytes.Clone(s.out), nil
@@ -146,19 +145,7 @@ func (s *canonScanner) unexpected(context string) error {
 	if s.pos >= len(s.in) {
 		return errors.New("not valid JSON: unexpected end of JSON input")
 	}
-	return s.syntaxError("invalid character " + quoteChar(s.in[s.pos]) + " " + context)
-}
-
-// quoteChar formats c as encoding/json's syntax errors do.
-func quoteChar(c byte) string {
-	if c == '\'' {
-		return `'\''`
-	}
-	if c == '"' {
-		return `'"'`
-	}
-	q := strconv.Quote(string(rune(c)))
-	return "'" + q[1:len(q)-1] + "'"
+	return s.syntaxError("invalid character " + jsonscan.QuoteChar(s.in[s.pos]) + " " + context)
 }
 
 func (s *canonScanner) skipSpace() {
@@ -211,7 +198,7 @@ func (s *canonScanner) literal(lit string) error {
 	for i := 0; i < len(lit); i++ {
 		if s.pos+i >= len(s.in) || s.in[s.pos+i] != lit[i] {
 			s.pos += i
-			return s.unexpected("in literal " + lit + " (expecting " + quoteChar(lit[i]) + ")")
+			return s.unexpected("in literal " + lit + " (expecting " + jsonscan.QuoteChar(lit[i]) + ")")
 		}
 	}
 	s.out = append(s.out, lit...)
@@ -464,121 +451,23 @@ func appendMembers(dst, src []byte, ms []member) []byte {
 }
 
 // scanString checks the string whose first byte after the opening quote is
-// at i and returns the index just past its closing quote. Like encoding/json
-// it accepts any byte from 0x20 up, invalid UTF-8 included.
-//
-// It goes eight bytes at a time: a word is let through unless one of its
-// bytes is below 0x20, a quote or a backslash. An XML document carries an
-// escape every dozen bytes or so (\", \n, \u003c), so the path from one
-// escape back into the word loop is kept short too.
+// at i and returns the index just past its closing quote (see
+// jsonscan.String, which diff's member splitter shares).
 func scanString(in []byte, i int) (int, error) {
-	const lo, hi = 0x0101010101010101, 0x8080808080808080
-	for i+8 <= len(in) {
-		x := binary.LittleEndian.Uint64(in[i:])
-		q := x ^ (lo * '"')
-		b := x ^ (lo * '\\')
-		// The classic has-zero-byte and has-byte-less-than tests, or'ed
-		// (q and b share x's top bits, so one &^ x serves all three). A
-		// borrow can flag a byte above a true hit, never below one, so the
-		// lowest flag is exact.
-		m := ((x - lo*0x20) | (q - lo) | (b - lo)) &^ x & hi
-		if m == 0 {
-			i += 8
-			continue
-		}
-		i += bits.TrailingZeros64(m) >> 3
-		if in[i] != '\\' || i+6 > len(in) {
-			break
-		}
-		switch escapeLen[in[i+1]] {
-		case 2:
-			i += 2
-			continue
-		case 6:
-			if isHex[in[i+2]] && isHex[in[i+3]] && isHex[in[i+4]] && isHex[in[i+5]] {
-				i += 6
-				continue
-			}
-		}
-		break // a bad escape, which the loop below reports
+	end, err := jsonscan.String(in, i)
+	if err != nil {
+		return 0, fmt.Errorf("not valid JSON: %w", err)
 	}
-	// The last few bytes, the closing quote and errors, a byte at a time.
-	for {
-		for i < len(in) && strPlain[in[i]] {
-			i++
-		}
-		if i >= len(in) || in[i] != '\\' {
-			return stringEnd(in, i)
-		}
-		n, err := escape(in, i)
-		if err != nil {
-			return 0, err
-		}
-		i += n
-	}
+	return end, nil
 }
 
-// stringEnd is what scanString does on a byte at i that is neither plain
-// nor a backslash: the closing quote, a control character or the end of the
-// input.
-func stringEnd(in []byte, i int) (int, error) {
-	switch {
-	case i >= len(in):
-		return 0, errors.New("not valid JSON: unexpected end of JSON input")
-	case in[i] == '"':
-		return i + 1, nil
-	default:
-		return 0, fmt.Errorf("not valid JSON: invalid character %s in string literal (at byte %d)", quoteChar(in[i]), i)
-	}
-}
-
-// escape checks the escape sequence whose backslash is at i and returns its
-// length.
-func escape(in []byte, i int) (int, error) {
-	if i+1 >= len(in) {
-		return 0, errors.New("not valid JSON: unexpected end of JSON input")
-	}
-	switch n := int(escapeLen[in[i+1]]); n {
-	case 2:
-		return 2, nil
-	case 6:
-		for j := i + 2; j < i+6; j++ {
-			if j >= len(in) {
-				return 0, errors.New("not valid JSON: unexpected end of JSON input")
-			}
-			if !isHex[in[j]] {
-				return 0, fmt.Errorf("not valid JSON: invalid character %s in \\u hexadecimal character escape (at byte %d)", quoteChar(in[j]), j)
-			}
-		}
-		return 6, nil
-	default:
-		return 0, fmt.Errorf("not valid JSON: invalid character %s in string escape code (at byte %d)", quoteChar(in[i+1]), i+1)
-	}
-}
-
-var (
-	// strPlain: bytes that neither end a string nor start an escape and
-	// that JSON allows unescaped.
-	strPlain [256]bool
-	// keyPlain: strPlain bytes that are ASCII and that json.Marshal writes
-	// as they are (it escapes <, > and & for HTML).
-	keyPlain [256]bool
-	isHex    [256]bool
-	// escapeLen: the length of an escape sequence by the byte after its
-	// backslash, 0 for none JSON allows.
-	escapeLen [256]uint8
-)
+// keyPlain: the bytes of a string that JSON allows unescaped and that
+// json.Marshal writes as they are: ASCII, no quote or backslash, none of
+// the <, > and & it escapes for HTML.
+var keyPlain [256]bool
 
 func init() {
-	for c := 0x20; c < 256; c++ {
-		strPlain[c] = c != '"' && c != '\\'
-		keyPlain[c] = strPlain[c] && c < 0x80 && c != '<' && c != '>' && c != '&'
+	for c := 0x20; c < 0x80; c++ {
+		keyPlain[c] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
 	}
-	for _, c := range "0123456789abcdefABCDEF" {
-		isHex[c] = true
-	}
-	for _, c := range `"\/bfnrt` {
-		escapeLen[c] = 2
-	}
-	escapeLen['u'] = 6
 }

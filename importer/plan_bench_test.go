@@ -6,6 +6,7 @@ import (
 
 	"github.com/connvault/connvault/archive"
 	"github.com/connvault/connvault/diff"
+	"github.com/connvault/connvault/internal/cputime"
 	"github.com/connvault/connvault/internal/realistic"
 )
 
@@ -17,7 +18,7 @@ func benchPlan(b *testing.B, target func(*archive.Snapshot) *archive.Snapshot, w
 	arch := realistic.New(200, 20<<10, 3).Snapshot()
 	tgt := target(arch)
 	b.ReportAllocs()
-	cpu := cpuTime()
+	cpu := cputime.Process()
 	for b.Loop() {
 		pl, err := NewPlanner(arch, Options{})
 		if err != nil {
@@ -34,7 +35,7 @@ func benchPlan(b *testing.B, target func(*archive.Snapshot) *archive.Snapshot, w
 	}
 	// The budget is CPU (issue 16: 0.3 s per 200 connectors), which a
 	// loaded machine's wall clock does not show.
-	b.ReportMetric((cpuTime()-cpu).Seconds()/float64(b.N), "cpu-s/op")
+	b.ReportMetric((cputime.Process()-cpu).Seconds()/float64(b.N), "cpu-s/op")
 }
 
 // BenchmarkPlanNoop is a re-run: the target already has every connector

@@ -5,16 +5,13 @@ import (
 	"fmt"
 	"path/filepath"
 	"reflect"
-	"runtime"
 	"runtime/debug"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/connvault/connvault/archive"
 	"github.com/connvault/connvault/diff"
+	"github.com/connvault/connvault/internal/heappeak"
 	"github.com/connvault/connvault/internal/realistic"
 )
 
@@ -129,7 +126,7 @@ func TestPlannerFromStreamMemoryBounded(t *testing.T) {
 	src := diff.FileSource(writeArchive(t, arch), archive.ReadOptions{})
 	arch = nil
 	defer debug.SetGCPercent(debug.SetGCPercent(20))
-	stop := peakHeap()
+	stop := heappeak.Watch()
 	pl, err := newPlannerFrom(context.Background(), src, Options{}, 4<<20)
 	if err != nil {
 		t.Fatal(err)
@@ -152,37 +149,6 @@ func TestPlannerFromStreamMemoryBounded(t *testing.T) {
 	if peak > 40<<20 {
 		t.Errorf("peak heap %.1f MiB while planning an archive that expands to 128 MiB: memory must be bounded by a window, not by the archive", float64(peak)/(1<<20))
 	}
-}
-
-// peakHeap samples the live heap until stop is called and returns the
-// highest value seen above the level at the start.
-func peakHeap() (stop func() uint64) {
-	runtime.GC()
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	base := ms.HeapAlloc
-	var peak atomic.Uint64
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		t := time.NewTicker(time.Millisecond)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-				var ms runtime.MemStats
-				runtime.ReadMemStats(&ms)
-				if ms.HeapAlloc > base && ms.HeapAlloc-base > peak.Load() {
-					peak.Store(ms.HeapAlloc - base)
-				}
-			}
-		}
-	}()
-	return func() uint64 { close(done); wg.Wait(); return peak.Load() }
 }
 
 // TestPlanLoadRefusesAnotherArchive: the documents a plan writes come from

@@ -6,12 +6,10 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/connvault/connvault/archive"
 	"github.com/connvault/connvault/archivestore"
-	"github.com/connvault/connvault/export"
 	"github.com/connvault/connvault/retention"
 	"github.com/connvault/connvault/storage"
 )
@@ -113,12 +111,7 @@ func Export(ctx context.Context, env *Env, o ExportOptions) (*ExportResult, erro
 		defer dst.Release()
 		out, bucket, objName = dst.Path, dst.Bucket, dst.Name
 	}
-	meta := archive.Meta{
-		ToolVersion: env.ToolVersion,
-		CreatedAt:   now,
-		Source:      archive.Source{BaseURL: t.sourceURL(), APIVersion: t.Client.APIVersion()},
-		Selection:   o.Selection,
-	}
+	meta := exportMeta(env, t, o.Selection, now)
 	res := &ExportResult{Tenant: t.Name}
 	if o.IfChanged {
 		if res.Previous, err = archivestore.NewestManifest(ctx, o.Dir, t.Name); err != nil {
@@ -142,57 +135,24 @@ func Export(ctx context.Context, env *Env, o ExportOptions) (*ExportResult, erro
 	}
 	defer w.Abort() // no-op after a successful Close
 
-	seen := map[string]bool{} // the scriptNames written
-	var seenMu sync.Mutex
-	bar := env.progress("exporting", t.Client.Stats)
-	er, err := export.Run(ctx, t.Client, export.Options{
-		Filters:      o.Selection.Filters,
-		ScriptNames:  o.Selection.ScriptNames,
-		ListDisabled: o.NoList,
-		Locales:      o.Selection.Locales,
-		Concurrency:  env.Concurrency,
-		KeepGoing:    o.KeepGoing,
-		FromDetail:   o.FromDetail,
-		Logger:       env.log(),
-		Progress:     bar.Update,
-	}, func(conn *archive.Connector) error {
-		seenMu.Lock()
-		seen[conn.ScriptName] = true
-		seenMu.Unlock()
-		return w.Add(ctx, conn)
-	})
-	bar.Finish()
+	er, missing, err := runExport(ctx, env, t, o.Selection, o.NoList, o.KeepGoing, o.FromDetail, w)
 	if err != nil {
 		_ = w.Abort()
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
+		var ie *ExportInterruptedError
+		if errors.As(err, &ie) {
+			return nil, ie
 		}
 		return nil, fmt.Errorf("export failed, %w: %w", ErrNoArchive, err)
 	}
 	// A scriptName asked for by name that the tenant does not have is a
 	// failure, not a skip: the user expects it in the archive.
-	var missing []string
-	for _, sn := range o.Selection.ScriptNames {
-		if !seen[sn] {
-			missing = append(missing, sn)
-		}
-	}
 	if len(missing) > 0 && !o.KeepGoing {
 		_ = w.Abort()
 		return nil, fmt.Errorf("--script-name %s: no such connector in tenant %s; %w (check the scriptName, or add --keep-going to export the rest as a partial archive)",
 			strings.Join(missing, ", "), t.Name, ErrNoArchive)
 	}
-	partial := er.Partial() || len(missing) > 0
-	if partial {
-		w.SetPartial(er.Skipped)
-	} else {
-		w.SetSkipped(er.Skipped)
-	}
-	// Under --api-version auto the layout is known once a request went out.
-	meta.Source.APIVersion = t.Client.APIVersion()
-	w.SetSource(meta.Source)
-	w.SetFetch(er.Fetch, er.Sources)
-	res.APIVersion, res.Fetch, res.OtherSources = meta.Source.APIVersion, er.Fetch, len(er.Sources)
+	partial, apiVersion := recordRun(w, t, meta.Source, er, missing)
+	res.APIVersion, res.Fetch, res.OtherSources = apiVersion, er.Fetch, len(er.Sources)
 	res.Connectors, res.Documents, res.Bytes = er.Connectors, er.Documents, er.Bytes
 	res.Partial, res.Skipped, res.Failed = partial, er.Skipped, len(er.Failed)+len(missing)
 	res.Missing = missing
@@ -210,7 +170,7 @@ func Export(ctx context.Context, env *Env, o ExportOptions) (*ExportResult, erro
 		}
 		if err != nil {
 			if ctx.Err() != nil {
-				return nil, ctx.Err()
+				return nil, &ExportInterruptedError{Fetched: er.Connectors}
 			}
 			return nil, fmt.Errorf("writing %s: %w", out, err)
 		}
@@ -221,4 +181,21 @@ func Export(ctx context.Context, env *Env, o ExportOptions) (*ExportResult, erro
 	res.Seconds = time.Since(start).Seconds()
 	res.Requests, res.Retries, res.RateLimited = st.Requests, st.Retries, st.RateLimited
 	return res, nil
+}
+
+// ExportInterruptedError is an export stopped (Ctrl-C): what was done and
+// what was not, in the one line the user reads instead of a line per
+// cancelled request. It does not wrap context.Canceled, which would shorten
+// the message to "interrupted".
+type ExportInterruptedError struct {
+	Fetched int    // connectors fetched before the interruption (none kept)
+	Dir     string // the snapshot directory left as it was; "" for an archive
+}
+
+func (e *ExportInterruptedError) Error() string {
+	what := "no archive written"
+	if e.Dir != "" {
+		what = e.Dir + " left as it was"
+	}
+	return fmt.Sprintf("interrupted: %d connectors fetched, %s; run the export again", e.Fetched, what)
 }

@@ -4,14 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/connvault/connvault/archive"
 	"github.com/connvault/connvault/archivestore"
-	"github.com/connvault/connvault/export"
 	"github.com/connvault/connvault/storage"
 )
 
@@ -52,69 +49,32 @@ func ExportDir(ctx context.Context, env *Env, o ExportDirOptions) (*ExportResult
 		return nil, err
 	}
 	defer lock.Release()
-	meta := archive.Meta{
-		ToolVersion: env.ToolVersion,
-		CreatedAt:   env.now(),
-		Source:      archive.Source{BaseURL: t.sourceURL(), APIVersion: t.Client.APIVersion()},
-		Selection:   o.Selection,
-	}
+	meta := exportMeta(env, t, o.Selection, env.now())
 	w, err := archivestore.CreateDir(ctx, dir, meta)
 	if err != nil {
 		return nil, err
 	}
 	defer w.Abort()
-	seen := map[string]bool{} // the scriptNames written
-	var seenMu sync.Mutex
-	bar := env.progress("exporting", t.Client.Stats)
-	er, err := export.Run(ctx, t.Client, export.Options{
-		Filters:      o.Selection.Filters,
-		ScriptNames:  o.Selection.ScriptNames,
-		ListDisabled: o.NoList,
-		Locales:      o.Selection.Locales,
-		Concurrency:  env.Concurrency,
-		KeepGoing:    o.KeepGoing,
-		FromDetail:   o.FromDetail,
-		Logger:       env.log(),
-		Progress:     bar.Update,
-	}, func(conn *archive.Connector) error {
-		seenMu.Lock()
-		seen[conn.ScriptName] = true
-		seenMu.Unlock()
-		return w.Add(ctx, conn)
-	})
-	bar.Finish()
+	er, missing, err := runExport(ctx, env, t, o.Selection, o.NoList, o.KeepGoing, o.FromDetail, w)
 	if err != nil {
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
+		var ie *ExportInterruptedError
+		if errors.As(err, &ie) {
+			ie.Dir = dir
+			return nil, ie
 		}
 		return nil, fmt.Errorf("export failed, %s left as it was: %w", dir, err)
 	}
 	// As for archives: a scriptName asked for by name that the tenant does
 	// not have is a failure, not a skip.
-	var missing []string
-	for _, sn := range o.Selection.ScriptNames {
-		if !seen[sn] {
-			missing = append(missing, sn)
-		}
-	}
 	if len(missing) > 0 && !o.KeepGoing {
 		return nil, fmt.Errorf("--script-name %s: no such connector in tenant %s; %s left as it was (check the scriptName, or add --keep-going)",
 			strings.Join(missing, ", "), t.Name, dir)
 	}
-	partial := er.Partial() || len(missing) > 0
-	if partial {
-		w.SetPartial(er.Skipped)
-	} else {
-		w.SetSkipped(er.Skipped)
-	}
-	// Under --api-version auto the layout is known once a request went out.
-	meta.Source.APIVersion = t.Client.APIVersion()
-	w.SetSource(meta.Source)
-	w.SetFetch(er.Fetch, er.Sources)
+	partial, apiVersion := recordRun(w, t, meta.Source, er, missing)
 	m, err := w.Close(ctx)
 	if err != nil {
 		if ctx.Err() != nil {
-			return nil, ctx.Err()
+			return nil, &ExportInterruptedError{Fetched: er.Connectors, Dir: dir}
 		}
 		return nil, fmt.Errorf("writing %s: %w", dir, err)
 	}
@@ -124,27 +84,8 @@ func ExportDir(ctx context.Context, env *Env, o ExportDirOptions) (*ExportResult
 		Connectors: er.Connectors, Documents: er.Documents, Bytes: er.Bytes, ContentDigest: m.ContentDigest,
 		Seconds: time.Since(start).Seconds(), Requests: st.Requests, Retries: st.Retries, RateLimited: st.RateLimited,
 		Partial: partial, Skipped: er.Skipped, Failed: len(er.Failed) + len(missing), Missing: missing,
-		APIVersion: meta.Source.APIVersion, Fetch: er.Fetch, OtherSources: len(er.Sources),
+		APIVersion: apiVersion, Fetch: er.Fetch, OtherSources: len(er.Sources),
 	}, nil
-}
-
-// copySnapshot adds every connector of r to add, in r's order.
-func copySnapshot(ctx context.Context, r archive.SnapshotReader, add func(context.Context, *archive.Connector) error) error {
-	for {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		c, err := r.Next()
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		if err := add(ctx, c); err != nil {
-			return err
-		}
-	}
 }
 
 // Pack writes the snapshot directory dir, as its files are (edited or not),
@@ -179,7 +120,7 @@ func Pack(ctx context.Context, env *Env, dir, out string) (*archive.Manifest, er
 		return nil, err
 	}
 	defer w.Abort()
-	if err := copySnapshot(ctx, r, w.Add); err != nil {
+	if err := archive.Each(ctx, r, func(c *archive.Connector) error { return w.Add(ctx, c) }); err != nil {
 		return nil, fmt.Errorf("pack %s: %w", dir, err)
 	}
 	m, err := archivestore.Commit(ctx, w, bucket, objName)
@@ -213,7 +154,7 @@ func Unpack(ctx context.Context, env *Env, arg, dir string) (*archive.Manifest, 
 		return nil, err
 	}
 	defer w.Abort()
-	if err := copySnapshot(ctx, r, w.Add); err != nil {
+	if err := archive.Each(ctx, r, func(c *archive.Connector) error { return w.Add(ctx, c) }); err != nil {
 		return nil, fmt.Errorf("unpack %s: %w", arg, err)
 	}
 	m, err := w.Close(ctx)

@@ -159,6 +159,12 @@ func runMeasured(bin string, env []string, args ...string) (time.Duration, float
 	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdout, cmd.Stderr = nil, os.Stderr
+	return measure(cmd)
+}
+
+// measure runs cmd and returns its wall time, peak RSS (MB), CPU seconds
+// and exit code; a command that ran and failed is a result, not an error.
+func measure(cmd *exec.Cmd) (time.Duration, float64, float64, int, error) {
 	start := time.Now()
 	err := cmd.Run()
 	wall := time.Since(start)

@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 )
 
@@ -84,20 +83,9 @@ func (p *sandboxProc) run(bin string, args ...string) (time.Duration, float64, f
 	}
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
-	start := time.Now()
-	err := cmd.Run()
-	wall := time.Since(start)
-	code := 0
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		code = ee.ExitCode()
-	} else if err != nil {
+	wall, rss, cpu, code, err := measure(cmd)
+	if err != nil {
 		return 0, 0, 0, 0, nil, err
-	}
-	var rss, cpu float64
-	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		rss = float64(ru.Maxrss) / 1024
-		cpu = time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
 	}
 	return wall, rss, cpu, code, stderr.Bytes(), nil
 }

@@ -270,6 +270,7 @@ func hostileCases() []hostileCase {
 		{"rotated token echoed", "a 403 quoting the token the client held before a 401 made it renew, and the request's headers", "no token or header value in the error", rotatedToken},
 		{"server that never answers", "every API request taken and never answered (header timeout 200 ms)", "2 attempts, an info line after the first, then a clear error", neverAnswers},
 		{"unarchivable scriptNames", "connectors named a/b, .. and 10,000 bytes", "--keep-going records them failed, archives the rest", unarchivable},
+		{"enormous Retry-After", "one document answered 429 with Retry-After: 999999 on every try", "that connector failed at once naming --max-wait, --keep-going archives the rest, the run not stalled", enormousRetryAfter},
 	}
 }
 
@@ -585,6 +586,52 @@ func unarchivable(ctx context.Context, dir string) (string, error) {
 		return "", errors.New("the archive is not marked partial")
 	}
 	return fmt.Sprintf("%d recorded failed, %d connectors archived, archive partial", len(res.Failed), m.ConnectorCount), nil
+}
+
+// enormousRetryAfter is defect 6: one 429 asking for 999,999 s must fail
+// its own request at once (the default --max-wait is 30 min) and leave the
+// rest of the run going, not pause every worker of the bucket.
+func enormousRetryAfter(ctx context.Context, dir string) (string, error) {
+	hs, err := startHostile(ctx, sandbox.Options{}, nil)
+	if err != nil {
+		return "", err
+	}
+	defer hs.srv.Close()
+	const victim = "okta"
+	var poisoned atomic.Int32
+	hs.srv.Tenant.SetHook(func(w http.ResponseWriter, r *http.Request) bool {
+		if r.Method != http.MethodGet || !strings.HasSuffix(r.URL.Path, "/"+victim+"/source-template") {
+			return false
+		}
+		poisoned.Add(1)
+		w.Header().Set("Retry-After", "999999")
+		writeJSONAnswer(w, http.StatusTooManyRequests, map[string]any{"message": " Rate Limit Exceeded "})
+		return true
+	})
+	path := filepath.Join(dir, "x.tar.zst")
+	start := time.Now()
+	res, err := exportTo(ctx, hs, path, export.Options{Concurrency: 4, KeepGoing: true})
+	took := time.Since(start)
+	if err != nil {
+		return "", err
+	}
+	if len(res.Failed) != 1 || res.Failed[0].ScriptName != victim || !errors.Is(res.Failed[0].Err, apiclient.ErrWaitTooLong) || !strings.Contains(res.Failed[0].Message, "--max-wait") {
+		return "", fmt.Errorf("failed %+v, want %s alone, naming --max-wait", res.Failed, victim)
+	}
+	if n := poisoned.Load(); n != 1 {
+		return "", fmt.Errorf("the poisoned document was asked for %d times, want once (no wait, no retry)", n)
+	}
+	if took > 30*time.Second {
+		return "", fmt.Errorf("the run took %v: the Retry-After stalled it", took)
+	}
+	m, err := archive.ReadManifest(path)
+	if err != nil {
+		return "", err
+	}
+	if !m.Partial || m.ConnectorCount == 0 {
+		return "", fmt.Errorf("archive partial %v with %d connectors, want a partial archive of the rest", m.Partial, m.ConnectorCount)
+	}
+	return fmt.Sprintf("%s failed after 1 request naming --max-wait; %d connectors archived (partial) in %.1f s", victim, m.ConnectorCount, took.Seconds()), nil
 }
 
 // checkHostile fails when any case did not end safely.
