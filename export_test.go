@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -285,18 +284,7 @@ func TestExportCtrlCLeavesNothing(t *testing.T) {
 	dir := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	// Ctrl-C while the export is under way: at its 50th API request, which
-	// is held until the client gives up on it. (Polling the request count
-	// from a goroutine let a fast run finish before the cancel came.)
-	var n atomic.Int32
-	srv.Tenant.SetHook(func(w http.ResponseWriter, r *http.Request) bool {
-		if sandbox.RouteOf(r).Op == "requestAccessToken" || n.Add(1) != 50 {
-			return false
-		}
-		cancel()
-		<-r.Context().Done()
-		return true
-	})
+	cancelAtRequest(srv.Tenant, 50, cancel)
 	code, _, stderr := runCLI(t, ctx, append([]string{"export", "--output-dir", dir}, tenantArgs(srv)...)...)
 	if code != exitInterrupted {
 		t.Fatalf("exit %d, want 130; stderr:\n%s", code, stderr)
