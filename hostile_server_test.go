@@ -30,8 +30,13 @@ import (
 // with the mismatch named and no archive; with --keep-going the victim is
 // recorded as failed and every other connector is saved.
 func TestExportRefusesDetailOfAnotherConnector(t *testing.T) {
-	clearSailEnv(t)
+	inLayouts(t, testExportRefusesDetailOfAnotherConnector)
+}
+
+func testExportRefusesDetailOfAnotherConnector(t *testing.T, layout string) {
+	clearSailEnvIn(t, layout)
 	srv := spectest.Start(t, sandbox.Options{})
+	t.Cleanup(func() { usedLayout(t, srv.Tenant, layout) })
 	rel := released(srv.Tenant)
 	victim, other := rel[1], rel[2]
 	d, _ := srv.Tenant.Detail(other)
@@ -97,12 +102,17 @@ func holder(t *testing.T, tn *sandbox.Tenant, name string) (string, func() bool)
 // connector fails at its create, the existing connector is not written, and
 // the run does not report success.
 func TestRestoreCreateAnsweredWithAnotherConnector(t *testing.T) {
-	clearSailEnv(t)
+	inLayouts(t, testRestoreCreateAnsweredWithAnotherConnector)
+}
+
+func testRestoreCreateAnsweredWithAnotherConnector(t *testing.T, layout string) {
+	clearSailEnvIn(t, layout)
 	a := spectest.Start(t, sandbox.Options{})
 	path := exportCustom(t, a)
 	for _, how := range []string{"200 with another connector", "302 to another connector", "200 with a second create's scriptName"} {
 		t.Run(how, func(t *testing.T) {
 			b := startSandbox(t, sandbox.Options{Empty: true})
+			t.Cleanup(func() { usedLayout(t, b.Tenant, layout) })
 			bravo, untouched := holder(t, b.Tenant, "Bravo Existing")
 			var mu sync.Mutex
 			first := ""
@@ -210,10 +220,15 @@ func wrapFirstCreate(tn *sandbox.Tenant, mu *sync.Mutex, first *string) func(htt
 // to the connector's detail (which Go would fetch, 200) is a failed write:
 // the run reports no document as written and exits non-zero.
 func TestRestoreWriteAnsweredWithRedirect(t *testing.T) {
-	clearSailEnv(t)
+	inLayouts(t, testRestoreWriteAnsweredWithRedirect)
+}
+
+func testRestoreWriteAnsweredWithRedirect(t *testing.T, layout string) {
+	clearSailEnvIn(t, layout)
 	a := spectest.Start(t, sandbox.Options{})
 	path := exportCustom(t, a)
 	b := startSandbox(t, sandbox.Options{Empty: true})
+	t.Cleanup(func() { usedLayout(t, b.Tenant, layout) })
 	b.Tenant.SetHook(func(w http.ResponseWriter, r *http.Request) bool {
 		if r.Method != http.MethodPut {
 			return false
@@ -248,11 +263,16 @@ func TestRestoreWriteAnsweredWithRedirect(t *testing.T) {
 // the retry finds it by probing the likely scriptName, and it is created
 // once.
 func TestRestoreLostCreateOfHiddenConnector(t *testing.T) {
-	clearSailEnv(t)
+	inLayouts(t, testRestoreLostCreateOfHiddenConnector)
+}
+
+func testRestoreLostCreateOfHiddenConnector(t *testing.T, layout string) {
+	clearSailEnvIn(t, layout)
 	a := spectest.Start(t, sandbox.Options{})
 	path := exportCustom(t, a)
 	const from, to = "Legacy Mainframe RACF Bridge", "Mainframe Bridge (restored)"
 	b := startSandbox(t, sandbox.Options{Empty: true})
+	t.Cleanup(func() { usedLayout(t, b.Tenant, layout) })
 	b.Tenant.SetHook(loseCreateAnswers(b.Tenant, to))
 	code, rep, stderr := restore(t, b, path, "--no-backup", "--only", from, "--map", from+"="+to)
 	if code != 0 {
@@ -295,12 +315,15 @@ func samePageForever(tn *sandbox.Tenant, lists *atomic.Int32) {
 // TestEndlessPagingStops (defect 5): a server answering every page with the
 // same 250 connectors makes export and restore stop after the second page
 // with the reason named, leaving no archive, no snapshot and no write.
-func TestEndlessPagingStops(t *testing.T) {
-	clearSailEnv(t)
+func TestEndlessPagingStops(t *testing.T) { inLayouts(t, testEndlessPagingStops) }
+
+func testEndlessPagingStops(t *testing.T, layout string) {
+	clearSailEnvIn(t, layout)
 	a := spectest.Start(t, sandbox.Options{})
 	path := exportCustom(t, a)
 
 	srv := startSandbox(t, sandbox.Options{})
+	t.Cleanup(func() { usedLayout(t, srv.Tenant, layout) })
 	var lists atomic.Int32
 	samePageForever(srv.Tenant, &lists)
 	dir := t.TempDir()

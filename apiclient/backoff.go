@@ -63,3 +63,14 @@ func (c *Client) announce(ctx context.Context, why string, wait time.Duration, u
 	c.log.InfoContext(ctx, fmt.Sprintf("%s: waiting %s as the API asks (Retry-After), until %s; Ctrl-C stops",
 		why, wait.Round(time.Second), until.Format("2006-01-02 15:04:05 MST")))
 }
+
+// announcePace returns what tells at info level that the pacer holds
+// requests back: until when the first waits, and how often requests go at
+// this pace.
+func (c *Client) announcePace(ctx context.Context) func(time.Duration, time.Time, float64) {
+	return func(wait time.Duration, until time.Time, rps float64) {
+		every := time.Duration(float64(time.Second) / rps)
+		c.log.InfoContext(ctx, fmt.Sprintf("the client-side pace (%.3g requests/s, set by --rate) holds requests back: the next goes in %s, at %s, and then about one every %s; Ctrl-C stops",
+			rps/rateMargin, wait.Round(time.Second), until.Format("2006-01-02 15:04:05 MST"), every.Round(time.Second)))
+	}
+}

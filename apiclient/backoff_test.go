@@ -193,3 +193,85 @@ func TestCancelDuringLongWait(t *testing.T) {
 		t.Errorf("cancelling a 300 s wait took %v, want under a second", el)
 	}
 }
+
+// frozenClock never moves: every wait reserves its slot at the same instant,
+// as workers queued together do.
+type frozenClock struct{ t time.Time }
+
+func (c frozenClock) Now() time.Time                                   { return c.t }
+func (c frozenClock) Sleep(ctx context.Context, _ time.Duration) error { return ctx.Err() }
+
+// TestLowRateWaitIsAnnounced: a very low --rate holds requests back for
+// long; that is said at info level, with the wait's end, once per episode
+// and not once per request.
+func TestLowRateWaitIsAnnounced(t *testing.T) {
+	f := newFake(t, func(w http.ResponseWriter, r *http.Request, n int) { writeJSON(w, 200, `{"name":"x"}`) })
+	clk := newSimClock()
+	var logs bytes.Buffer
+	c := newTestClient(t, f, func(cfg *Config) {
+		cfg.Clock = clk
+		cfg.Rate = 0.01
+		cfg.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	})
+	const calls = 20
+	for range calls {
+		if _, _, err := c.GetConnector(context.Background(), "acme", ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	lines := strings.Count(logs.String(), "holds requests back")
+	if lines == 0 || !strings.Contains(logs.String(), "level=INFO") || !strings.Contains(logs.String(), "at 2026-12-05 00:") ||
+		!strings.Contains(logs.String(), "one every 1m42s") {
+		t.Fatalf("waited %v in all at --rate 0.01 and said nothing at info level with the wait's end and the pace:\n%s", clk.slept, logs.String())
+	}
+	if lines != 1 {
+		t.Errorf("%d announcements for %d requests each waiting in turn, want one for the episode:\n%s", lines, calls, logs.String())
+	}
+	// After a pause in the run, the next long wait is a new episode.
+	clk.Sleep(context.Background(), 10*time.Minute)
+	if _, _, err := c.GetConnector(context.Background(), "acme", ""); err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(logs.String(), "holds requests back"); n != 1 {
+		t.Errorf("a request after 10 idle minutes waited, %d announcements in all; want still one (no wait)", n)
+	}
+	clk.Sleep(context.Background(), 10*time.Minute)
+	if _, _, err := c.GetConnector(context.Background(), "acme", ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := c.GetConnector(context.Background(), "acme", ""); err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(logs.String(), "holds requests back"); n != 2 {
+		t.Errorf("%d announcements after a second episode, want 2:\n%s", n, logs.String())
+	}
+
+	// Workers queued at once form one episode: one announcement.
+	p := newPacer(0.01, 0)
+	n := 0
+	for range 8 {
+		if err := p.wait(context.Background(), frozenClock{clk.Now()}, func(time.Duration, time.Time, float64) { n++ }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n != 1 {
+		t.Errorf("8 queued requests announced %d times, want once", n)
+	}
+
+	// The default pace keeps a small run quiet.
+	logs.Reset()
+	g := newFake(t, func(w http.ResponseWriter, r *http.Request, n int) { writeJSON(w, 200, `{"name":"x"}`) })
+	c2 := newTestClient(t, g, func(cfg *Config) {
+		cfg.Clock = newSimClock()
+		cfg.Rate = DefaultRate
+		cfg.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	})
+	for range calls {
+		if _, _, err := c2.GetConnector(context.Background(), "acme", ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if logs.Len() != 0 {
+		t.Errorf("the default pace announced waits for %d requests:\n%s", calls, logs.String())
+	}
+}

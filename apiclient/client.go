@@ -453,7 +453,7 @@ func (c *Client) attempt(ctx context.Context, r *request, p *pacer) (hr *http.Re
 		return hr, nil, "", time.Now(), err
 	}
 	tok = t.AccessToken
-	if err := p.wait(ctx, c.clock); err != nil {
+	if err := p.wait(ctx, c.clock, c.announcePace(ctx)); err != nil {
 		return nil, nil, tok, time.Now(), err
 	}
 	var rd io.Reader
@@ -636,7 +636,7 @@ func (c *Client) token(ctx context.Context, p *pacer) (*oauth2.Token, error) {
 	}
 	// The token endpoint sits behind the same gateway; pacing it costs one
 	// slot every few minutes and keeps "every request is paced" true.
-	if err := p.wait(ctx, c.clock); err != nil {
+	if err := p.wait(ctx, c.clock, c.announcePace(ctx)); err != nil {
 		return nil, err
 	}
 	hc := c.tokenHTTPClient()

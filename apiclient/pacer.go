@@ -97,6 +97,8 @@ type pacer struct {
 	// rate, a ring written at eventN % maxEvents.
 	events [maxEvents]int64
 	eventN int
+	// episodeEnd is the end of the latest long pacing wait (see newEpisode).
+	episodeEnd time.Time
 }
 
 // newPacer paces at rps requests per second, counted in windows of span
@@ -170,11 +172,13 @@ func (p *pacer) next(now time.Time) (d time.Duration, paused bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	at := p.windowSlot(now)
-	if p.cur < p.target || !p.lastCut.IsZero() {
+	if p.cur < p.target || !p.lastCut.IsZero() || p.cur*p.span.Seconds() < 1 {
 		// Once the server has refused the budget, its limit or window is
 		// not the configured one: spacing requests evenly at the learnt
 		// rate is what the 429 learning below assumes, and a burst at the
 		// start of each window would only find the limit again the hard way.
+		// A rate under one request per window is spaced too: the window's
+		// budget of at least one would send faster than asked.
 		at = at.Add(p.lim.ReserveN(at, 1).DelayFrom(at))
 	}
 	p.sends = append(p.sends, at.UnixNano())
@@ -399,10 +403,41 @@ func (p *pacer) rate() float64 {
 	return p.cur
 }
 
-// wait blocks until the caller may send one request.
-func (p *pacer) wait(ctx context.Context, clk Clock) error {
+// paceAnnounceWait is the least pacing wait the user is told about, at info
+// level, with why nothing moves and until when: a very low --rate holds
+// even the first request back for long. Waits up to a window's length are
+// the window pacing's normal rhythm at any rate and stay quiet.
+const paceAnnounceWait = 5 * time.Second
+
+func (p *pacer) announceAfter() time.Duration {
+	return max(paceAnnounceWait, p.span+p.windowGuard())
+}
+
+// newEpisode reports whether a long pacing wait from now until until starts
+// an episode of them, which is then announced once: it continues while long
+// waits follow each other (requests queued together, or a run whose every
+// request waits at a very low rate), and ends when none has been running
+// for paceAnnounceWait. Slots are reserved in order, so until is the latest
+// one reserved so far.
+func (p *pacer) newEpisode(now, until time.Time) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	cont := !p.episodeEnd.IsZero() && !now.After(p.episodeEnd.Add(paceAnnounceWait))
+	p.episodeEnd = until
+	return !cont
+}
+
+// wait blocks until the caller may send one request. announce, when not
+// nil, is told once per episode of pacing waits longer than announceAfter,
+// with the first wait, its end and the pace; the shared 429 pause is
+// announced where the 429 is handled.
+func (p *pacer) wait(ctx context.Context, clk Clock, announce func(wait time.Duration, until time.Time, rps float64)) error {
 	for {
-		d, paused := p.next(clk.Now())
+		now := clk.Now()
+		d, paused := p.next(now)
+		if !paused && d > p.announceAfter() && announce != nil && p.newEpisode(now, now.Add(d)) {
+			announce(d, now.Add(d), p.rate())
+		}
 		if err := clk.Sleep(ctx, d); err != nil {
 			return err
 		}

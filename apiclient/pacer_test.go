@@ -402,3 +402,27 @@ func TestWindowPacing(t *testing.T) {
 		}
 	}
 }
+
+// TestRateBelowOnePerWindow: a rate under one request per window (--rate
+// 0.01 is one per 100 s) is kept, not rounded up to the window's one-request
+// budget (one per 10 s, ten times the rate asked for).
+func TestRateBelowOnePerWindow(t *testing.T) {
+	for _, rps := range []float64{0.01, 0.05} {
+		p := newPacer(rps, DefaultRateWindow)
+		now := time.Date(2026, 12, 5, 0, 0, 0, 0, time.UTC)
+		start := now
+		const sends = 6
+		for range sends {
+			d, paused := p.next(now)
+			if paused {
+				t.Fatal("paused without a 429")
+			}
+			now = now.Add(d)
+		}
+		// The first send goes at once; each later one a 1/rate apart.
+		got := now.Sub(start).Seconds() / (sends - 1)
+		if want := 1 / rps; got < want*0.98 || got > want*1.05 {
+			t.Errorf("--rate %g: one request every %.1f s, want %.0f s", rps, got, want)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"path"
 	"strings"
 	"testing"
 	"time"
@@ -153,6 +154,25 @@ func TestWarnings(t *testing.T) {
 	r = runOn(t, srv, "auto", "")
 	if c := check(r, "from-detail"); !r.OK || c.Status != doctor.Warn || r.FromDetailEquivalent || !strings.Contains(c.Detail, "source-config") {
 		t.Errorf("details differing from sub-resources: OK %v, %+v", r.OK, c)
+	}
+
+	// A detail without sourceConfigXml is no difference: export
+	// --from-detail reads the sub-resource then, as the full fetch does.
+	srv = spectest.Start(t, sandbox.Options{})
+	srv.Tenant.SetHook(func(w http.ResponseWriter, r *http.Request) bool {
+		sn := path.Base(r.URL.Path)
+		d, ok := srv.Tenant.Detail(sn)
+		if r.Method != http.MethodGet || !ok || d.SourceConfigXML == "" {
+			return false
+		}
+		d.SourceConfigXML = ""
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(d)
+		return true
+	})
+	r = runOn(t, srv, "auto", "")
+	if c := check(r, "from-detail"); c.Status != doctor.OK || !r.FromDetailEquivalent || !strings.Contains(c.Detail, "the details lack are read from their sub-resources") {
+		t.Errorf("details lacking sourceConfigXml: %+v, differences %v", c, r.Differences)
 	}
 
 	// No layout serves correlation-config: export keeps the detail's copy

@@ -3,8 +3,11 @@ package export_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"log/slog"
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
@@ -68,5 +71,83 @@ func TestOtherDocumentsNeverDroppedSilently(t *testing.T) {
 	}
 	if n := strings.Count(logs.String(), "level=WARN"); n != 1 || !strings.Contains(logs.String(), "2 documents") {
 		t.Errorf("%d warnings, want one with the count:\n%s", n, logs.String())
+	}
+}
+
+// TestFromDetailLackingFieldsReadFromTheirRoutes: with --from-detail, a
+// detail without sourceConfigXml, or without a translation the full fetch
+// would read, does not drop that document: it is read from its own route,
+// the result's sources name it, and the run warns once with the count.
+func TestFromDetailLackingFieldsReadFromTheirRoutes(t *testing.T) {
+	const sn, locale = "workday", "de"
+	srv := spectest.Start(t, sandbox.Options{})
+	want, ok := srv.Tenant.Connector(sn)
+	if !ok || want.SourceConfig == nil || want.Translations[locale] == nil || want.Translations["en"] == nil {
+		t.Fatalf("setup: %s lacks a source-config or a %s/en translation", sn, locale)
+	}
+	d, _ := srv.Tenant.Detail(sn)
+	raw, err := json.Marshal(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(raw, &m); err != nil {
+		t.Fatal(err)
+	}
+	delete(m, "sourceConfigXml")
+	tp, _ := m["translationProperties"].(map[string]any)
+	if tp == nil || tp[locale] == nil {
+		t.Fatalf("setup: the detail of %s has no %s translation", sn, locale)
+	}
+	delete(tp, locale)
+	lacking, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Tenant.SetHook(func(w http.ResponseWriter, r *http.Request) bool {
+		if r.Method != http.MethodGet || !strings.HasSuffix(r.URL.Path, "/"+sn) {
+			return false
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(lacking)
+		return true
+	})
+	for _, version := range []string{"auto", "v3"} {
+		t.Run(version, func(t *testing.T) {
+			c, err := apiclient.New(apiclient.Config{BaseURL: srv.URL, APIVersion: version, ClientID: srv.ClientID, ClientSecret: srv.ClientSecret, Rate: -1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var logs logBuf
+			var got *archive.Connector
+			res, err := export.Run(context.Background(), c, export.Options{FromDetail: true, Locales: []string{locale, "en"}, ScriptNames: []string{sn}, ListDisabled: true,
+				Logger: slog.New(slog.NewTextHandler(&logs, nil))},
+				func(c *archive.Connector) error { got = c; return nil })
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got == nil {
+				t.Fatalf("%s was not archived", sn)
+			}
+			if !bytes.Equal(got.SourceConfig, want.SourceConfig) || !bytes.Equal(got.Translations[locale], want.Translations[locale]) ||
+				!bytes.Equal(got.Translations["en"], want.Translations["en"]) {
+				t.Fatalf("%s: source-config or a translation the detail lacks was dropped (source-config %d bytes, translations %v)", sn, len(got.SourceConfig), slices.Sorted(maps.Keys(got.Translations)))
+			}
+			srcs := map[string]domain.DocumentSource{}
+			for _, s := range res.Sources {
+				srcs[s.Document] = s
+			}
+			for _, what := range []string{"source-config", "translations/" + locale} {
+				if s := srcs[what]; s.ScriptName != sn || s.From != domain.FromSubResource || s.APIVersion != c.APIVersion() {
+					t.Errorf("source of %s: %+v, want its sub-resource in %s", what, s, c.APIVersion())
+				}
+			}
+			if len(res.Sources) != 2 {
+				t.Errorf("sources %+v, want exactly the two the detail lacks", res.Sources)
+			}
+			if n := strings.Count(logs.String(), "level=WARN"); n != 1 || !strings.Contains(logs.String(), "2 documents") || !strings.Contains(logs.String(), "2 the connector's detail lacked") {
+				t.Errorf("%d warnings, want one with the count:\n%s", n, logs.String())
+			}
+		})
 	}
 }

@@ -284,28 +284,36 @@ func Run(ctx context.Context, t Tenant, opts Options, emit func(*archive.Connect
 	if opts.Progress != nil {
 		opts.Progress(Progress{Done: done, Total: done})
 	}
-	warnSources(log, t, res.Sources)
+	warnSources(log, t, res.Sources, opts.FromDetail)
 	return res, nil
 }
 
 // warnSources says once per run how many documents did not come from their
-// own route in the chosen layout: nothing is dropped silently, and the
-// manifest lists each one.
-func warnSources(log *slog.Logger, t Tenant, sources []domain.DocumentSource) {
+// own route in the chosen layout (or, with fromDetail, from the detail):
+// nothing is dropped silently, and the manifest lists each one.
+func warnSources(log *slog.Logger, t Tenant, sources []domain.DocumentSource, fromDetail bool) {
 	if len(sources) == 0 {
 		return
 	}
-	viaLayout, viaDetail := 0, 0
+	viaLayout, viaDetail, lacked := 0, 0, 0
 	for _, s := range sources {
-		if s.From == domain.FromDetail {
+		switch {
+		case s.From == domain.FromDetail:
 			viaDetail++
-		} else {
+		case fromDetail && s.Document != string(domain.SourceTemplate):
+			lacked++
+		default:
 			viaLayout++
 		}
 	}
 	layout := "the chosen API layout"
 	if lt, ok := t.(layoutTenant); ok {
 		layout = "API layout " + lt.APIVersion()
+	}
+	if fromDetail {
+		log.Warn(fmt.Sprintf("%d documents were not read as --from-detail reads them: %d the connector's detail lacked, read from their own route instead; %d not served by their own route in %s, read through another layout; the manifest's documentSources lists each",
+			len(sources), lacked, viaLayout, layout))
+		return
 	}
 	log.Warn(fmt.Sprintf("%d documents were not served by their own route in %s: %d read through another layout, %d taken from the connector's detail; the manifest's documentSources lists each",
 		len(sources), layout, viaLayout, viaDetail))
@@ -394,6 +402,7 @@ func fetchOne(ctx context.Context, t Tenant, it item, locales []string, fromDeta
 	// The detail's own failure is kept apart: a 404 there means the
 	// connector is gone, which is a skip, not an error.
 	var detailErr error
+	var detailWant []string // the known locales the detail lists, under mu
 	detail := func() error {
 		if err := reqs.acquire(gctx, 2*it.seq); err != nil {
 			detailErr = err
@@ -428,6 +437,9 @@ func fetchOne(ctx context.Context, t Tenant, it item, locales []string, fromDeta
 			}
 		}
 		sort.Strings(want)
+		mu.Lock()
+		detailWant = want
+		mu.Unlock()
 		fetchTranslations(want)
 		return nil
 	}
@@ -449,7 +461,7 @@ func fetchOne(ctx context.Context, t Tenant, it item, locales []string, fromDeta
 		}
 		if err == nil {
 			acquire := func(ctx context.Context) error { return reqs.acquire(ctx, 2*it.seq+1) }
-			srcs, ferr := fillFromDetail(ctx, t, c, absent, via, locales, fromDetail, acquire, reqs.release, log)
+			srcs, ferr := fillFromDetail(ctx, t, c, absent, via, locales, detailWant, fromDetail, acquire, reqs.release, log)
 			if ferr == nil {
 				return outcome{conn: c, name: it.name, sources: srcs}
 			}

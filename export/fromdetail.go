@@ -26,7 +26,9 @@ type detailDocs struct {
 // came from.
 //
 // With fromDetail, source-config, correlation-config and the translations
-// (of locales, or all the detail has) are taken from the detail. Otherwise
+// (of locales, or all the detail lists) are taken from the detail, and what
+// the detail lacks is read from its own route (detailLocales are the known
+// locales the detail lists, which the full fetch would read). Otherwise
 // a document that answered 404 (absent) while the detail carries it is not
 // dropped: correlation-config is asked of the other layouts that publish its
 // route (the published v3 spec lacks it), and failing that, as for the
@@ -37,7 +39,7 @@ type detailDocs struct {
 // canonicaliser reads it once, and a second decode of every detail would
 // double the CPU cost of a large backup.
 func fillFromDetail(ctx context.Context, t Tenant, c *archive.Connector, absent map[string]bool, via map[string]string,
-	locales []string, fromDetail bool, acquire func(context.Context) error, release func(), log *slog.Logger) ([]domain.DocumentSource, error) {
+	locales, detailLocales []string, fromDetail bool, acquire func(context.Context) error, release func(), log *slog.Logger) ([]domain.DocumentSource, error) {
 	var srcs []domain.DocumentSource
 	for _, what := range slices.Sorted(maps.Keys(via)) {
 		srcs = append(srcs, domain.DocumentSource{ScriptName: c.ScriptName, Document: what, From: domain.FromSubResource, APIVersion: via[what]})
@@ -59,22 +61,74 @@ func fillFromDetail(ctx context.Context, t Tenant, c *archive.Connector, absent 
 	}
 
 	if fromDetail {
+		// What the detail lacks is read from its own route, as the full
+		// fetch reads it, so that --from-detail never archives less: the
+		// manifest names each such document and the run's warning counts it.
+		lt, layered := t.(layoutTenant)
+		own := func(what string, get func(context.Context) ([]byte, string, error), store func([]byte)) error {
+			if err := acquire(ctx); err != nil {
+				return err
+			}
+			b, v, err := get(ctx)
+			release()
+			if apiclient.IsNotFound(err) {
+				return nil // none here either: the full fetch records it by omission too
+			}
+			if err != nil {
+				return fmt.Errorf("reading %s, which the detail lacks: %w", what, err)
+			}
+			if b == nil {
+				b = []byte{}
+			}
+			store(b)
+			srcs = append(srcs, domain.DocumentSource{ScriptName: c.ScriptName, Document: what, From: domain.FromSubResource, APIVersion: v})
+			return nil
+		}
 		for _, doc := range []domain.Document{domain.SourceConfig, domain.CorrelationConfig} {
 			if text := docs[doc]; text != "" {
 				c.SetDocument(doc, []byte(text))
+				continue
+			}
+			get := func(ctx context.Context) ([]byte, string, error) {
+				b, err := t.GetDocument(ctx, c.ScriptName, doc)
+				return b, "", err
+			}
+			if layered {
+				get = func(ctx context.Context) ([]byte, string, error) { return lt.GetDocumentVia(ctx, c.ScriptName, doc) }
+			}
+			if err := own(string(doc), get, func(b []byte) { c.SetDocument(doc, b) }); err != nil {
+				return nil, err
 			}
 		}
+		// The locales the full fetch would ask for: the ones named, or the
+		// ones the detail lists (a listed locale whose value is no string
+		// is read from its route).
 		want := locales
 		if want == nil {
-			want = slices.Sorted(maps.Keys(trans))
+			want = detailLocales
 		}
 		for _, l := range want {
-			if text, ok := trans[l]; ok {
-				if c.Translations == nil {
-					c.Translations = map[string][]byte{}
-				}
-				c.Translations[l] = []byte(text)
+			if c.Translations == nil {
+				c.Translations = map[string][]byte{}
 			}
+			if text, ok := trans[l]; ok {
+				c.Translations[l] = []byte(text)
+				continue
+			}
+			get := func(ctx context.Context) ([]byte, string, error) {
+				b, err := t.GetTranslation(ctx, c.ScriptName, l)
+				v := ""
+				if layered {
+					v = lt.APIVersion()
+				}
+				return b, v, err
+			}
+			if err := own("translations/"+l, get, func(b []byte) { c.Translations[l] = b }); err != nil {
+				return nil, err
+			}
+		}
+		if len(c.Translations) == 0 {
+			c.Translations = nil
 		}
 		return srcs, nil
 	}

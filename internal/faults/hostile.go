@@ -15,12 +15,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -36,6 +38,7 @@ import (
 // hostileRow is one line of the hostile-server table.
 type hostileRow struct {
 	Name    string // the case
+	Layout  string // the API layout asked for and the one(s) the requests used: "auto → v1"
 	Server  string // what the server does
 	Want    string // the safe outcome
 	Outcome string // what happened, in a few words
@@ -44,40 +47,150 @@ type hostileRow struct {
 
 type hostileCase struct {
 	name, server, want string
-	run                func(ctx context.Context, dir string) (outcome string, err error)
+	run                func(ctx context.Context, dir string, env *hostileEnv) (outcome string, err error)
 }
 
-// runHostile runs every case; a case whose outcome is not the safe one is
-// not OK, and its error says why.
+// hostileLayouts are the API layouts every case runs in: the default users
+// get (auto, which picks /connectors/v1 on a tenant serving it) and the
+// yearly v3 collection, so the guards are shown in both path shapes.
+var hostileLayouts = []string{apiclient.VersionAuto, apiclient.VersionV3}
+
+// hostileEnv is one case's run: the layout its clients ask for, and the
+// layouts their API requests went to.
+type hostileEnv struct {
+	version string
+	mu      sync.Mutex
+	used    map[string]bool
+}
+
+// layoutUsed records the layout of an API request path.
+func (e *hostileEnv) layoutUsed(path string) {
+	coll, _, ok := collectionOf(path)
+	if !ok {
+		return // the token endpoint
+	}
+	v := apiclient.VersionV1
+	if coll != "/connectors/v1" {
+		v = strings.TrimSuffix(strings.TrimPrefix(coll, "/"), "/connectors")
+	}
+	e.mu.Lock()
+	e.used[v] = true
+	e.mu.Unlock()
+}
+
+// layout is what the row shows: the layout asked for, what auto resolved
+// to ("auto → v1"), and any other layout a route went to because the chosen
+// one does not publish it ("v3 (+v1)": correlation-config).
+func (e *hostileEnv) layout() string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if len(e.used) == 0 {
+		return e.version + " (no request)"
+	}
+	chosen := e.version
+	if chosen == apiclient.VersionAuto {
+		// auto resolves to the first layout that lists: the per-service one
+		// when it is served.
+		for _, l := range apiclient.Layouts {
+			if e.used[l] {
+				chosen = l
+				break
+			}
+		}
+	}
+	var also []string
+	for _, l := range slices.Sorted(maps.Keys(e.used)) {
+		if l != chosen {
+			also = append(also, "+"+l)
+		}
+	}
+	out := chosen
+	if e.version == apiclient.VersionAuto {
+		out = "auto → " + chosen
+	}
+	if len(also) > 0 {
+		out += " (" + strings.Join(also, " ") + ")"
+	}
+	return out
+}
+
+// recordLayouts is a transport that tells env which layout each request
+// went to.
+type recordLayouts struct {
+	rt  http.RoundTripper
+	env *hostileEnv
+}
+
+func (r recordLayouts) RoundTrip(req *http.Request) (*http.Response, error) {
+	r.env.layoutUsed(req.URL.Path)
+	return r.rt.RoundTrip(req)
+}
+
+// runHostile runs every case in every layout of hostileLayouts; a case
+// whose outcome is not the safe one is not OK, and its error says why.
 func runHostile(ctx context.Context, dir string, log func(string, ...any)) []hostileRow {
 	var rows []hostileRow
-	for i, hc := range hostileCases() {
-		d := filepath.Join(dir, fmt.Sprintf("hostile-%02d", i))
-		out, err := "", os.MkdirAll(d, 0o755)
-		if err == nil {
-			out, err = hc.run(ctx, d)
+	for _, version := range hostileLayouts {
+		for i, hc := range hostileCases() {
+			d := filepath.Join(dir, fmt.Sprintf("hostile-%s-%02d", version, i))
+			env := &hostileEnv{version: version, used: map[string]bool{}}
+			out, err := "", os.MkdirAll(d, 0o755)
+			if err == nil {
+				out, err = hc.run(ctx, d, env)
+			}
+			row := hostileRow{Name: hc.name, Layout: env.layout(), Server: hc.server, Want: hc.want, Outcome: out, OK: err == nil}
+			if err != nil {
+				row.Outcome = "UNSAFE: " + err.Error()
+			}
+			log("hostile: %-44s %-10s %s", hc.name, row.Layout, row.Outcome)
+			rows = append(rows, row)
 		}
-		row := hostileRow{Name: hc.name, Server: hc.server, Want: hc.want, Outcome: out, OK: err == nil}
-		if err != nil {
-			row.Outcome = "UNSAFE: " + err.Error()
-		}
-		log("hostile: %-44s %s", hc.name, row.Outcome)
-		rows = append(rows, row)
 	}
 	return rows
 }
 
 func hostileTable(rows []hostileRow) string {
 	var b strings.Builder
-	b.WriteString("| case | the server | safe outcome | outcome | result |\n|---|---|---|---|---|\n")
+	b.WriteString("| case | API layout | the server | safe outcome | outcome | result |\n|---|---|---|---|---|---|\n")
 	for _, r := range rows {
 		res := "ok"
 		if !r.OK {
 			res = "UNSAFE"
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", r.Name, r.Server, r.Want, strings.ReplaceAll(r.Outcome, "|", "\\|"), res)
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", r.Name, r.Layout, r.Server, r.Want, strings.ReplaceAll(r.Outcome, "|", "\\|"), res)
 	}
 	return b.String()
+}
+
+// collectionOf splits an API path into the connector collection of its
+// layout ("/v3/connectors", "/connectors/v1") and what follows it ("",
+// "alpha", "alpha/source-config"). ok is false for other paths.
+func collectionOf(path string) (collection, rest string, ok bool) {
+	if path == "/connectors/v1" || strings.HasPrefix(path, "/connectors/v1/") {
+		collection = "/connectors/v1"
+	} else if i := strings.Index(path, "/connectors"); i > 0 && !strings.Contains(path[1:i], "/") {
+		collection = path[:i+len("/connectors")]
+	} else {
+		return "", "", false
+	}
+	rest = strings.TrimPrefix(path[len(collection):], "/")
+	if path != collection && !strings.HasPrefix(path, collection+"/") {
+		return "", "", false
+	}
+	return collection, rest, true
+}
+
+// connectorOf is the scriptName an API path is about ("" for the
+// collection itself).
+func connectorOf(path string) string {
+	_, rest, _ := collectionOf(path)
+	return strings.SplitN(rest, "/", 2)[0]
+}
+
+// isCollection reports whether path is the connector collection (list, create).
+func isCollection(path string) bool {
+	_, rest, ok := collectionOf(path)
+	return ok && rest == ""
 }
 
 // hostileServer is a sandbox tenant serving over HTTP, with the client
@@ -88,7 +201,7 @@ type hostileServer struct {
 	log *bytes.Buffer // the client's log, info level
 }
 
-func startHostile(ctx context.Context, opts sandbox.Options, tune func(*apiclient.Config)) (*hostileServer, error) {
+func startHostile(ctx context.Context, env *hostileEnv, opts sandbox.Options, tune func(*apiclient.Config)) (*hostileServer, error) {
 	srv, err := sandbox.Start(ctx, "", opts)
 	if err != nil {
 		return nil, err
@@ -100,6 +213,17 @@ func startHostile(ctx context.Context, opts sandbox.Options, tune func(*apiclien
 	if tune != nil {
 		tune(&cfg)
 	}
+	cfg.APIVersion = env.version
+	hc := &http.Client{Transport: http.DefaultTransport}
+	if cfg.HTTPClient != nil {
+		hc = cfg.HTTPClient
+	}
+	rec := *hc
+	if rec.Transport == nil {
+		rec.Transport = http.DefaultTransport
+	}
+	rec.Transport = recordLayouts{rec.Transport, env}
+	cfg.HTTPClient = &rec
 	if hs.c, err = apiclient.New(cfg); err != nil {
 		_ = srv.Close()
 		return nil, err
@@ -189,7 +313,7 @@ func holder(tn *sandbox.Tenant, name string) (string, func() bool, error) {
 }
 
 func isCreate(r *http.Request) bool {
-	return r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/connectors")
+	return r.Method == http.MethodPost && isCollection(r.URL.Path)
 }
 
 func writeJSONAnswer(w http.ResponseWriter, status int, v any) {
@@ -202,12 +326,12 @@ func writeJSONAnswer(w http.ResponseWriter, status int, v any) {
 // createRefused restores the seeded custom connectors into a tenant whose
 // creates are answered by answer, and checks every create was refused and
 // the existing connector untouched.
-func createRefused(ctx context.Context, answer func(w http.ResponseWriter, r *http.Request, holderSN string) bool) (string, error) {
+func createRefused(ctx context.Context, env *hostileEnv, answer func(w http.ResponseWriter, r *http.Request, holderSN string) bool) (string, error) {
 	arch, err := source()
 	if err != nil {
 		return "", err
 	}
-	hs, err := startHostile(ctx, sandbox.Options{Empty: true}, nil)
+	hs, err := startHostile(ctx, env, sandbox.Options{Empty: true}, nil)
 	if err != nil {
 		return "", err
 	}
@@ -240,22 +364,22 @@ func createRefused(ctx context.Context, answer func(w http.ResponseWriter, r *ht
 func hostileCases() []hostileCase {
 	return []hostileCase{
 		{"create answered with another connector", "POST /connectors answered 200 with an existing connector", "create refused, existing connector untouched",
-			func(ctx context.Context, _ string) (string, error) {
-				return createRefused(ctx, func(w http.ResponseWriter, r *http.Request, sn string) bool {
+			func(ctx context.Context, _ string, env *hostileEnv) (string, error) {
+				return createRefused(ctx, env, func(w http.ResponseWriter, r *http.Request, sn string) bool {
 					writeJSONAnswer(w, http.StatusOK, apiclient.V3ConnectorDto{Name: "Bravo Existing", ScriptName: sn, Status: "RELEASED"})
 					return true
 				})
 			}},
 		{"create redirected to another connector", "POST /connectors answered 302 to an existing connector's URL", "create refused (not followed), existing connector untouched",
-			func(ctx context.Context, _ string) (string, error) {
-				return createRefused(ctx, func(w http.ResponseWriter, r *http.Request, sn string) bool {
+			func(ctx context.Context, _ string, env *hostileEnv) (string, error) {
+				return createRefused(ctx, env, func(w http.ResponseWriter, r *http.Request, sn string) bool {
 					http.Redirect(w, r, r.URL.Path+"/"+sn, http.StatusFound)
 					return true
 				})
 			}},
 		{"create answered with an existing scriptName", "POST /connectors answered 200 with the name asked for and an existing connector's scriptName", "create refused, existing connector untouched",
-			func(ctx context.Context, _ string) (string, error) {
-				return createRefused(ctx, func(w http.ResponseWriter, r *http.Request, sn string) bool {
+			func(ctx context.Context, _ string, env *hostileEnv) (string, error) {
+				return createRefused(ctx, env, func(w http.ResponseWriter, r *http.Request, sn string) bool {
 					var in apiclient.V3CreateConnectorDto
 					_ = json.NewDecoder(r.Body).Decode(&in)
 					writeJSONAnswer(w, http.StatusOK, apiclient.V3ConnectorDto{Name: in.Name, ScriptName: sn, Status: "RELEASED"})
@@ -274,12 +398,12 @@ func hostileCases() []hostileCase {
 	}
 }
 
-func putRedirected(ctx context.Context, _ string) (string, error) {
+func putRedirected(ctx context.Context, _ string, env *hostileEnv) (string, error) {
 	arch, err := source()
 	if err != nil {
 		return "", err
 	}
-	hs, err := startHostile(ctx, sandbox.Options{Empty: true}, nil)
+	hs, err := startHostile(ctx, env, sandbox.Options{Empty: true}, nil)
 	if err != nil {
 		return "", err
 	}
@@ -288,8 +412,8 @@ func putRedirected(ctx context.Context, _ string) (string, error) {
 		if r.Method != http.MethodPut {
 			return false
 		}
-		i := strings.LastIndex(r.URL.Path, "/connectors/") + len("/connectors/")
-		http.Redirect(w, r, r.URL.Path[:i]+strings.SplitN(r.URL.Path[i:], "/", 2)[0], http.StatusSeeOther)
+		coll, _, _ := collectionOf(r.URL.Path)
+		http.Redirect(w, r, coll+"/"+connectorOf(r.URL.Path), http.StatusSeeOther)
 		return true
 	})
 	rep, err := restoreInto(ctx, hs, arch, importer.Options{})
@@ -316,13 +440,13 @@ func putRedirected(ctx context.Context, _ string) (string, error) {
 	return fmt.Sprintf("%d PUTs failed with HTTP 303, none reported written", puts), nil
 }
 
-func lostHiddenCreate(ctx context.Context, _ string) (string, error) {
+func lostHiddenCreate(ctx context.Context, _ string, env *hostileEnv) (string, error) {
 	arch, err := source()
 	if err != nil {
 		return "", err
 	}
 	const from, to = "Legacy Mainframe RACF Bridge", "Mainframe Bridge (restored)"
-	hs, err := startHostile(ctx, sandbox.Options{Empty: true}, nil)
+	hs, err := startHostile(ctx, env, sandbox.Options{Empty: true}, nil)
 	if err != nil {
 		return "", err
 	}
@@ -360,8 +484,8 @@ func lostHiddenCreate(ctx context.Context, _ string) (string, error) {
 	return fmt.Sprintf("1 create; found again as %s (DEVELOPMENT) and restored", tn.ScriptNames()[0]), nil
 }
 
-func wrongDetail(ctx context.Context, dir string) (string, error) {
-	hs, err := startHostile(ctx, sandbox.Options{}, nil)
+func wrongDetail(ctx context.Context, dir string, env *hostileEnv) (string, error) {
+	hs, err := startHostile(ctx, env, sandbox.Options{}, nil)
 	if err != nil {
 		return "", err
 	}
@@ -376,7 +500,7 @@ func wrongDetail(ctx context.Context, dir string) (string, error) {
 	victim, other := released[0], released[1]
 	d, _ := tn.Detail(other)
 	tn.SetHook(func(w http.ResponseWriter, r *http.Request) bool {
-		if r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/connectors/"+victim) {
+		if _, rest, ok := collectionOf(r.URL.Path); ok && r.Method == http.MethodGet && rest == victim {
 			writeJSONAnswer(w, http.StatusOK, d)
 			return true
 		}
@@ -406,8 +530,8 @@ func wrongDetail(ctx context.Context, dir string) (string, error) {
 	return fmt.Sprintf("export failed naming %s and %s; --keep-going archived %d, %s failed", victim, other, len(snap.Connectors), victim), nil
 }
 
-func endlessPaging(ctx context.Context, dir string) (string, error) {
-	hs, err := startHostile(ctx, sandbox.Options{}, nil)
+func endlessPaging(ctx context.Context, dir string, env *hostileEnv) (string, error) {
+	hs, err := startHostile(ctx, env, sandbox.Options{}, nil)
 	if err != nil {
 		return "", err
 	}
@@ -418,7 +542,7 @@ func endlessPaging(ctx context.Context, dir string) (string, error) {
 	}
 	var lists atomic.Int32
 	hs.srv.Tenant.SetHook(func(w http.ResponseWriter, r *http.Request) bool {
-		if r.Method != http.MethodGet || !strings.HasSuffix(r.URL.Path, "/connectors") {
+		if r.Method != http.MethodGet || !isCollection(r.URL.Path) {
 			return false
 		}
 		lists.Add(1)
@@ -440,8 +564,8 @@ func endlessPaging(ctx context.Context, dir string) (string, error) {
 	return "stopped after 2 list requests, nothing left on disk", nil
 }
 
-func largeDocument(ctx context.Context, dir string) (string, error) {
-	hs, err := startHostile(ctx, sandbox.Options{Empty: true}, nil)
+func largeDocument(ctx context.Context, dir string, env *hostileEnv) (string, error) {
+	hs, err := startHostile(ctx, env, sandbox.Options{Empty: true}, nil)
 	if err != nil {
 		return "", err
 	}
@@ -472,8 +596,8 @@ func largeDocument(ctx context.Context, dir string) (string, error) {
 	return fmt.Sprintf("archived; detail.json %d bytes; verify and read back ok", len(snap.Connectors[0].Detail)), nil
 }
 
-func rotatedToken(ctx context.Context, _ string) (string, error) {
-	hs, err := startHostile(ctx, sandbox.Options{}, nil)
+func rotatedToken(ctx context.Context, _ string, env *hostileEnv) (string, error) {
+	hs, err := startHostile(ctx, env, sandbox.Options{}, nil)
 	if err != nil {
 		return "", err
 	}
@@ -511,8 +635,8 @@ func rotatedToken(ctx context.Context, _ string) (string, error) {
 	return "403 reported with both tokens and the header value REDACTED", nil
 }
 
-func neverAnswers(ctx context.Context, dir string) (string, error) {
-	hs, err := startHostile(ctx, sandbox.Options{}, func(cfg *apiclient.Config) {
+func neverAnswers(ctx context.Context, dir string, env *hostileEnv) (string, error) {
+	hs, err := startHostile(ctx, env, sandbox.Options{}, func(cfg *apiclient.Config) {
 		tr := http.DefaultTransport.(*http.Transport).Clone()
 		tr.ResponseHeaderTimeout = 200 * time.Millisecond
 		cfg.HTTPClient = &http.Client{Transport: tr}
@@ -545,8 +669,8 @@ func neverAnswers(ctx context.Context, dir string) (string, error) {
 	return fmt.Sprintf("gave up after 2 requests in %.1f s, having said what it retried", took.Seconds()), nil
 }
 
-func unarchivable(ctx context.Context, dir string) (string, error) {
-	hs, err := startHostile(ctx, sandbox.Options{}, nil)
+func unarchivable(ctx context.Context, dir string, env *hostileEnv) (string, error) {
+	hs, err := startHostile(ctx, env, sandbox.Options{}, nil)
 	if err != nil {
 		return "", err
 	}
@@ -556,9 +680,13 @@ func unarchivable(ctx context.Context, dir string) (string, error) {
 		if r.Method != http.MethodGet {
 			return false
 		}
+		coll, _, ok := collectionOf(r.URL.EscapedPath())
+		if !ok {
+			return false
+		}
 		for i, sn := range bad {
 			p := strings.TrimSuffix(r.URL.EscapedPath(), "/")
-			prefix := "/v3/connectors/" + url.PathEscape(sn)
+			prefix := coll + "/" + url.PathEscape(sn)
 			switch {
 			case p == prefix:
 				writeJSONAnswer(w, http.StatusOK, apiclient.ConnectorDetail{Name: fmt.Sprintf("Bad %d", i), ScriptName: sn, Type: "custom Bad", ClassName: "x"})
@@ -591,8 +719,8 @@ func unarchivable(ctx context.Context, dir string) (string, error) {
 // enormousRetryAfter is defect 6: one 429 asking for 999,999 s must fail
 // its own request at once (the default --max-wait is 30 min) and leave the
 // rest of the run going, not pause every worker of the bucket.
-func enormousRetryAfter(ctx context.Context, dir string) (string, error) {
-	hs, err := startHostile(ctx, sandbox.Options{}, nil)
+func enormousRetryAfter(ctx context.Context, dir string, env *hostileEnv) (string, error) {
+	hs, err := startHostile(ctx, env, sandbox.Options{}, nil)
 	if err != nil {
 		return "", err
 	}
@@ -661,7 +789,9 @@ func withHostile(report string, rows []hostileRow) string {
 		"A server that answers wrongly rather than failing (issue 18). Each case runs connvault's own export or\n" +
 		"restore code against a sandbox tenant that plays the hostile part, and checks the safe outcome: no write\n" +
 		"to another connector, no false \"written\", one create, the mismatch named, paging stopped, the run not\n" +
-		"stalled, the archive readable, no token in any message. The command exits 1 if any case is unsafe.\n\n" +
+		"stalled, the archive readable, no token in any message. The command exits 1 if any case is unsafe.\n" +
+		"Every case runs in the default layout (auto, which picks /connectors/v1 here) and in v3; \"(+v1)\" marks\n" +
+		"a run in which a route v3 does not publish (correlation-config) went to v1.\n\n" +
 		hostileTable(rows) + fmt.Sprintf("\nUnsafe: %d of %d cases.\n", unsafe, len(rows))
 	const marker = "\n## Also covered by"
 	if i := strings.Index(report, marker); i >= 0 {

@@ -136,15 +136,15 @@ func moduleRoot() (string, error) {
 // table is the report's Markdown table.
 func table(rows []row) string {
 	var b strings.Builder
-	b.WriteString("| fault kind | settings | runs | requests | retries | faults injected | connectors | documents | lost | result |\n")
-	b.WriteString("|---|---|--:|--:|--:|---|--:|--:|--:|---|\n")
+	b.WriteString("| fault kind | API layout | settings | runs | requests | retries | faults injected | connectors | documents | lost | result |\n")
+	b.WriteString("|---|---|---|--:|--:|--:|---|--:|--:|--:|---|\n")
 	for _, r := range rows {
 		runs := fmt.Sprint(r.Runs)
 		if r.FailedRuns > 0 {
 			runs = fmt.Sprintf("%d (%d re-run)", r.Runs, r.FailedRuns)
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %d | %d | %s | %d / %d | %d / %d | %d | %s |\n",
-			r.Name, r.Settings, runs, r.Requests, r.Retries, faultText(r.Faults),
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %d | %d | %s | %d / %d | %d / %d | %d | %s |\n",
+			r.Name, r.Layout, r.Settings, runs, r.Requests, r.Retries, faultText(r.Faults),
 			r.Connectors, r.RestoredConns, r.Documents, r.RestoredDocs, r.Lost, r.result())
 	}
 	return b.String()
@@ -177,6 +177,9 @@ tokens, held requests (` + "`spike`" + `), answers stalled mid-body (` + "`stall
 are short-lived, the token fetches after each run's first (` + "`token refetch`" + `: renewals before
 expiry, plus any fetch repeated after a token-endpoint fault).
 Connectors and documents (XML documents and translations) are given as exported / restored.
+Every scenario runs in the API layout users get by default (` + "`auto`" + `, which picks the per-service
+` + "`/connectors/v1`" + ` on a tenant serving it); all the faults at once run again in the yearly ` + "`v3`" + ` layout,
+whose paths differ, and are compared with the same fault-free baseline.
 
 `)
 	fmt.Fprintf(&b, "Tenant: %d synthetic custom connectors, %d locales, %d-byte documents, seed %d. Clients unpaced, 8 workers for reads and 4 connectors at a time for writes.\n\n",
@@ -206,7 +209,8 @@ the content checks do not.
   randomly damaged archives; malformed command lines and mapping files.
 - ` + "`TestConcurrentExportsSameDirectory`" + `, ` + "`TestExportWhilePruneRuns`" + `: overlapping runs on one
   directory lose nothing.
-- hostile_server_test.go (issue 18), through the CLI against sandbox tenants playing the hostile part:
+- hostile_server_test.go (issue 18), through the CLI against sandbox tenants playing the hostile part,
+  the defect-1 to -5 guards each in the default layout (auto → /connectors/v1) and in v3:
   ` + "`TestRestoreCreateAnsweredWithAnotherConnector`" + ` (200 with another connector, 302 to one, a second
   create given the first one's scriptName: refused, the other connector untouched, exit not 0),
   ` + "`TestRestoreWriteAnsweredWithRedirect`" + ` (every PUT 303: nothing reported written),
@@ -215,7 +219,8 @@ the content checks do not.
   (a 17 MiB document through export, verify, ls, restore and the undo of a restore),
   ` + "`TestKeepGoingPastUnarchivableScriptNames`" + `, ` + "`TestServerTextReachesTerminalEscaped`" + ` (ESC, CR, NUL in
   names through export, ls, diff and the error line) and ` + "`TestSilentServerSaysWhatItRetries`" + `; in
-  apiclient ` + "`TestRotatedTokenRedacted`" + `, ` + "`TestRedactShortSecrets`" + ` and the fuzz targets
+  apiclient (the redirect, wrong-connector and lost-create guards in /connectors/v1 and v3)
+  ` + "`TestRotatedTokenRedacted`" + `, ` + "`TestRedactShortSecrets`" + ` and the fuzz targets
   ` + "`FuzzPageAll`" + ` (paging), ` + "`FuzzCreateAnswer`" + ` (create/answer matching) and ` + "`FuzzTopLevelString`" + `;
   ` + "`FuzzEscape`" + ` in internal/termtext.
 - ` + "`TestSecretsNeverLeak`" + `: export, diff and restore at debug level, in text and JSON logs, with

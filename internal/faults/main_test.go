@@ -30,10 +30,17 @@ func TestSuiteLosesNothing(t *testing.T) {
 	if len(rows) != 1+len(scenarios(c)) {
 		t.Fatalf("%d rows, want the baseline and %d scenarios", len(rows), len(scenarios(c)))
 	}
+	layouts := map[string]int{}
 	for _, r := range rows {
 		if r.Lost != 0 || r.Connectors != 6 || r.RestoredConns != 6 || r.Documents != r.RestoredDocs || r.Documents == 0 {
 			t.Errorf("%s", summary(r))
 		}
+		layouts[r.Layout]++
+	}
+	// The default users get (auto, resolving to /connectors/v1 on the
+	// sandbox) carries the suite; all faults at once run in v3 too.
+	if layouts["auto → v1"] != len(rows)-1 || layouts["v3"] != 1 || rows[len(rows)-1].Name != "all together" {
+		t.Errorf("rows by layout %v, want all but one in auto → v1 and all together in v3", layouts)
 	}
 	if rows[0].injected() != 0 || rows[0].Retries != 0 {
 		t.Errorf("the baseline saw faults: %s", summary(rows[0]))
@@ -47,7 +54,7 @@ func TestSuiteLosesNothing(t *testing.T) {
 	}
 	out := render(c, rows, time.Second)
 	for _, r := range rows {
-		if !strings.Contains(out, "| "+r.Name+" | ") {
+		if !strings.Contains(out, "| "+r.Name+" | "+r.Layout+" | ") {
 			t.Errorf("the report has no row for %s", r.Name)
 		}
 	}

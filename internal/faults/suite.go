@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -55,14 +56,18 @@ type scenario struct {
 	// tokens marks scenarios with short-lived tokens: the token fetches
 	// after each run's first are then reported.
 	tokens bool
+	// layout is the API layout the clients ask for; "": the default users
+	// get (auto, which picks /connectors/v1 on the sandbox).
+	layout string
 }
 
 // row is one line of the report.
 type row struct {
 	Name, Settings string
-	Runs           int // export and restore runs
-	FailedRuns     int // runs that ended in an error and were re-run
-	Requests       int // requests the tenants received, token requests included
+	Layout         string // the layout asked for and the one used: "auto → v1", "v3"
+	Runs           int    // export and restore runs
+	FailedRuns     int    // runs that ended in an error and were re-run
+	Requests       int    // requests the tenants received, token requests included
 	Retries        int64
 	Faults         map[string]int // injected faults by kind
 	Connectors     int            // exported, and again restored
@@ -97,7 +102,7 @@ func scenarios(c config) []scenario {
 	storms := func(o *sandbox.Options) { o.RateLimit, o.RateWindow = c.RateLimit, c.RateWindow }
 	tokens := func(o *sandbox.Options) { o.TokenTTL = c.TokenTTL }
 	jitter := func(o *sandbox.Options) { o.Latency, o.Jitter = 2*time.Millisecond, 8*time.Millisecond }
-	return []scenario{
+	all := []scenario{
 		{Name: "5xx answers", Settings: "10% of requests answered 500 (JSON) or 503 (HTML page)", opts: errors5xx},
 		{Name: "dropped connections", Settings: "2% of connections closed without an answer", opts: drops},
 		{Name: "429 storms", Settings: fmt.Sprintf("%d requests per %s window, Retry-After; client unpaced", c.RateLimit, c.RateWindow), opts: storms},
@@ -121,6 +126,12 @@ func scenarios(c config) []scenario {
 			},
 			idle: c.Idle, tokens: true},
 	}
+	// Every scenario runs in the default layout; all the faults at once run
+	// again in the yearly v3 layout, whose paths differ, against the same
+	// fault-free baseline.
+	v3 := all[len(all)-1]
+	v3.layout = apiclient.VersionV3
+	return append(all, v3)
 }
 
 // dice is a goroutine-safe seeded coin.
@@ -181,8 +192,10 @@ func stalls(share float64) func(*rand.Rand, func(string)) func(http.ResponseWrit
 
 // tenantRun is a sandbox serving one scenario, with what it injected.
 type tenantRun struct {
-	srv  *sandbox.Server
-	idle time.Duration
+	srv     *sandbox.Server
+	idle    time.Duration
+	version string // the API layout the clients ask for ("": auto)
+	used    string // the layout the export used (auto resolved)
 
 	mu       sync.Mutex
 	injected map[string]int // hook faults by kind
@@ -200,7 +213,7 @@ func startTenant(ctx context.Context, opts sandbox.Options, sc *scenario, seed i
 		if sc.opts != nil {
 			sc.opts(&opts)
 		}
-		tr.idle = sc.idle
+		tr.idle, tr.version = sc.idle, sc.layout
 	}
 	srv, err := sandbox.Start(ctx, "", opts)
 	if err != nil {
@@ -215,7 +228,7 @@ func startTenant(ctx context.Context, opts sandbox.Options, sc *scenario, seed i
 
 func (tr *tenantRun) client() (*apiclient.Client, error) {
 	return apiclient.New(apiclient.Config{
-		BaseURL: tr.srv.URL, ClientID: tr.srv.ClientID, ClientSecret: tr.srv.ClientSecret,
+		BaseURL: tr.srv.URL, ClientID: tr.srv.ClientID, ClientSecret: tr.srv.ClientSecret, APIVersion: cmp.Or(tr.version, apiclient.VersionAuto),
 		Rate: -1, IdleTimeout: tr.idle, UserAgent: "connvault-faults",
 	})
 }
@@ -247,6 +260,7 @@ func exportOnce(ctx context.Context, tr *tenantRun, path string) (*archive.Manif
 	if err != nil {
 		return nil, nil, apiclient.Stats{}, err
 	}
+	defer func() { tr.used = c.APIVersion() }()
 	w, err := archive.Create(ctx, path, archive.Meta{
 		ToolVersion: "faults", CreatedAt: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC),
 		Source: archive.Source{BaseURL: "sandbox", APIVersion: c.APIVersion()},
@@ -406,8 +420,9 @@ func runScenario(ctx context.Context, c config, sc *scenario, ref *baseline) (*b
 	if err != nil {
 		return nil, err
 	}
-	path := filepath.Join(c.Dir, strings.ReplaceAll(sc.Name, " ", "-")+".tar.zst")
+	path := filepath.Join(c.Dir, strings.ReplaceAll(sc.Name, " ", "-")+"-"+cmp.Or(sc.layout, apiclient.VersionAuto)+".tar.zst")
 	m, res, st, err := exportOnce(ctx, src, path)
+	r.Layout = layoutText(src)
 	_ = src.srv.Close()
 	r.Runs++
 	r.Retries += st.Retries
@@ -549,6 +564,15 @@ func Run(ctx context.Context, c config) ([]row, error) {
 	return rows, nil
 }
 
+// layoutText is the row's layout: "v3", or "auto → v1" once auto resolved.
+func layoutText(tr *tenantRun) string {
+	asked := cmp.Or(tr.version, apiclient.VersionAuto)
+	if asked != apiclient.VersionAuto {
+		return asked
+	}
+	return asked + " → " + tr.used
+}
+
 // faultText renders injected faults as "500×12, drop×3".
 func faultText(m map[string]int) string {
 	if len(m) == 0 {
@@ -567,8 +591,8 @@ func faultText(m map[string]int) string {
 }
 
 func summary(r row) string {
-	s := fmt.Sprintf("%-20s %d runs (%d re-run), %d requests, %d retries, faults %s, %d+%d connectors, lost %d: %s (%.1fs)",
-		r.Name, r.Runs, r.FailedRuns, r.Requests, r.Retries, faultText(r.Faults), r.Connectors, r.RestoredConns, r.Lost, r.result(), r.Seconds)
+	s := fmt.Sprintf("%-20s %-10s %d runs (%d re-run), %d requests, %d retries, faults %s, %d+%d connectors, lost %d: %s (%.1fs)",
+		r.Name, r.Layout, r.Runs, r.FailedRuns, r.Requests, r.Retries, faultText(r.Faults), r.Connectors, r.RestoredConns, r.Lost, r.result(), r.Seconds)
 	if len(r.LostWhat) > 0 {
 		s += "\n    " + strings.Join(r.LostWhat, "\n    ")
 	}
