@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -14,7 +15,6 @@ import (
 
 	"github.com/connvault/connvault/dirlock"
 	"github.com/connvault/connvault/retention"
-	"github.com/connvault/connvault/settings"
 	"github.com/connvault/connvault/storage"
 )
 
@@ -111,11 +111,13 @@ func runPrune(c *cli.Context) error {
 			return pruneUsage("--tenant %q is not a tenant name: use lower-case letters, digits and '-', as in the archive names", tenant)
 		}
 	}
-	st, err := settings.Resolve(settings.Input{Flags: given})
+	// The session's logger, so the temporary files line below follows
+	// --log-level and --log-format like every command's messages.
+	sess, err := newSession(c)
 	if err != nil {
 		return pruneUsage("%v", err)
 	}
-	tenant := st.Tenant.Value
+	tenant := sess.settings.Tenant.Value
 
 	opts := []retention.Option{}
 	if tenant != "" {
@@ -133,6 +135,7 @@ func runPrune(c *cli.Context) error {
 		// retention's errors already name DIR (or are the lock's own message).
 		return err
 	}
+	logPruneTemps(sess.log, res)
 	var werr error
 	if c.Bool("json") {
 		enc := json.NewEncoder(c.App.Writer)
@@ -264,5 +267,17 @@ func printPruneSummary(w io.Writer, res *retention.Result) {
 		fmt.Fprintf(w, "connvault: dry run: would remove %d archives, keep %d\n", remove, keep)
 	default:
 		fmt.Fprintf(w, "connvault: removed %d archives, kept %d\n", remove-len(res.Errors), keep)
+	}
+}
+
+// logPruneTemps says once what a killed run left and prune removed before
+// pruning: one line whatever their number, so the archives' own lines stay
+// the output.
+func logPruneTemps(log *slog.Logger, res *retention.Result) {
+	if n := len(res.Temps); n > 0 {
+		log.Info(fmt.Sprintf("removed %d temporary files left by killed runs: %s", n, strings.Join(res.Temps, ", ")))
+	}
+	if res.TempsErr != nil {
+		log.Warn("could not remove a temporary file left by a killed run: " + res.TempsErr.Error())
 	}
 }

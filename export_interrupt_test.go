@@ -31,12 +31,7 @@ func TestExportInterruptedSaysOneLine(t *testing.T) {
 			t.Cleanup(func() { _ = srv.Close() })
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
-			go func() {
-				for srv.Tenant.Stats().TotalRequests() < 50 {
-					time.Sleep(2 * time.Millisecond)
-				}
-				cancel()
-			}()
+			cancelAtRequest(srv.Tenant, 50, cancel)
 			args := append(append([]string{"export"}, tc.args(t.TempDir())...), tenantArgs(srv)...)
 			code, _, stderr := runCLI(t, ctx, args...)
 			if code != exitInterrupted {

@@ -283,13 +283,8 @@ func TestExportCtrlCLeavesNothing(t *testing.T) {
 	t.Cleanup(func() { _ = srv.Close() })
 	dir := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
-	// Cancel once the export is under way (requests have reached the tenant).
-	go func() {
-		for srv.Tenant.Stats().TotalRequests() < 50 {
-			time.Sleep(2 * time.Millisecond)
-		}
-		cancel()
-	}()
+	defer cancel()
+	cancelAtRequest(srv.Tenant, 50, cancel)
 	code, _, stderr := runCLI(t, ctx, append([]string{"export", "--output-dir", dir}, tenantArgs(srv)...)...)
 	if code != exitInterrupted {
 		t.Fatalf("exit %d, want 130; stderr:\n%s", code, stderr)

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"context"
 	"net/http"
 	"net/url"
+	"sync/atomic"
 
 	"github.com/connvault/connvault/sandbox"
 )
@@ -51,4 +53,21 @@ func detailPath(r *http.Request, sn string) string {
 		return "/connectors/v1/" + url.PathEscape(sn)
 	}
 	return "/" + sandbox.RouteOf(r).Layout + "/connectors/" + url.PathEscape(sn)
+}
+
+// cancelAtRequest is Ctrl-C while a run is under way: at the tenant's n-th
+// API request (token requests not counted) it calls cancel and holds that
+// request until the client gives up on it, so the cancel always lands
+// mid-run. (Polling the request count from a goroutine let a fast run, or a
+// slow poller on a loaded machine, finish the run before the cancel came.)
+func cancelAtRequest(tn *sandbox.Tenant, n int32, cancel context.CancelFunc) {
+	var seen atomic.Int32
+	tn.SetHook(func(w http.ResponseWriter, r *http.Request) bool {
+		if sandbox.RouteOf(r).Op == "requestAccessToken" || seen.Add(1) != n {
+			return false
+		}
+		cancel()
+		<-r.Context().Done()
+		return true
+	})
 }

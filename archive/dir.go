@@ -148,6 +148,10 @@ type DirWriter struct {
 	off   int64
 	files []dirSpooled
 	names map[string]struct{}
+	// limitCheck keeps the directory within what a default reader (and
+	// Close's own re-scan) accepts, so an over-limit connector is refused
+	// when added rather than written and then found at Close (limits.go).
+	limitCheck
 
 	closed bool
 	err    error
@@ -202,7 +206,8 @@ func CreateDirSpooled(ctx context.Context, dir, spoolDir string, meta Meta) (*Di
 	if err != nil {
 		return nil, fmt.Errorf("snapshot directory %s: create temporary file: %w", dir, err)
 	}
-	return &DirWriter{dir: dir, snapshotMeta: newSnapshotMeta(meta), spool: spool, buf: bufio.NewWriterSize(spool, 256<<10), names: map[string]struct{}{}}, nil
+	return &DirWriter{dir: dir, snapshotMeta: newSnapshotMeta(meta), spool: spool, buf: bufio.NewWriterSize(spool, 256<<10), names: map[string]struct{}{},
+		limitCheck: limitCheck{limits: defaultLimits}}, nil
 }
 
 func (w *DirWriter) usable() error {
@@ -221,8 +226,11 @@ func (w *DirWriter) fail(err error) error {
 }
 
 // Add spools one connector. A connector that cannot be written (bad
-// scriptName or locale, no detail, already added) is refused and the writer
-// stays usable; an I/O error or a cancelled context ends the writer.
+// scriptName or locale, no detail, already added, an entry or the totals
+// above a reader's limits) is refused with ErrRefused, as Writer.Add refuses
+// it, and the writer stays usable: an export going on past failed connectors
+// records it and saves the others. An I/O error or a cancelled context ends
+// the writer.
 func (w *DirWriter) Add(ctx context.Context, c *Connector) error {
 	if err := w.usable(); err != nil {
 		return err
@@ -234,9 +242,13 @@ func (w *DirWriter) Add(ctx context.Context, c *Connector) error {
 		return fmt.Errorf("snapshot directory %s: nil connector", w.dir)
 	}
 	if err := checkConnector(w.dir, dirWords, c, w.names); err != nil {
+		return refuse(err)
+	}
+	files := connectorFiles(c)
+	if err := w.checkEntries(w.dir, dirWords, c, files); err != nil {
 		return err
 	}
-	for _, f := range connectorFiles(c) {
+	for _, f := range files {
 		if _, err := w.buf.Write(f.data); err != nil {
 			return w.fail(fmt.Errorf("snapshot directory %s: spool connector %q: %w", w.dir, c.ScriptName, err))
 		}

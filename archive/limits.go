@@ -19,33 +19,47 @@ func (r *refusal) Unwrap() []error { return []error{r.err, ErrRefused} }
 
 func refuse(err error) error { return &refusal{err} }
 
+// limitCheck keeps a snapshot within the limits a reader applies. Writer
+// and DirWriter both embed it, so an archive and a snapshot directory refuse
+// the same connectors with the same words.
+type limitCheck struct {
+	// limits are a default reader's unless a test narrows them.
+	limits ReadOptions
+	// entries and total are the file entries and bytes accepted so far.
+	entries int
+	total   int64
+}
+
 // checkEntries refuses a connector whose entries a reader with default
-// limits would refuse (issue 18, defect 7): an archive its own reader
+// limits would refuse (issue 18, defect 7): a snapshot its own reader
 // rejects is a backup that cannot be restored, so the writer applies the
-// reader's limits and says so at export time. It also checks the running
-// totals: entries and bytes of the whole archive.
-func (w *Writer) checkEntries(c *Connector, files []file) error {
+// reader's limits and says so when the connector is added, before anything
+// is written. It also checks the running totals: entries and bytes of the
+// whole snapshot. path is the archive's or the directory's; the refusal is
+// ErrLimit and ErrRefused, and the totals count only accepted connectors.
+func (l *limitCheck) checkEntries(path string, words snapshotWords, c *Connector, files []file) error {
 	var size int64
 	for _, f := range files {
 		n := int64(len(f.data))
-		if n > w.limits.MaxEntrySize {
-			return refuse(newErr(w.path, f.path, ErrLimit, fmt.Sprintf(
-				"connector %q: the entry would be %d bytes, above the %d-byte limit every reader applies (MaxEntrySize); the archive would not be readable, so this connector is not saved",
-				c.ScriptName, n, w.limits.MaxEntrySize), nil))
+		if n > l.limits.MaxEntrySize {
+			return refuse(newErr(path, f.path, ErrLimit, fmt.Sprintf(
+				"connector %q: the entry would be %d bytes, above the %d-byte limit every reader applies (MaxEntrySize); the %s would not be readable, so this connector is not %s",
+				c.ScriptName, n, l.limits.MaxEntrySize, words.form, words.stored), nil))
 		}
 		size += n
 	}
-	if len(w.files)+len(files) > w.limits.MaxEntries {
-		return refuse(newErr(w.path, "", ErrLimit, fmt.Sprintf(
-			"connector %q would bring the archive to %d entries, above the %d readers accept (MaxEntries); split the export (--filters)",
-			c.ScriptName, len(w.files)+len(files), w.limits.MaxEntries), nil))
+	if l.entries+len(files) > l.limits.MaxEntries {
+		return refuse(newErr(path, "", ErrLimit, fmt.Sprintf(
+			"connector %q would bring the %s to %d entries, above the %d readers accept (MaxEntries); split the export (--filters)",
+			c.ScriptName, words.form, l.entries+len(files), l.limits.MaxEntries), nil))
 	}
-	if w.total+size > w.limits.MaxTotalSize {
-		return refuse(newErr(w.path, "", ErrLimit, fmt.Sprintf(
-			"connector %q would bring the archive to %d bytes, above the %d readers accept (MaxTotalSize); split the export (--filters)",
-			c.ScriptName, w.total+size, w.limits.MaxTotalSize), nil))
+	if l.total+size > l.limits.MaxTotalSize {
+		return refuse(newErr(path, "", ErrLimit, fmt.Sprintf(
+			"connector %q would bring the %s to %d bytes, above the %d readers accept (MaxTotalSize); split the export (--filters)",
+			c.ScriptName, words.form, l.total+size, l.limits.MaxTotalSize), nil))
 	}
-	w.total += size
+	l.entries += len(files)
+	l.total += size
 	return nil
 }
 

@@ -62,10 +62,9 @@ type Writer struct {
 	frames   []frame
 	enc      *zstd.Encoder // reused for every connector's frame
 	names    map[string]struct{}
-	// limits are a default reader's: what the writer must stay within for
-	// its archive to be readable (limits.go); total is the bytes added.
-	limits ReadOptions
-	total  int64
+	// limitCheck keeps the archive within a default reader's limits, so
+	// that it stays readable (limits.go).
+	limitCheck
 
 	tmpName string // the final temporary file, while Close writes it
 	replace Replace
@@ -127,7 +126,7 @@ func Create(ctx context.Context, path string, meta Meta) (*Writer, error) {
 		spool:        spool,
 		spoolBuf:     bufio.NewWriterSize(spool, 256<<10),
 		names:        make(map[string]struct{}),
-		limits:       defaultLimits,
+		limitCheck:   limitCheck{limits: defaultLimits},
 	}, nil
 }
 
@@ -149,7 +148,7 @@ func (w *Writer) Add(ctx context.Context, c *Connector) error {
 		return refuse(err)
 	}
 	files := connectorFiles(c)
-	if err := w.checkEntries(c, files); err != nil {
+	if err := w.checkEntries(w.path, archiveWords, c, files); err != nil {
 		return err
 	}
 	fr, err := w.writeFrame(connectorsDir+c.ScriptName+"/", files)

@@ -76,6 +76,12 @@ type Result struct {
 	Policy  Policy         `json:"policy"`
 	Tenants []TenantResult `json:"tenants"`
 	Errors  []FileError    `json:"errors"`
+	// Temps are the temporary files a killed run left that Prune removed
+	// before pruning, and TempsErr why some could not be removed. They are
+	// housekeeping, not archives: the command says them once on stderr,
+	// and --json (the archives kept and removed) leaves them out.
+	Temps    []string `json:"-"`
+	TempsErr error    `json:"-"`
 }
 
 // TenantResult lists one tenant's kept and removed archives, newest first.
@@ -141,6 +147,8 @@ func Prune(ctx context.Context, dir string, p Policy, dryRun bool, opts ...Optio
 		return nil, err
 	}
 	var archives []Archive
+	var temps []string
+	var tempsErr error
 	remove := removeFile
 	if p, ok := storage.Local(dir); ok {
 		dir = p // a file:// URL's path
@@ -168,12 +176,12 @@ func Prune(ctx context.Context, dir string, p Policy, dryRun bool, opts ...Optio
 		if !dryRun {
 			// Holding the lock, no other run writes here: the archive
 			// writer's temporary files are what a killed run left.
-			removed, err := archive.RemoveTemps(dir, archive.StaleAfter)
-			for _, p := range removed {
-				o.log.Info("removed a temporary file left by a killed run", "path", p)
+			temps, tempsErr = archive.RemoveTemps(dir, archive.StaleAfter)
+			if len(temps) > 0 {
+				o.log.Info(fmt.Sprintf("removed %d temporary files left by killed runs", len(temps)), "paths", temps)
 			}
-			if err != nil {
-				o.log.Warn("could not remove a temporary file left by a killed run", "err", err)
+			if tempsErr != nil {
+				o.log.Warn("could not remove a temporary file left by a killed run", "err", tempsErr)
 			}
 		}
 		if archives, err = Scan(dir); err != nil {
@@ -184,7 +192,7 @@ func Prune(ctx context.Context, dir string, p Policy, dryRun bool, opts ...Optio
 		archives = slices.DeleteFunc(archives, func(a Archive) bool { return a.Tenant != o.tenant })
 	}
 
-	res := &Result{Dir: dir, DryRun: dryRun, Policy: p, Tenants: []TenantResult{}, Errors: []FileError{}}
+	res := &Result{Dir: dir, DryRun: dryRun, Policy: p, Tenants: []TenantResult{}, Errors: []FileError{}, Temps: temps, TempsErr: tempsErr}
 	var removeList []string
 	for _, d := range Plan(archives, p) {
 		if len(res.Tenants) == 0 || res.Tenants[len(res.Tenants)-1].Tenant != d.Tenant {

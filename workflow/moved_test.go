@@ -110,9 +110,8 @@ func TestRestoreDryRunOfUpdatesWritesNothing(t *testing.T) {
 func loseCreateAnswers(tn *sandbox.Tenant, names ...string) func(http.ResponseWriter, *http.Request) bool {
 	var mu sync.Mutex
 	lost := map[string]bool{}
-	var inner atomic.Bool
 	return func(w http.ResponseWriter, r *http.Request) bool {
-		if inner.Load() || sandbox.RouteOf(r).Op != "createCustomConnector" {
+		if r.Context().Value(passedThrough{}) != nil || sandbox.RouteOf(r).Op != "createCustomConnector" {
 			return false
 		}
 		var body strings.Builder
@@ -137,9 +136,10 @@ func loseCreateAnswers(tn *sandbox.Tenant, names ...string) func(http.ResponseWr
 		if !drop {
 			return false
 		}
-		inner.Store(true)
-		tn.ServeHTTP(httptest.NewRecorder(), r)
-		inner.Store(false)
+		// The mark rides on this request alone: a flag shared by the hook
+		// let every other request arriving meanwhile slip past it too, and
+		// stayed set when a dropped-connection fault panicked out of here.
+		tn.ServeHTTP(httptest.NewRecorder(), r.WithContext(context.WithValue(r.Context(), passedThrough{}, true)))
 		if hj, ok := w.(http.Hijacker); ok {
 			if conn, _, err := hj.Hijack(); err == nil {
 				_ = conn.Close()
@@ -149,6 +149,10 @@ func loseCreateAnswers(tn *sandbox.Tenant, names ...string) func(http.ResponseWr
 		panic(http.ErrAbortHandler)
 	}
 }
+
+// passedThrough marks the request loseCreateAnswers hands to the tenant, so
+// the hook lets it by when the tenant calls it again.
+type passedThrough struct{}
 
 type readCloser struct{ *strings.Reader }
 
