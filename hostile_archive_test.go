@@ -295,6 +295,8 @@ func TestBadFlags(t *testing.T) {
 		{[]string{"nosuchcommand"}, []string{`unknown command "nosuchcommand"`, "connvault --help"}},
 		{[]string{"export", "--sandbox", "--bogus"}, []string{"unknown flag --bogus", "--help"}},
 		{[]string{"export", "--sandbox", "--ouput", "x"}, []string{"unknown flag --ouput; did you mean --output?"}},
+		{[]string{"--ouput", "x", "export", "--sandbox"}, []string{"unknown flag --ouput before the command; did you mean --output?", "`connvault export`"}},
+		{[]string{"--base-ur", "x", "export", "--sandbox"}, []string{"unknown flag --base-ur; did you mean --base-url?"}},
 		{[]string{"export", "--sandbox", "extra"}, []string{"export takes no arguments", "--output"}},
 		{[]string{"export", "--sandbox", "--concurrency", "0"}, []string{"--concurrency 0", "1 to 256"}},
 		{[]string{"export", "--sandbox", "--concurrency", "many"}, []string{`"many"`, "concurrency"}},

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/pprof"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -139,6 +140,9 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 		},
 		// Usage errors are returned, not printed with a stack of help.
 		OnUsageError: func(c *cli.Context, err error, isSubcommand bool) error {
+			if !isSubcommand {
+				return usageError(unknownTopFlag(c, err))
+			}
 			return usageError(unknownFlag(c, err))
 		},
 		// Without an Action, urfave/cli answers an unknown command with its
@@ -257,6 +261,45 @@ func unknownFlag(c *cli.Context, err error) error {
 		return fmt.Errorf("unknown flag %s%s; did you mean --%s?", dash, name, s)
 	}
 	return fmt.Errorf("unknown flag %s%s; see --help for the flags", dash, name)
+}
+
+// unknownTopFlag is unknownFlag before the command, where only the global
+// flags are known: a command's own flag there (connvault --output x export)
+// is a flag in the wrong place, and saying so beats "see --help".
+func unknownTopFlag(c *cli.Context, err error) error {
+	name, ok := strings.CutPrefix(err.Error(), "flag provided but not defined: ")
+	name = strings.TrimLeft(name, "-")
+	if !ok || len(name) < 2 || closestFlag(c.App.Flags, name) != "" {
+		return unknownFlag(c, err)
+	}
+	if s, cmds := commandFlag(c.App.Commands, name); s != "" {
+		return fmt.Errorf("unknown flag --%s before the command; did you mean --%s? It belongs to %s: put it after the command's name",
+			name, s, strings.Join(cmds, ", "))
+	}
+	return unknownFlag(c, err)
+}
+
+// commandFlag is the flag of some command nearest to name, and the commands
+// that have it.
+func commandFlag(commands []*cli.Command, name string) (string, []string) {
+	var all []cli.Flag
+	for _, cmd := range commands {
+		all = append(all, cmd.Flags...)
+	}
+	s := closestFlag(all, name)
+	if s == "" {
+		return "", nil
+	}
+	var cmds []string
+	for _, cmd := range commands {
+		for _, f := range cmd.Flags {
+			if slices.Contains(f.Names(), s) {
+				cmds = append(cmds, "`connvault "+cmd.Name+"`")
+				break
+			}
+		}
+	}
+	return s, cmds
 }
 
 // closestFlag is the long flag name nearest to name by edit distance, when
