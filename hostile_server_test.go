@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -170,7 +171,7 @@ func testRestoreCreateAnsweredWithAnotherConnector(t *testing.T, layout string) 
 					t.Errorf("summary %+v (%d created); want the first create alone to go through", rep.Summary, created)
 				}
 				// The first connector holds its own content only.
-				snap := tenantAsSnapshot(t, b.Tenant)
+				snap := spectest.TenantSnapshot(t, b.Tenant)
 				if len(snap.Connectors) != 2 {
 					t.Errorf("the tenant holds %d connectors, want the holder and the first created", len(snap.Connectors))
 				}
@@ -273,10 +274,14 @@ func testRestoreLostCreateOfHiddenConnector(t *testing.T, layout string) {
 	const from, to = "Legacy Mainframe RACF Bridge", "Mainframe Bridge (restored)"
 	b := startSandbox(t, sandbox.Options{Empty: true})
 	t.Cleanup(func() { usedLayout(t, b.Tenant, layout) })
-	b.Tenant.SetHook(loseCreateAnswers(b.Tenant, to))
+	lose := spectest.LoseCreateAnswers(b.Tenant, to)
+	b.Tenant.SetHook(lose.Hook)
 	code, rep, stderr := restore(t, b, path, "--no-backup", "--only", from, "--map", from+"="+to)
 	if code != 0 {
 		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	if got := lose.Lost(); !slices.Equal(got, []string{to}) {
+		t.Errorf("lost the answers to creating %q, want %q: the case under test never happened", got, to)
 	}
 	if n := b.Tenant.Stats().Creates[to]; n != 1 {
 		t.Errorf("%d create requests reached the tenant, want 1", n)

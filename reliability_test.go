@@ -32,6 +32,7 @@ import (
 	"github.com/connvault/connvault/diff"
 	"github.com/connvault/connvault/retention"
 	"github.com/connvault/connvault/sandbox"
+	"github.com/connvault/connvault/sandbox/spectest"
 )
 
 // tune shortens the client's idle timeout and retries for one test, so a
@@ -341,7 +342,7 @@ func TestFaultsLoseNothing(t *testing.T) {
 	runs := restoreUntilDone(b)
 	t.Logf("restore under faults finished in %d run(s); sandbox faults %v, 429s %d", runs, b.Tenant.Stats().FaultsByKind, b.Tenant.Stats().RateLimited)
 
-	res, err := diff.Compare(tenantAsSnapshot(t, b0.Tenant), tenantAsSnapshot(t, b.Tenant), diff.Options{})
+	res, err := diff.Compare(spectest.TenantSnapshot(t, b0.Tenant), spectest.TenantSnapshot(t, b.Tenant), diff.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,13 +8,11 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 
 	"github.com/connvault/connvault/apiclient"
 	"github.com/connvault/connvault/archive"
-	"github.com/connvault/connvault/export"
 	"github.com/connvault/connvault/sandbox"
 	"github.com/connvault/connvault/sandbox/spectest"
 )
@@ -259,37 +257,6 @@ func passThrough(tn *sandbox.Tenant, r *http.Request) *httptest.ResponseRecorder
 // passedThrough: r is one a hook handed to the tenant.
 func passedThrough(r *http.Request) bool { return r.Context().Value(bypassKey{}) != nil }
 
-// loseCreateAnswers returns a hook that makes the tenant carry out the first
-// create of each name in names and then drop the connection, so the client
-// never hears back.
-func loseCreateAnswers(tn *sandbox.Tenant, names ...string) func(http.ResponseWriter, *http.Request) bool {
-	var mu sync.Mutex
-	lost := map[string]bool{}
-	return func(w http.ResponseWriter, r *http.Request) bool {
-		if passedThrough(r) || !isCreate(r) {
-			return false
-		}
-		body, _ := readBody(r)
-		var in apiclient.V3CreateConnectorDto
-		_ = json.Unmarshal(body, &in)
-		mu.Lock()
-		drop := slices.Contains(names, in.Name) && !lost[in.Name]
-		lost[in.Name] = true
-		mu.Unlock()
-		if !drop {
-			return false
-		}
-		passThrough(tn, r)
-		if hj, ok := w.(http.Hijacker); ok {
-			if conn, _, err := hj.Hijack(); err == nil {
-				_ = conn.Close()
-				return true
-			}
-		}
-		panic(http.ErrAbortHandler)
-	}
-}
-
 // readBody reads a request body and puts it back for the next reader.
 func readBody(r *http.Request) ([]byte, error) {
 	var b strings.Builder
@@ -309,28 +276,6 @@ func readBody(r *http.Request) ([]byte, error) {
 type readCloser struct{ *strings.Reader }
 
 func (readCloser) Close() error { return nil }
-
-// tenantAsSnapshot reads a sandbox tenant directly (no HTTP, so no faults)
-// into a snapshot, for comparing with an archive.
-func tenantAsSnapshot(t *testing.T, tn *sandbox.Tenant) *archive.Snapshot {
-	t.Helper()
-	snap := &archive.Snapshot{}
-	for _, sn := range tn.ScriptNames() {
-		d, _ := tn.Detail(sn)
-		c, _ := tn.Connector(sn)
-		raw, err := json.Marshal(d)
-		if err != nil {
-			t.Fatal(err)
-		}
-		canon, err := export.Canonical(raw)
-		if err != nil {
-			t.Fatal(err)
-		}
-		snap.Connectors = append(snap.Connectors, &archive.Connector{ScriptName: sn, Detail: canon,
-			SourceConfig: c.SourceConfig, SourceTemplate: c.SourceTemplate, CorrelationConfig: c.CorrelationConfig, Translations: c.Translations})
-	}
-	return snap
-}
 
 // TestRestoreSurvivesFaults: the CLI's side of a restore that a fault
 // leaves unfinished: exit 3 with the server's trackingId on stderr and what

@@ -2,23 +2,18 @@ package workflow
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 
-	"github.com/connvault/connvault/apiclient"
 	"github.com/connvault/connvault/archive"
 	"github.com/connvault/connvault/diff"
 	"github.com/connvault/connvault/domain"
-	"github.com/connvault/connvault/export"
 	"github.com/connvault/connvault/importer"
 	"github.com/connvault/connvault/sandbox"
 	"github.com/connvault/connvault/sandbox/spectest"
@@ -104,82 +99,6 @@ func TestRestoreDryRunOfUpdatesWritesNothing(t *testing.T) {
 	}
 }
 
-// loseCreateAnswers returns a hook that makes the tenant carry out the first
-// create of each name in names and then drop the connection, so the client
-// never hears back.
-func loseCreateAnswers(tn *sandbox.Tenant, names ...string) func(http.ResponseWriter, *http.Request) bool {
-	var mu sync.Mutex
-	lost := map[string]bool{}
-	return func(w http.ResponseWriter, r *http.Request) bool {
-		if r.Context().Value(passedThrough{}) != nil || sandbox.RouteOf(r).Op != "createCustomConnector" {
-			return false
-		}
-		var body strings.Builder
-		buf := make([]byte, 32<<10)
-		for {
-			n, err := r.Body.Read(buf)
-			body.Write(buf[:n])
-			if err != nil {
-				break
-			}
-		}
-		r.Body = http.NoBody
-		if body.Len() > 0 {
-			r.Body = readCloser{strings.NewReader(body.String())}
-		}
-		var in apiclient.V3CreateConnectorDto
-		_ = json.Unmarshal([]byte(body.String()), &in)
-		mu.Lock()
-		drop := slices.Contains(names, in.Name) && !lost[in.Name]
-		lost[in.Name] = true
-		mu.Unlock()
-		if !drop {
-			return false
-		}
-		// The mark rides on this request alone: a flag shared by the hook
-		// let every other request arriving meanwhile slip past it too, and
-		// stayed set when a dropped-connection fault panicked out of here.
-		tn.ServeHTTP(httptest.NewRecorder(), r.WithContext(context.WithValue(r.Context(), passedThrough{}, true)))
-		if hj, ok := w.(http.Hijacker); ok {
-			if conn, _, err := hj.Hijack(); err == nil {
-				_ = conn.Close()
-				return true
-			}
-		}
-		panic(http.ErrAbortHandler)
-	}
-}
-
-// passedThrough marks the request loseCreateAnswers hands to the tenant, so
-// the hook lets it by when the tenant calls it again.
-type passedThrough struct{}
-
-type readCloser struct{ *strings.Reader }
-
-func (readCloser) Close() error { return nil }
-
-// tenantAsSnapshot reads a sandbox tenant directly (no HTTP, so no faults)
-// into a snapshot, for comparing with an archive.
-func tenantAsSnapshot(t *testing.T, tn *sandbox.Tenant) *archive.Snapshot {
-	t.Helper()
-	snap := &archive.Snapshot{}
-	for _, sn := range tn.ScriptNames() {
-		d, _ := tn.Detail(sn)
-		c, _ := tn.Connector(sn)
-		raw, err := json.Marshal(d)
-		if err != nil {
-			t.Fatal(err)
-		}
-		canon, err := export.Canonical(raw)
-		if err != nil {
-			t.Fatal(err)
-		}
-		snap.Connectors = append(snap.Connectors, &archive.Connector{ScriptName: sn, Detail: canon,
-			SourceConfig: c.SourceConfig, SourceTemplate: c.SourceTemplate, CorrelationConfig: c.CorrelationConfig, Translations: c.Translations})
-	}
-	return snap
-}
-
 // TestRestoreSurvivesFaults: with 5xx answers, dropped connections and lost
 // create answers, one restore plus one re-run reach the archive's state, the
 // re-run writes exactly what was left, and no connector is created twice.
@@ -190,7 +109,7 @@ func TestRestoreSurvivesFaults(t *testing.T) {
 	// One RELEASED connector (found again by name after the lost answer) and
 	// one DEVELOPMENT one (the list cannot show it: the re-run finds it by
 	// scriptName).
-	lose := loseCreateAnswers(dst.Tenant, "Acme HR Feed", "Legacy Mainframe RACF Bridge")
+	lose := spectest.LoseCreateAnswers(dst.Tenant, "Acme HR Feed", "Legacy Mainframe RACF Bridge")
 	// During the first run one document is refused outright (no retry
 	// helps), so the re-run has something left to finish.
 	var refuse atomic.Bool
@@ -203,7 +122,7 @@ func TestRestoreSurvivesFaults(t *testing.T) {
 			_, _ = w.Write([]byte(`{"detailCode":"400.1 Bad Request Content","trackingId":"trk-busy","messages":[{"locale":"en-US","localeOrigin":"DEFAULT","text":"Connector is being updated"}]}`))
 			return true
 		}
-		return lose(w, r)
+		return lose.Hook(w, r)
 	})
 	opts := RestoreOptions{Target: tenantOf(t, dst, "dst"), Archive: want}
 
@@ -220,6 +139,9 @@ func TestRestoreSurvivesFaults(t *testing.T) {
 	if !res1.Failed() || res1.Report.Counts.Failed != 1 || !tracked {
 		t.Fatalf("first restore: %+v, want the refused document reported with its trackingId", res1.Report.Counts)
 	}
+	if got, want := lose.Lost(), []string{"Acme HR Feed", "Legacy Mainframe RACF Bridge"}; !slices.Equal(got, want) {
+		t.Errorf("lost the answers to creating %q, want %q: the case under test never happened", got, want)
+	}
 	refuse.Store(false)
 	res2, err := Restore(context.Background(), testEnv(), opts)
 	if err != nil || res2.Failed() {
@@ -235,7 +157,7 @@ func TestRestoreSurvivesFaults(t *testing.T) {
 		}
 	}
 	t.Logf("first run %+v, re-run %+v, faults %v", res1.Report.Counts, res2.Report.Counts, dst.Tenant.Stats().FaultsByKind)
-	cmp, err := diff.Compare(want, tenantAsSnapshot(t, dst.Tenant), diff.Options{})
+	cmp, err := diff.Compare(want, spectest.TenantSnapshot(t, dst.Tenant), diff.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
