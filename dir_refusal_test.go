@@ -2,17 +2,13 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
 	"io/fs"
 	"maps"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/connvault/connvault/apiclient"
 	"github.com/connvault/connvault/archive"
 	"github.com/connvault/connvault/sandbox"
 )
@@ -34,34 +30,7 @@ func TestDirExportKeepsGoingPastUnsavableScriptNames(t *testing.T) {
 	}
 	before := readTree(t, parent)
 
-	bad := []string{"a/b", "..", strings.Repeat("x", 10000)}
-	srv.Tenant.SetHook(func(w http.ResponseWriter, r *http.Request) bool {
-		if r.Method != http.MethodGet {
-			return false
-		}
-		rt := sandbox.RouteOf(r)
-		for i, sn := range bad {
-			switch {
-			case rt.ScriptName != sn:
-				continue
-			case rt.Op == "getConnector":
-				body, _ := json.Marshal(apiclient.ConnectorDetail{Name: fmt.Sprintf("Bad %d", i), ScriptName: sn, Type: "custom Bad", ClassName: "x"})
-				w.Header().Set("Content-Type", "application/json")
-				_, _ = w.Write(body)
-				return true
-			default: // its documents
-				w.Header().Set("Content-Type", "application/json")
-				w.WriteHeader(http.StatusNotFound)
-				_, _ = w.Write([]byte(`{"messages":[{"text":"no document"}]}`))
-				return true
-			}
-		}
-		return false
-	})
-	var named []string
-	for _, sn := range bad {
-		named = append(named, "--script-name", sn)
-	}
+	bad, named := serveUnsavableScriptNames(srv.Tenant)
 	code, _, stderr := runCLI(t, context.Background(), append(append([]string{"export", "--format", "dir", "-o", dir}, named...), tenantArgs(srv)...)...)
 	checkFailure(t, code, stderr, exitError, "cannot be a folder name")
 	if after := readTree(t, parent); !maps.Equal(before, after) {

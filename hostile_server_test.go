@@ -424,38 +424,11 @@ func TestLargeDocumentRoundTrips(t *testing.T) {
 func TestKeepGoingPastUnarchivableScriptNames(t *testing.T) {
 	clearSailEnv(t)
 	srv := startSandbox(t, sandbox.Options{})
-	bad := []string{"a/b", "..", strings.Repeat("x", 10000)}
-	srv.Tenant.SetHook(func(w http.ResponseWriter, r *http.Request) bool {
-		if r.Method != http.MethodGet {
-			return false
-		}
-		rt := sandbox.RouteOf(r)
-		for i, sn := range bad {
-			switch {
-			case rt.ScriptName != sn:
-				continue
-			case rt.Op == "getConnector":
-				body, _ := json.Marshal(apiclient.ConnectorDetail{Name: fmt.Sprintf("Bad %d", i), ScriptName: sn, Type: "custom Bad", ClassName: "x"})
-				w.Header().Set("Content-Type", "application/json")
-				_, _ = w.Write(body)
-				return true
-			default: // its documents
-				w.Header().Set("Content-Type", "application/json")
-				w.WriteHeader(http.StatusNotFound)
-				_, _ = w.Write([]byte(`{"messages":[{"text":"no document"}]}`))
-				return true
-			}
-		}
-		return false
-	})
+	bad, named := serveUnsavableScriptNames(srv.Tenant)
 	dir := t.TempDir()
 	out := filepath.Join(dir, "x.tar.zst")
 	// The server names them as it would in the list; --script-name reads
 	// them the same way (a DEVELOPMENT connector is read so).
-	var named []string
-	for _, sn := range bad {
-		named = append(named, "--script-name", sn)
-	}
 	code, _, stderr := runCLI(t, context.Background(), append(append([]string{"export", "-o", out}, named...), tenantArgs(srv)...)...)
 	checkFailure(t, code, stderr, exitError, "cannot be a folder name")
 	if left := leftovers(t, dir); len(left) != 0 {
@@ -644,4 +617,39 @@ func TestRotatedTokenNeverPrinted(t *testing.T) {
 			t.Errorf("token %d of %d is printed:\n%s", i+1, len(seen), stderr)
 		}
 	}
+}
+
+// serveUnsavableScriptNames makes tn answer for three connectors whose
+// scriptName cannot be a folder name (a slash, "..", 10,000 bytes): a detail,
+// and 404 for their documents. It returns them and the --script-name flags
+// that name them (the list would name them the same way).
+func serveUnsavableScriptNames(tn *sandbox.Tenant) (bad, named []string) {
+	bad = []string{"a/b", "..", strings.Repeat("x", 10000)}
+	tn.SetHook(func(w http.ResponseWriter, r *http.Request) bool {
+		if r.Method != http.MethodGet {
+			return false
+		}
+		rt := sandbox.RouteOf(r)
+		for i, sn := range bad {
+			switch {
+			case rt.ScriptName != sn:
+				continue
+			case rt.Op == "getConnector":
+				body, _ := json.Marshal(apiclient.ConnectorDetail{Name: fmt.Sprintf("Bad %d", i), ScriptName: sn, Type: "custom Bad", ClassName: "x"})
+				w.Header().Set("Content-Type", "application/json")
+				_, _ = w.Write(body)
+				return true
+			default: // its documents
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusNotFound)
+				_, _ = w.Write([]byte(`{"messages":[{"text":"no document"}]}`))
+				return true
+			}
+		}
+		return false
+	})
+	for _, sn := range bad {
+		named = append(named, "--script-name", sn)
+	}
+	return bad, named
 }
