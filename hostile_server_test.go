@@ -274,7 +274,7 @@ func testRestoreLostCreateOfHiddenConnector(t *testing.T, layout string) {
 	const from, to = "Legacy Mainframe RACF Bridge", "Mainframe Bridge (restored)"
 	b := startSandbox(t, sandbox.Options{Empty: true})
 	t.Cleanup(func() { usedLayout(t, b.Tenant, layout) })
-	lose := spectest.LoseCreateAnswers(b.Tenant, to)
+	lose := sandbox.LoseCreateAnswers(b.Tenant, to)
 	b.Tenant.SetHook(lose.Hook)
 	code, rep, stderr := restore(t, b, path, "--no-backup", "--only", from, "--map", from+"="+to)
 	if code != 0 {

@@ -109,7 +109,7 @@ func TestRestoreSurvivesFaults(t *testing.T) {
 	// One RELEASED connector (found again by name after the lost answer) and
 	// one DEVELOPMENT one (the list cannot show it: the re-run finds it by
 	// scriptName).
-	lose := spectest.LoseCreateAnswers(dst.Tenant, "Acme HR Feed", "Legacy Mainframe RACF Bridge")
+	lose := sandbox.LoseCreateAnswers(dst.Tenant, "Acme HR Feed", "Legacy Mainframe RACF Bridge")
 	// During the first run one document is refused outright (no retry
 	// helps), so the re-run has something left to finish.
 	var refuse atomic.Bool

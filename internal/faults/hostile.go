@@ -17,7 +17,6 @@ import (
 	"log/slog"
 	"maps"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -452,27 +451,16 @@ func lostHiddenCreate(ctx context.Context, _ string, env *hostileEnv) (string, e
 	}
 	defer hs.srv.Close()
 	tn := hs.srv.Tenant
-	var lost, inner atomic.Bool
-	tn.SetHook(func(w http.ResponseWriter, r *http.Request) bool {
-		if inner.Load() || !isCreate(r) || lost.Swap(true) {
-			return false
-		}
-		// Carry the create out, then drop the connection: the client never
-		// hears back.
-		inner.Store(true)
-		tn.ServeHTTP(httptest.NewRecorder(), r)
-		inner.Store(false)
-		if hj, ok := w.(http.Hijacker); ok {
-			if conn, _, err := hj.Hijack(); err == nil {
-				_ = conn.Close()
-				return true
-			}
-		}
-		panic(http.ErrAbortHandler)
-	})
+	// The tenant carries the create out, then the connection drops: the
+	// client never hears back.
+	lose := sandbox.LoseCreateAnswers(tn, to)
+	tn.SetHook(lose.Hook)
 	rep, err := restoreInto(ctx, hs, arch, importer.Options{Only: []string{from}, Mapping: map[string]string{from: to}})
 	if err != nil {
 		return "", err
+	}
+	if got := lose.Lost(); len(got) != 1 || got[0] != to {
+		return "", fmt.Errorf("lost the answers to creating %q, want %q: the case never happened", got, to)
 	}
 	if n := tn.Stats().Creates[to]; n != 1 || len(tn.ScriptNames()) != 1 || rep.Counts.Created != 1 {
 		return "", fmt.Errorf("%d creates reached the tenant, it holds %d connectors, report %+v: want one of each", n, len(tn.ScriptNames()), rep.Counts)
