@@ -137,7 +137,7 @@ func TestUnusableRetryAfterBacksOff(t *testing.T) {
 	}
 }
 
-// TestEnormousRetryAfterDoesNotStallOthers is reliability defect 6: one
+// TestEnormousRetryAfterDoesNotStallOthers: one
 // document answered 429 with Retry-After 999999 must fail on its own, at
 // once, while the other requests of the run go on.
 func TestEnormousRetryAfterDoesNotStallOthers(t *testing.T) {

@@ -1,6 +1,6 @@
 package apiclient
 
-// Guards against a hostile or broken server (issue 18): an answer is taken
+// Guards against a hostile or broken server: an answer is taken
 // for what was asked only when it says so itself. A write is never carried
 // over a redirect, and an answer about another connector is an error for the
 // one requested.

@@ -26,7 +26,7 @@ func forGuardLayouts(t *testing.T, test func(t *testing.T, layout, coll string))
 	}
 }
 
-// TestWriteNeverFollowsRedirect (issue 18, defect 2): a PUT answered 303
+// TestWriteNeverFollowsRedirect: a PUT answered 303
 // pointing at the connector's detail (which Go's client would fetch with a
 // GET, 200) is a failed write, not a written one; so are a PATCH, a DELETE
 // and a create answered with a redirect. Only the write itself reaches the
@@ -124,7 +124,7 @@ func TestReadRedirectStaysOnConnector(t *testing.T) {
 	})
 }
 
-// TestDetailForAnotherConnector (issue 18, defect 4): GET /connectors/alpha
+// TestDetailForAnotherConnector: GET /connectors/alpha
 // answered with bravo's detail is an error for alpha, through both the raw
 // and the decoded reads; a detail without a scriptName is accepted.
 func TestDetailForAnotherConnector(t *testing.T) {
@@ -203,7 +203,7 @@ func FuzzTopLevelString(f *testing.F) {
 	})
 }
 
-// TestCreateAnsweredWithAnotherConnector (defect 1): a create answered 200
+// TestCreateAnsweredWithAnotherConnector: a create answered 200
 // with a connector that is not the one asked for (another name, or a
 // scriptName that cannot address a connector) is refused, and not repeated.
 func TestCreateAnsweredWithAnotherConnector(t *testing.T) {
@@ -285,7 +285,7 @@ func (df *derivingFake) handler(t *testing.T) func(w http.ResponseWriter, r *htt
 	}
 }
 
-// TestCreateLostAnswerFindsHiddenConnector (defect 3): the answer of a
+// TestCreateLostAnswerFindsHiddenConnector: the answer of a
 // create of a DEVELOPMENT connector is lost; the list hides it, but a probe
 // of the likely scriptName finds it (past an older connector holding the
 // plain derivation), and no second create is sent.
@@ -417,7 +417,7 @@ func FuzzCreateAnswer(f *testing.F) {
 	})
 }
 
-// TestPutAnswerMustConfirmWrite (defect 2): a PUT answered 200 with a body
+// TestPutAnswerMustConfirmWrite: a PUT answered 200 with a body
 // that does not report the write (empty, a detail, an unknown status, or a
 // write to another connector) is not a written document.
 func TestPutAnswerMustConfirmWrite(t *testing.T) {

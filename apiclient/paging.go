@@ -8,7 +8,7 @@ import (
 
 // ErrEndlessList marks a list the server pages wrong: pages that repeat
 // connectors already listed, more connectors than its own X-Total-Count, or
-// more pages than any tenant has (issue 18, defect 5). Paging stops there;
+// more pages than any tenant has. Paging stops there;
 // nothing read so far is trusted to be complete.
 var ErrEndlessList = errors.New("the server's connector list does not end")
 

@@ -8,7 +8,7 @@ import (
 
 // redactor removes from text every secret this client ever held: the client
 // secret and each access token, the renewed ones' predecessors included (a
-// 403 answered after a renewal may quote the old token; issue 18, defect 8),
+// 403 answered after a renewal may quote the old token),
 // plus credentials in any request a server echoes back (Authorization,
 // Cookie, access_token=..., whatever their value).
 //

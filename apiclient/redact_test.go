@@ -8,7 +8,7 @@ import (
 	"testing"
 )
 
-// TestRotatedTokenRedacted (issue 18, defect 8): after a 401 forced a new
+// TestRotatedTokenRedacted: after a 401 forced a new
 // token, a 403 whose body quotes the old token and echoes the request's
 // headers prints neither token nor header value.
 func TestRotatedTokenRedacted(t *testing.T) {

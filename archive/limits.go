@@ -31,7 +31,7 @@ type limitCheck struct {
 }
 
 // checkEntries refuses a connector whose entries a reader with default
-// limits would refuse (issue 18, defect 7): a snapshot its own reader
+// limits would refuse: a snapshot its own reader
 // rejects is a backup that cannot be restored, so the writer applies the
 // reader's limits and says so when the connector is added, before anything
 // is written. It also checks the running totals: entries and bytes of the

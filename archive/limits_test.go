@@ -10,7 +10,7 @@ import (
 	"time"
 )
 
-// TestWriterAppliesReaderLimits (issue 18, defect 7): whatever the writer
+// TestWriterAppliesReaderLimits: whatever the writer
 // accepts, a reader with the same limits reads; what a reader would refuse,
 // the writer refuses when the connector is added, with ErrLimit and
 // ErrRefused, and stays usable for the other connectors.

@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/connvault/connvault/archive"
-	"github.com/connvault/connvault/internal/realistic"
+	"github.com/connvault/connvault/tools/realistic"
 )
 
 // benchSnapshots builds two snapshots of n realistic connectors (the

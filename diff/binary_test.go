@@ -7,7 +7,7 @@ import (
 	"github.com/connvault/connvault/archive"
 )
 
-// TestTextOutputIsTerminalSafe (issue 18): a binary document is marked, not
+// TestTextOutputIsTerminalSafe: a binary document is marked, not
 // copied; control characters in text documents, names and fields are
 // escaped; the colour codes are the only escape sequences in the output.
 func TestTextOutputIsTerminalSafe(t *testing.T) {

@@ -11,7 +11,7 @@ import (
 	"github.com/connvault/connvault/internal/heappeak"
 )
 
-// bombSnapshot is the shape of the hostile archive of issue 18 (defect 10),
+// bombSnapshot is the shape of the hostile archive,
 // scaled down: n connectors whose details are padded to padMiB MiB of '0's,
 // which compress to almost nothing. scriptNames start with prefix; the
 // names, which connectors are matched by, do not depend on it.
@@ -33,7 +33,7 @@ func bombSnapshot(n, padMiB int, prefix string, changed int) *archive.Snapshot {
 // 128 MiB each (64 details of 2 MiB, a few KB compressed), whose connectors
 // share no scriptName, so lock-step cannot pair them as they are read and
 // all of A waits for B. diff must hold a window of them, not the archives:
-// before, diff read both archives whole (the 39 KB archive of issue 18
+// before, diff read both archives whole (the 39 KB archive
 // took 1 GiB).
 func TestCompareSourcesMemoryBoundedByWindow(t *testing.T) {
 	dir := t.TempDir()

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/connvault/connvault/internal/realistic"
+	"github.com/connvault/connvault/tools/realistic"
 )
 
 // FuzzSplitObject holds splitObject to encoding/json: the same documents

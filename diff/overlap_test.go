@@ -11,7 +11,7 @@ import (
 	"github.com/connvault/connvault/archive"
 )
 
-// TestCompareSourcesPairsBeforeSideEnds is issue 16's "requests and
+// TestCompareSourcesPairsBeforeSideEnds checks the promise "requests and
 // planning overlap": a connector of a live side (restore's target) is
 // handed to Options.Each as soon as it meets its twin, while the live side
 // is still being read. The live side here stops after its first connector

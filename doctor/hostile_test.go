@@ -33,7 +33,7 @@ func TestListFailureLaterPage(t *testing.T) {
 
 // TestTextReportEscapesServerText: the text report goes to a terminal, and
 // text the server chose (here a scriptName from the list) reaches it through
-// the checks' details (issue 18: escape ESC, CR, NUL from a server).
+// the checks' details (escape ESC, CR, NUL from a server).
 func TestTextReportEscapesServerText(t *testing.T) {
 	srv := spectest.Start(t, sandbox.Options{})
 	srv.Tenant.SetHook(func(w http.ResponseWriter, r *http.Request) bool {

@@ -19,7 +19,7 @@ import (
 	"github.com/connvault/connvault/sandbox/spectest"
 )
 
-// TestOtherDocumentsNeverDroppedSilently is issue 15's "never drop content
+// TestOtherDocumentsNeverDroppedSilently checks the promise "never drop content
 // silently" for the documents every layout publishes: source-config and a
 // translation answer 404 while the detail carries them. The detail's copies
 // are archived, the result's sources name each, and the run warns once.

@@ -13,7 +13,7 @@ import (
 // BenchmarkExportSandbox exports 300 synthetic connectors (three 20 KB
 // documents, three locales) from an in-process sandbox into an archive. It
 // measures the CPU cost of the whole path; wall time under latency and rate
-// limits is measured by `go run ./internal/bench`.
+// limits is measured by `go run ./tools/bench`.
 func BenchmarkExportSandbox(b *testing.B) {
 	srv, err := sandbox.Start(context.Background(), "", sandbox.Options{Empty: true, Synthetic: 300, DocSize: 20 << 10, Locales: 3})
 	if err != nil {

@@ -10,7 +10,7 @@ import (
 )
 
 // claims are the scriptNames a restore must never write a created
-// connector's content to (issue 18, defect 1): those the target already had
+// connector's content to: those the target already had
 // and those earlier creates of this run were given. Two creates answered
 // with the same scriptName would otherwise overwrite each other, and a create
 // answered with an existing connector would overwrite it.

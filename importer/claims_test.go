@@ -21,7 +21,7 @@ func (a *answeringTenant) CreateConnector(ctx context.Context, in apiclient.V3Cr
 	return apiclient.V3ConnectorDto{Name: in.Name, ScriptName: a.answer(in.Name)}, nil
 }
 
-// TestApplyRefusesCreateAnsweredWithAnotherConnector (issue 18, defect 1):
+// TestApplyRefusesCreateAnsweredWithAnotherConnector:
 // a create answered with a scriptName the target already had, one an
 // earlier create of the run was given, or one whose detail names another
 // connector fails that connector, and nothing of it is written anywhere.

@@ -7,7 +7,7 @@ import (
 	"github.com/connvault/connvault/archive"
 	"github.com/connvault/connvault/diff"
 	"github.com/connvault/connvault/internal/cputime"
-	"github.com/connvault/connvault/internal/realistic"
+	"github.com/connvault/connvault/tools/realistic"
 )
 
 // benchPlan plans a restore of 200 realistic connectors (the sandbox's
@@ -33,7 +33,7 @@ func benchPlan(b *testing.B, target func(*archive.Snapshot) *archive.Snapshot, w
 			b.Fatalf("counts %+v, want %+v", p.Counts, want)
 		}
 	}
-	// The budget is CPU (issue 16: 0.3 s per 200 connectors), which a
+	// The budget is CPU (0.3 s per 200 connectors), which a
 	// loaded machine's wall clock does not show.
 	b.ReportMetric((cputime.Process()-cpu).Seconds()/float64(b.N), "cpu-s/op")
 }

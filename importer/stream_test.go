@@ -12,7 +12,7 @@ import (
 	"github.com/connvault/connvault/archive"
 	"github.com/connvault/connvault/diff"
 	"github.com/connvault/connvault/internal/heappeak"
-	"github.com/connvault/connvault/internal/realistic"
+	"github.com/connvault/connvault/tools/realistic"
 )
 
 func writeArchive(t testing.TB, s *archive.Snapshot) string {
@@ -112,7 +112,7 @@ func mustTargetNames(t *testing.T, arch *archive.Snapshot, opts Options) []strin
 }
 
 // TestPlannerFromStreamMemoryBounded: restoring an archive whose 64
-// details are 2 MiB each (issue 18, defect 10, scaled down: 128 MiB
+// details are 2 MiB each (scaled down: 128 MiB
 // expanded, a few KB compressed) into an empty target plans and loads what
 // it writes without holding the archive.
 func TestPlannerFromStreamMemoryBounded(t *testing.T) {

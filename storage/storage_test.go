@@ -16,7 +16,7 @@ import (
 
 	"gocloud.dev/blob"
 
-	"github.com/connvault/connvault/internal/s3test"
+	"github.com/connvault/connvault/tools/s3test"
 )
 
 func TestParse(t *testing.T) {

@@ -1,5 +1,5 @@
 // Package heappeak measures the peak live heap of a piece of work, for the
-// tests that hold diff and restore planning to a memory bound (issue 18's
+// tests that hold diff and restore planning to a memory bound (the hostile
 // archive bomb): a test starts Watch, does the work and calls stop.
 package heappeak
 

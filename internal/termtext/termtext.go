@@ -1,5 +1,5 @@
 // Package termtext makes text from a server or an archive safe to print on a
-// terminal (issue 18): a connector name holding ESC could rewrite the screen,
+// terminal: a connector name holding ESC could rewrite the screen,
 // a CR could hide the start of a line, a NUL could cut it. Control
 // characters, invalid UTF-8 and the bidirectional overrides become visible
 // Go-style escapes; everything else, backslashes included, is left as it is

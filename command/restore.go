@@ -1,0 +1,211 @@
+package command
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/connvault/connvault/archive"
+	"github.com/connvault/connvault/archivestore"
+	"github.com/connvault/connvault/diff"
+	"github.com/connvault/connvault/filterexpr"
+	"github.com/connvault/connvault/importer"
+	"github.com/connvault/connvault/settings"
+	"github.com/connvault/connvault/workflow"
+)
+
+func restoreCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "restore",
+		Usage:     "restore an archive's connectors into the tenant: plan, then create, PUT and patch",
+		ArgsUsage: "ARCHIVE|DIR",
+		Description: "Reads the target tenant, prints a plan (+ create, ~ update with the items that differ, = unchanged,\n" +
+			"- skipped), then, once confirmed, snapshots the target into the backup directory and writes only\n" +
+			"what differs. Connectors are matched by name (--map/--map-file for renames); built-in connectors\n" +
+			"are never created, and nothing is ever deleted. A failed connector does not stop the others; run\n" +
+			"the same restore again to finish: it writes only what is left. Exit code: 0 done, 1 error,\n" +
+			"2 usage, 3 some connectors failed (the rest done and reported).",
+		Flags: withGlobals(
+			&cli.BoolFlag{Name: "dry-run", Aliases: []string{"n"}, Usage: "print the plan and stop: nothing is written"},
+			&cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, Usage: "apply without asking (needed when stdin is not a terminal)"},
+			&cli.StringFlag{Name: "format", Value: "text", Usage: "plan format on stdout: text, json, markdown or html (these two with the diff of every write)"},
+			&cli.IntFlag{Name: "max-bytes", Usage: "with --format markdown: keep the plan under `N` bytes, leaving out diffs that do not fit (a GitHub comment holds 65536)"},
+			&cli.BoolFlag{Name: "json", Usage: "print the report as JSON on stdout (the plan then goes to stderr as text)"},
+			&cli.StringSliceFlag{Name: "only", Usage: "restore only the connector with this `NAME` (repeatable)"},
+			&cli.StringFlag{Name: "filters", Usage: "restore only the archive's connectors matching this filter `EXPR` (the API's syntax; name, type and directConnect)"},
+			&cli.StringSliceFlag{Name: "map", Usage: "restore the archive's connector ARCHIVE_NAME onto the target's TARGET_NAME (repeatable): `ARCHIVE_NAME=TARGET_NAME`"},
+			&cli.StringFlag{Name: "map-file", Usage: "read ARCHIVE_NAME=TARGET_NAME pairs from `FILE` (one per line, # comments)"},
+			&cli.StringFlag{Name: "backup-dir", Usage: "snapshot the target into `DIR` before writing (default: $XDG_STATE_HOME/connvault/pre-restore, else ~/.local/state/connvault/pre-restore)"},
+			&cli.BoolFlag{Name: "no-backup", Usage: "do not snapshot the target before writing"},
+			&cli.StringFlag{Name: "yes-protected", Usage: "allow writing to the protected tenant `NAME` (spelled out)"},
+		),
+		Action: runRestore,
+	}
+}
+
+func runRestore(c *cli.Context) error {
+	if c.NArg() != 1 {
+		return usagef("restore needs one archive file, got %d arguments", c.NArg())
+	}
+	s, err := newSession(c)
+	if err != nil {
+		return err
+	}
+	f, err := restoreFlags(c)
+	if err != nil {
+		return err
+	}
+	ctx := c.Context
+	path := c.Args().First()
+	planner, src, err := openRestoreArchive(ctx, s, path, f.plan)
+	if err != nil {
+		return err
+	}
+	t, err := connect(ctx, c, s)
+	if err != nil {
+		return err
+	}
+	defer t.close()
+
+	info := importer.Info{Archive: path, Target: t.Client.BaseURL(), DryRun: f.dryRun}
+	opts := workflow.RestoreOptions{
+		Target: t.Tenant, Planner: planner, Source: &src,
+		Plan:   f.plan,
+		DryRun: f.dryRun, YesProtected: c.String("yes-protected"),
+		BackupDir: f.backupDir, ReportText: s.stderr,
+		Show: func(plan *importer.Plan, target *archive.Snapshot) error {
+			return showRestorePlan(ctx, c, s, f, plan, src, target, info, t.settings)
+		},
+	}
+	if !f.yes {
+		stdin := c.App.Reader
+		opts.Confirm = func(q string) (bool, error) { return confirm(stdin, s.stderr, q) }
+	}
+	res, err := workflow.Restore(ctx, s.env(), opts)
+	if err != nil || f.dryRun {
+		return restoreError(s, err)
+	}
+	info.Backup = res.Backup
+	if f.jsonReport {
+		report := func(w io.Writer) error { return importer.WriteReportJSON(w, res.Report, res.Plan.Warnings, info) }
+		if err := writeJSONWithOrigins(s.stdout, report, settingsOf(t.settings)); err != nil {
+			return err
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if res.Failed() {
+		const msg = "some connectors failed; fix the cause and run the same restore again: it writes only what is left"
+		fmt.Fprintln(s.stderr, "connvault: "+msg)
+		return &quietError{code: exitPartial, msg: msg}
+	}
+	return nil
+}
+
+// restoreFlagValues are restore's flags, checked.
+type restoreFlagValues struct {
+	format                  string
+	dryRun, yes, jsonReport bool
+	backupDir               string // "" for no pre-restore snapshot
+	plan                    importer.Options
+}
+
+// restoreFlags checks restore's flags against each other before anything is
+// read.
+func restoreFlags(c *cli.Context) (restoreFlagValues, error) {
+	f := restoreFlagValues{format: c.String("format"), dryRun: c.Bool("dry-run"), yes: c.Bool("yes"), jsonReport: c.Bool("json")}
+	if err := checkReportFormat(c, f.format); err != nil {
+		return f, err
+	}
+	if f.jsonReport && f.format != "text" && !f.dryRun {
+		return f, usagef("--format %s and --json both want stdout: use --json alone (the report lists every connector's writes) or add --dry-run", f.format)
+	}
+	if c.Bool("no-backup") && c.String("backup-dir") != "" {
+		return f, usagef("--no-backup and --backup-dir exclude each other: give one")
+	}
+	if !f.dryRun && !f.yes && !stdinIsTerminal(c.App.Reader) {
+		return f, usagef("restore writes to the tenant and stdin is not a terminal to confirm on: add --yes to apply, or --dry-run to see the plan only")
+	}
+	mapping, err := mappingFromFlags(c)
+	if err != nil {
+		return f, err
+	}
+	if d := c.String("backup-dir"); d != "" {
+		if err := archivestore.MustExist("--backup-dir", d); err != nil {
+			return f, usageError(err)
+		}
+	}
+	if !f.dryRun && !c.Bool("no-backup") {
+		if f.backupDir, err = archivestore.StateDir(c.String("backup-dir"), archivestore.PreRestoreDir, "--backup-dir DIR, or --no-backup"); err != nil {
+			return f, usageError(err)
+		}
+	}
+	filter, err := filterexpr.Parse(c.String("filters"))
+	if err != nil {
+		return f, usagef("--filters: %w", err)
+	}
+	f.plan = importer.Options{Mapping: mapping, Only: c.StringSlice("only"), Filter: filter}
+	return f, nil
+}
+
+// openRestoreArchive indexes the archive at path for planning, before any
+// tenant is contacted: a damaged archive or a bad --only costs no request.
+// The archive is streamed (importer.NewPlannerFrom): memory holds a window
+// of connectors and what the restore writes, not the archive.
+func openRestoreArchive(ctx context.Context, s *session, path string, plan importer.Options) (*importer.Planner, diff.Source, error) {
+	if err := archivestore.Exists(ctx, path); err != nil {
+		return nil, diff.Source{}, fmt.Errorf("archive %s: %w", path, err)
+	}
+	manifest, err := archivestore.ReadManifest(ctx, path)
+	if err != nil {
+		return nil, diff.Source{}, err
+	}
+	if manifest.Partial {
+		s.log.Warn("the archive is partial: connectors that failed at export are not in it and will not be restored", "skipped", len(manifest.Skipped))
+	}
+	src := archiveSource(path)
+	planner, err := importer.NewPlannerFrom(ctx, src, plan)
+	if errors.Is(err, importer.ErrNotInArchive) {
+		return nil, src, usageError(err)
+	}
+	return planner, src, err
+}
+
+// showRestorePlan prints the plan where and as the flags say: stdout in
+// --format, or stderr as text when --json keeps stdout for the report.
+func showRestorePlan(ctx context.Context, c *cli.Context, s *session, f restoreFlagValues, plan *importer.Plan, src diff.Source, target *archive.Snapshot, info importer.Info, st *settings.Settings) error {
+	switch {
+	case f.jsonReport && !f.dryRun:
+		return importer.WritePlanText(s.stderr, plan)
+	case f.format == "markdown" || f.format == "html":
+		rep, err := importer.PlanReportFrom(ctx, plan, src, target, info)
+		if err != nil {
+			return err
+		}
+		return writeReport(s.stdout, f.format, rep, c.Int("max-bytes"))
+	case f.format == "json" || f.jsonReport:
+		return writeJSONWithOrigins(s.stdout, func(w io.Writer) error { return importer.WritePlanJSON(w, plan, info) }, settingsOf(st))
+	default:
+		return importer.WritePlanText(s.stdout, plan)
+	}
+}
+
+// restoreError turns a restore or promote workflow's error into the CLI's:
+// usage problems exit 2, a declined confirmation 1 with one line.
+func restoreError(s *session, err error) error {
+	var u *workflow.UsageError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &u):
+		return usageError(err)
+	case errors.Is(err, workflow.ErrDeclined):
+		fmt.Fprintf(s.stderr, "connvault: %v\n", err)
+		return &quietError{code: exitError, msg: err.Error()}
+	}
+	return err
+}
