@@ -30,7 +30,7 @@ func exportCommand() *cli.Command {
 		Flags: withGlobals(
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the archive to `FILE` (.tar.zst; a new file unless --force), object URL (s3://bucket/prefix/NAME.tar.zst, gs://, azblob://), or - for stdout"},
 			&cli.StringFlag{Name: "output-dir", Aliases: []string{"d"}, Usage: "write the archive into `DIR` (which must exist) or bucket URL (s3://bucket/prefix, gs://, azblob://) as <tenant>-connectors-<UTC time>.tar.zst (default: the current directory)"},
-			&cli.StringFlag{Name: "filters", Usage: "the API's filter expression for the list, e.g. 'type sw \"custom \"'"},
+			&cli.StringFlag{Name: "filters", Usage: "the API's filter expression for the list, e.g. 'type sw \"custom \" or type sw \"custom_\"' (the custom connectors)"},
 			&cli.StringSliceFlag{Name: "script-name", Usage: "also export this connector by scriptName (repeatable): the list hides DEVELOPMENT and DEMO ones"},
 			&cli.BoolFlag{Name: "no-list", Usage: "export only the --script-name connectors, without listing"},
 			&cli.StringFlag{Name: "locales", Usage: "comma-separated locales to fetch translations for, or 'all' (default: the locales each connector has)"},

@@ -9,6 +9,7 @@ import (
 	"github.com/connvault/connvault/archive"
 	"github.com/connvault/connvault/archivestore"
 	"github.com/connvault/connvault/diff"
+	"github.com/connvault/connvault/domain"
 	"github.com/connvault/connvault/importer"
 	"github.com/connvault/connvault/settings"
 	"github.com/connvault/connvault/storage"
@@ -17,8 +18,9 @@ import (
 )
 
 // defaultPromoteFilter selects what a promotion copies by default: custom
-// connectors. Built-in ones are the vendor's and the same everywhere.
-const defaultPromoteFilter = `type sw "` + importer.CustomTypePrefix + `"`
+// connectors, by the one rule of domain.IsCustomType (both prefixes).
+// Built-in ones are the vendor's and the same everywhere.
+var defaultPromoteFilter = domain.CustomTypeFilter()
 
 func promoteCommand() *cli.Command {
 	return &cli.Command{

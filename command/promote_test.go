@@ -211,3 +211,31 @@ func promotePair(t *testing.T) (*namedEnv, *sandbox.Server, *sandbox.Server) {
 	e.add("b", b)
 	return e, a, b
 }
+
+// TestPromoteTakesCustomUnderscoreConnectors: a connector whose type starts
+// "custom_" (the form SailPoint's guide uses) is a custom connector, so the
+// default promotion creates it in the target instead of calling the target
+// up to date.
+func TestPromoteTakesCustomUnderscoreConnectors(t *testing.T) {
+	e, a, b := promotePair(t)
+	made, err := a.Tenant.CreateDirect(apiclient.V3CreateConnectorDto{Name: "Legacy Bridge", Type: "custom_legacy-bridge", ClassName: "sailpoint.connector.OpenConnectorAdapter"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Tenant.SetStatusDirect(made.ScriptName, apiclient.StatusReleased); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := e.run(promoteArgs(a, t.TempDir(), "--yes")...)
+	if code != 0 || !strings.Contains(stdout, "+ create Legacy Bridge") {
+		t.Fatalf("promote: exit %d, the plan does not create Legacy Bridge:\n%s\n%s", code, stdout, stderr)
+	}
+	found := false
+	for _, sn := range b.Tenant.ScriptNames() {
+		if c, _ := b.Tenant.Connector(sn); c.Name == "Legacy Bridge" && c.Type == "custom_legacy-bridge" {
+			found = true
+		}
+	}
+	if !found {
+		t.Error("the target has no Legacy Bridge of type custom_legacy-bridge after the promotion")
+	}
+}

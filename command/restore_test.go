@@ -13,12 +13,13 @@ import (
 
 	"github.com/connvault/connvault/apiclient"
 	"github.com/connvault/connvault/archive"
+	"github.com/connvault/connvault/domain"
 	"github.com/connvault/connvault/sandbox"
 	"github.com/connvault/connvault/sandbox/spectest"
 )
 
 // customFilter selects the custom connectors the list shows.
-const customFilter = `type sw "custom "`
+var customFilter = domain.CustomTypeFilter()
 
 // hiddenCustom lists a tenant's custom connectors the list does not show
 // (DEVELOPMENT, DEMO): an export names them explicitly.

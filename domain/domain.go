@@ -107,6 +107,17 @@ var CustomTypePrefixes = []string{DefaultCustomTypePrefix, "custom_"}
 // connector created without one.
 const DefaultCustomTypePrefix = "custom "
 
+// CustomTypeFilter is the list filter that selects the custom connectors as
+// IsCustomType does, every prefix of CustomTypePrefixes:
+// type sw "custom " or type sw "custom_".
+func CustomTypeFilter() string {
+	parts := make([]string, len(CustomTypePrefixes))
+	for i, p := range CustomTypePrefixes {
+		parts[i] = `type sw "` + p + `"`
+	}
+	return strings.Join(parts, " or ")
+}
+
 // IsCustomType reports whether a connector of type typ is a custom connector.
 // Anything else is taken for a built-in connector, which restore never creates.
 func IsCustomType(typ string) bool {
