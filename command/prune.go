@@ -136,6 +136,7 @@ func runPrune(c *cli.Context) error {
 		return err
 	}
 	logPruneTemps(sess.log, res)
+	warnPruneOutsiders(sess.log, res)
 	var werr error
 	if c.Bool("json") {
 		enc := json.NewEncoder(c.App.Writer)
@@ -224,11 +225,21 @@ func printPruneText(w io.Writer, res *retention.Result) error {
 	if res.DryRun {
 		verb = "would remove"
 	}
+	if len(res.Future) > 0 {
+		fmt.Fprintf(&b, "\nDated in the future (kept, no keep slot): %s\n", plural(len(res.Future), "archive"))
+		writePruneTable(&b, res.Future, false)
+	}
+	if len(res.Ignored) > 0 {
+		fmt.Fprintf(&b, "\nNamed like archives but not archives (left alone): %s\n", plural(len(res.Ignored), "file"))
+		for _, ig := range res.Ignored {
+			fmt.Fprintf(&b, "  %s: %s\n", storage.BaseName(ig.Path), ig.Reason)
+		}
+	}
 	for _, tr := range res.Tenants {
-		fmt.Fprintf(&b, "\n%s: keep %d archives\n", tr.Tenant, len(tr.Keep))
+		fmt.Fprintf(&b, "\n%s: keep %s\n", tr.Tenant, plural(len(tr.Keep), "archive"))
 		writePruneTable(&b, tr.Keep, true)
 		if len(tr.Remove) > 0 {
-			fmt.Fprintf(&b, "\n%s: %s %d archives\n", tr.Tenant, verb, len(tr.Remove))
+			fmt.Fprintf(&b, "\n%s: %s %s\n", tr.Tenant, verb, plural(len(tr.Remove), "archive"))
 			writePruneTable(&b, tr.Remove, false)
 		}
 	}
@@ -264,9 +275,9 @@ func printPruneSummary(w io.Writer, res *retention.Result) {
 	}
 	switch {
 	case res.DryRun:
-		fmt.Fprintf(w, "connvault: dry run: would remove %d archives, keep %d\n", remove, keep)
+		fmt.Fprintf(w, "connvault: dry run: would remove %s, keep %d\n", plural(remove, "archive"), keep)
 	default:
-		fmt.Fprintf(w, "connvault: removed %d archives, kept %d\n", remove-len(res.Errors), keep)
+		fmt.Fprintf(w, "connvault: removed %s, kept %d\n", plural(remove-len(res.Errors), "archive"), keep)
 	}
 }
 
@@ -279,5 +290,25 @@ func logPruneTemps(log *slog.Logger, res *retention.Result) {
 	}
 	if res.TempsErr != nil {
 		log.Warn("could not remove a temporary file left by a killed run: " + res.TempsErr.Error())
+	}
+}
+
+// warnPruneOutsiders names what prune kept out of the policy: archives a
+// wrong clock dated in the future, and files that only look like archives.
+func warnPruneOutsiders(log *slog.Logger, res *retention.Result) {
+	if n := len(res.Future); n > 0 {
+		names := make([]string, n)
+		for i, e := range res.Future {
+			names[i] = storage.BaseName(e.Path)
+		}
+		log.Warn(fmt.Sprintf("%s dated after now: kept, but they take no keep slot; check the clock of the machine that made them: %s",
+			plural(n, "archive"), strings.Join(names, ", ")))
+	}
+	if n := len(res.Ignored); n > 0 {
+		parts := make([]string, n)
+		for i, ig := range res.Ignored {
+			parts[i] = storage.BaseName(ig.Path) + " (" + ig.Reason + ")"
+		}
+		log.Warn(fmt.Sprintf("%s named like archives are not archives: left alone, no keep slot: %s", plural(n, "file"), strings.Join(parts, "; ")))
 	}
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/connvault/connvault/dirlock"
 	"github.com/connvault/connvault/retention"
+	"github.com/connvault/connvault/tools/realistic"
 )
 
 // runPruneCLI runs `connvault prune args...` in process and returns stdout,
@@ -50,10 +51,11 @@ func runPruneCLI(t *testing.T, args ...string) (stdout, stderr string, code int)
 func pruneTestDir(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
+	real := archiveBytes(t)
 	for day := 15; day <= 22; day++ {
 		for _, tenant := range []string{"acme", "globex"} {
 			name := retention.FileName(tenant, time.Date(2026, 11, day, 3, 15, 0, 0, time.UTC))
-			if err := os.WriteFile(filepath.Join(dir, name), nil, 0o600); err != nil {
+			if err := os.WriteFile(filepath.Join(dir, name), real, 0o600); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -266,4 +268,14 @@ func TestPruneCommandWaitsForLock(t *testing.T) {
 	if n := countArchives(t, dir); n["acme"] != 1 || n["globex"] != 1 {
 		t.Fatalf("after the lock was released, archives left %v, want 1 each", n)
 	}
+}
+
+// archiveBytes is a real (empty) archive: only an archive takes a keep slot.
+func archiveBytes(t *testing.T) []byte {
+	t.Helper()
+	b, err := realistic.ArchiveBytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

@@ -130,7 +130,7 @@ func TestPruneTenantFromAnyPlace(t *testing.T) {
 		for _, tn := range []string{"prod", "dev"} {
 			for i := range 3 {
 				p := filepath.Join(dir, retention.FileName(tn, base.Add(time.Duration(i)*24*time.Hour)))
-				if err := os.WriteFile(p, []byte("x"), 0o600); err != nil {
+				if err := os.WriteFile(p, archiveBytes(t), 0o600); err != nil {
 					t.Fatal(err)
 				}
 			}

@@ -286,15 +286,20 @@ func TestPruneBucketMatchesDirectory(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer loc.Close()
+	real := archiveBytes(t)
 	for _, n := range append(slices.Clone(names), strays...) {
-		if err := os.WriteFile(filepath.Join(dir, n), []byte(n), 0o600); err != nil {
+		data := []byte(n)
+		if slices.Contains(names, n) {
+			data = real
+		}
+		if err := os.WriteFile(filepath.Join(dir, n), data, 0o600); err != nil {
 			t.Fatal(err)
 		}
 		w, err := loc.Create(ctx, n, storage.WriteOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		w.Write([]byte(n))
+		w.Write(data)
 		if err := w.Close(); err != nil {
 			t.Fatal(err)
 		}

@@ -82,7 +82,27 @@ type Result struct {
 	// and --json (the archives kept and removed) leaves them out.
 	Temps    []string `json:"-"`
 	TempsErr error    `json:"-"`
+	// Future are the archives dated after the time Prune ran (plus
+	// FutureMargin): a wrong clock made them. They are kept and take no keep
+	// slot, so they never push real archives out; the command warns,
+	// naming each.
+	Future []Entry `json:"future"`
+	// Ignored are files named like archives that are not archives (empty,
+	// truncated before the manifest, another format): they take no keep slot
+	// and are left alone.
+	Ignored []Ignored `json:"ignored"`
 }
+
+// Ignored is a file named like an archive that Prune left alone, and why.
+type Ignored struct {
+	Path   string `json:"path"`
+	Reason string `json:"reason"`
+}
+
+// FutureMargin is how far after the time of the run an archive's name may
+// lie and still count as made now: clocks of the machines that write into one
+// directory or bucket differ by seconds, not hours.
+const FutureMargin = time.Hour
 
 // TenantResult lists one tenant's kept and removed archives, newest first.
 // In a dry run Remove lists what would be removed; otherwise it lists what
@@ -114,7 +134,12 @@ type options struct {
 	tenant string
 	wait   bool
 	log    *slog.Logger
+	now    func() time.Time
 }
+
+// Now sets the clock Prune takes for the time of the run (time.Now by
+// default), against which archives dated in the future are told apart.
+func Now(now func() time.Time) Option { return func(o *options) { o.now = now } }
 
 // OnlyTenant limits Prune to the archives of one tenant; the others are
 // neither listed nor touched.
@@ -139,7 +164,7 @@ func Logger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
 // Result is then returned together with an error that counts the failures.
 // An invalid policy (see Policy.Validate) is refused before anything is read.
 func Prune(ctx context.Context, dir string, p Policy, dryRun bool, opts ...Option) (*Result, error) {
-	o := options{log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	o := options{log: slog.New(slog.NewTextHandler(io.Discard, nil)), now: time.Now}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -150,6 +175,10 @@ func Prune(ctx context.Context, dir string, p Policy, dryRun bool, opts ...Optio
 	var temps []string
 	var tempsErr error
 	remove := removeFile
+	isArchive := func(path string) error {
+		_, err := archive.ReadManifest(path)
+		return err
+	}
 	if p, ok := storage.Local(dir); ok {
 		dir = p // a file:// URL's path
 	}
@@ -165,6 +194,18 @@ func Prune(ctx context.Context, dir string, p Policy, dryRun bool, opts ...Optio
 			return nil, err
 		}
 		remove = func(path string) error { return loc.Delete(ctx, storage.BaseName(path)) }
+		isArchive = func(path string) error {
+			obj, err := loc.Open(ctx, storage.BaseName(path))
+			if err != nil {
+				return err
+			}
+			defer obj.Close()
+			r, err := archive.OpenReader(obj, path, archive.ReadOptions{})
+			if err != nil {
+				return err
+			}
+			return r.Close()
+		}
 	} else {
 		lock, err := acquire(ctx, dir, o)
 		if err != nil {
@@ -192,7 +233,12 @@ func Prune(ctx context.Context, dir string, p Policy, dryRun bool, opts ...Optio
 		archives = slices.DeleteFunc(archives, func(a Archive) bool { return a.Tenant != o.tenant })
 	}
 
-	res := &Result{Dir: dir, DryRun: dryRun, Policy: p, Tenants: []TenantResult{}, Errors: []FileError{}, Temps: temps, TempsErr: tempsErr}
+	res := &Result{Dir: dir, DryRun: dryRun, Policy: p, Tenants: []TenantResult{}, Errors: []FileError{}, Temps: temps, TempsErr: tempsErr,
+		Future: []Entry{}, Ignored: []Ignored{}}
+	archives, err := sortOut(ctx, archives, res, o.now().Add(FutureMargin), isArchive)
+	if err != nil {
+		return nil, err
+	}
 	var removeList []string
 	for _, d := range Plan(archives, p) {
 		if len(res.Tenants) == 0 || res.Tenants[len(res.Tenants)-1].Tenant != d.Tenant {
@@ -230,6 +276,33 @@ func Prune(ctx context.Context, dir string, p Policy, dryRun bool, opts ...Optio
 			dir, len(res.Errors), len(removeList), res.Errors[0].Path, res.Errors[0].Error)
 	}
 	return res, nil
+}
+
+// sortOut keeps out of the policy what must never take a keep slot: archives
+// dated after notAfter (a wrong clock named them; kept, listed in
+// res.Future) and files that only look like archives (listed in
+// res.Ignored). Only a file whose manifest reads is an archive: a real
+// archive's manifest is its first entry, so that costs a few KiB per file.
+func sortOut(ctx context.Context, archives []Archive, res *Result, notAfter time.Time, isArchive func(string) error) ([]Archive, error) {
+	var out []Archive
+	for _, a := range archives {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if a.Time.After(notAfter) {
+			res.Future = append(res.Future, Entry{Path: a.Path, Time: a.Time.UTC(), Reasons: []string{"dated in the future"}})
+			continue
+		}
+		if err := isArchive(a.Path); err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			res.Ignored = append(res.Ignored, Ignored{Path: a.Path, Reason: err.Error()})
+			continue
+		}
+		out = append(out, a)
+	}
+	return out, nil
 }
 
 // acquire takes dir's lock, logging once when it has to wait so an unattended

@@ -14,6 +14,7 @@ import (
 
 	"github.com/connvault/connvault/archive"
 	"github.com/connvault/connvault/dirlock"
+	"github.com/connvault/connvault/tools/realistic"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -22,8 +23,13 @@ import (
 func pruneDir(t *testing.T) (dir string, archives, bystanders []string) {
 	t.Helper()
 	dir = t.TempDir()
+	real := archiveBytes(t)
 	write := func(name string) {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte("x"), 0o600); err != nil {
+		data := []byte("x")
+		if _, _, ok := ParseName(name); ok {
+			data = real
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o600); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -227,7 +233,9 @@ func TestPruneResultJSON(t *testing.T) {
 				map[string]any{"path": filepath.Join(dir, "globex-connectors-20261120T010000Z.tar.zst"), "time": "2026-11-20T01:00:00Z"},
 			},
 		}},
-		"errors": []any{},
+		"errors":  []any{},
+		"future":  []any{},
+		"ignored": []any{},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Fatalf("JSON (-want +got):\n%s", diff)
@@ -362,5 +370,109 @@ func TestPruneRemovesStaleTemporaryFiles(t *testing.T) {
 	}
 	if _, err := os.Stat(stale); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("the stale spool file is still there: %v", err)
+	}
+}
+
+// archiveBytes is a real (empty) archive: only an archive takes a keep slot.
+func archiveBytes(t *testing.T) []byte {
+	t.Helper()
+	b, err := realistic.ArchiveBytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestPruneFutureArchivesTakeNoKeepSlot: seven archives a wrong clock dated
+// 2099 beside ten real nightly ones. They are kept (and listed as future)
+// but take no slot, so --keep-daily 7 --keep-weekly 4 keeps the seven newest
+// real nights as if they were not there.
+func TestPruneFutureArchivesTakeNoKeepSlot(t *testing.T) {
+	dir := t.TempDir()
+	real := archiveBytes(t)
+	var nights, future []string
+	for i := range 10 {
+		nights = append(nights, FileName("acme", time.Date(2026, 11, 13+i, 3, 15, 0, 0, time.UTC)))
+	}
+	for i := range 7 {
+		future = append(future, FileName("acme", time.Date(2099, 1, 1+i, 3, 15, 0, 0, time.UTC)))
+	}
+	for _, n := range append(slices.Clone(nights), future...) {
+		if err := os.WriteFile(filepath.Join(dir, n), real, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	now := func() time.Time { return time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC) }
+	res, err := Prune(context.Background(), dir, Policy{Daily: 7, Weekly: 4}, false, Now(now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var futurePaths []string
+	for _, e := range res.Future {
+		futurePaths = append(futurePaths, filepath.Base(e.Path))
+	}
+	slices.Sort(futurePaths)
+	if !slices.Equal(futurePaths, future) {
+		t.Errorf("future = %v, want %v", futurePaths, future)
+	}
+	left := listDir(t, dir)
+	for _, n := range future {
+		if !slices.Contains(left, n) {
+			t.Errorf("the future archive %s was removed", n)
+		}
+	}
+	// Daily 7 keeps Nov 16..22; weekly 4 adds the newest of the weeks
+	// before (W46: Nov 15) and the oldest (Nov 13) for lack of history.
+	for _, n := range nights[3:] {
+		if !slices.Contains(left, n) {
+			t.Errorf("the real archive %s was removed; kept: %v", n, left)
+		}
+	}
+}
+
+// TestPruneGivesNoKeepSlotToFilesThatAreNotArchives: empty files named like
+// the newest archives are left alone and reported, and the real archives
+// keep their slots.
+func TestPruneGivesNoKeepSlotToFilesThatAreNotArchives(t *testing.T) {
+	dir := t.TempDir()
+	real := archiveBytes(t)
+	var nights, fakes []string
+	for i := range 10 {
+		nights = append(nights, FileName("acme", time.Date(2026, 11, 3+i, 3, 15, 0, 0, time.UTC)))
+	}
+	for i := range 10 {
+		fakes = append(fakes, FileName("acme", time.Date(2026, 11, 13+i, 3, 15, 0, 0, time.UTC)))
+	}
+	for _, n := range nights {
+		if err := os.WriteFile(filepath.Join(dir, n), real, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, n := range fakes {
+		data := []byte{}
+		if i%2 == 1 {
+			data = real[:len(real)/3] // cut before the manifest ends
+		}
+		if err := os.WriteFile(filepath.Join(dir, n), data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, err := Prune(context.Background(), dir, Policy{Daily: 10}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Ignored) != len(fakes) {
+		t.Errorf("ignored %d files, want %d: %+v", len(res.Ignored), len(fakes), res.Ignored)
+	}
+	for _, ig := range res.Ignored {
+		if ig.Reason == "" {
+			t.Errorf("%s ignored without a reason", ig.Path)
+		}
+	}
+	left := listDir(t, dir)
+	for _, n := range append(slices.Clone(nights), fakes...) {
+		if !slices.Contains(left, n) {
+			t.Errorf("%s was removed", n)
+		}
 	}
 }

@@ -9,9 +9,13 @@
 package realistic
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/connvault/connvault/archive"
 	"github.com/connvault/connvault/export"
@@ -117,4 +121,24 @@ func Clone(c *archive.Connector) *archive.Connector {
 		}
 	}
 	return out
+}
+
+// ArchiveBytes is a real archive of no connectors, for tests that need files
+// that are archives (prune gives a keep slot only to those) without what is
+// in them mattering.
+func ArchiveBytes() ([]byte, error) {
+	dir, err := os.MkdirTemp("", "connvault-archive-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "a.tar.zst")
+	w, err := archive.Create(context.Background(), path, archive.Meta{ToolVersion: "test", CreatedAt: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)})
+	if err != nil {
+		return nil, err
+	}
+	if _, err := w.Close(context.Background()); err != nil {
+		return nil, err
+	}
+	return os.ReadFile(path)
 }
