@@ -309,6 +309,6 @@ func warnPruneOutsiders(log *slog.Logger, res *retention.Result) {
 		for i, ig := range res.Ignored {
 			parts[i] = storage.BaseName(ig.Path) + " (" + ig.Reason + ")"
 		}
-		log.Warn(fmt.Sprintf("%s named like archives are not archives: left alone, no keep slot: %s", plural(n, "file"), strings.Join(parts, "; ")))
+		log.Warn(fmt.Sprintf("%s named like archives but not archives: left alone, no keep slot: %s", plural(n, "file"), strings.Join(parts, "; ")))
 	}
 }

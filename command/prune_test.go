@@ -279,3 +279,45 @@ func archiveBytes(t *testing.T) []byte {
 	}
 	return b
 }
+
+// TestPruneCLIWarnsAboutFutureAndFakeArchives: archives a wrong clock dated
+// 2099 and empty files named like tonight's archives are named on stderr and
+// left in place, and the real nightly archives keep their slots.
+func TestPruneCLIWarnsAboutFutureAndFakeArchives(t *testing.T) {
+	dir := t.TempDir()
+	real := archiveBytes(t)
+	now := time.Now().UTC()
+	var nights []string
+	for i := range 10 {
+		n := retention.FileName("acme", now.AddDate(0, 0, -i-2))
+		nights = append(nights, n)
+		if err := os.WriteFile(filepath.Join(dir, n), real, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	future := retention.FileName("acme", time.Date(2099, 1, 1, 3, 0, 0, 0, time.UTC))
+	fake := retention.FileName("acme", now.Add(-time.Hour))
+	for name, data := range map[string][]byte{future: real, fake: nil} {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stdout, stderr, code := runPruneCLI(t, dir, "--keep-daily", "7")
+	if code != 0 {
+		t.Fatalf("prune: exit %d\n%s%s", code, stdout, stderr)
+	}
+	for _, want := range []string{"1 archive dated after now", future, "1 file named like archives but not archives", fake} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+	left := countArchives(t, dir)
+	if left["acme"] != 7+2 {
+		t.Errorf("left %d acme files, want the 7 newest real ones plus the future and the fake one: %v", left["acme"], left)
+	}
+	for _, n := range append(nights[:7], future, fake) {
+		if _, err := os.Stat(filepath.Join(dir, n)); err != nil {
+			t.Errorf("%s: %v", n, err)
+		}
+	}
+}
