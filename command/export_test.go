@@ -3,6 +3,8 @@ package command
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"net/http"
 	"os"
@@ -10,6 +12,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -29,9 +32,25 @@ func runCLI(t *testing.T, ctx context.Context, args ...string) (int, string, str
 	return code, stdout.String(), stderr.String()
 }
 
-// tenantArgs points a command at srv without touching the environment.
+// tenantArgs points a command at srv without touching the environment. The
+// secret goes in a file, as users are told to keep it (--client-secret on
+// the command line draws a warning).
 func tenantArgs(srv *sandbox.Server) []string {
-	return []string{"--base-url", srv.URL, "--client-id", srv.ClientID, "--client-secret", srv.ClientSecret, "--rate", "0"}
+	return []string{"--base-url", srv.URL, "--client-id", srv.ClientID, "--client-secret-file", secretFile(srv.ClientSecret), "--rate", "0"}
+}
+
+// secretFiles are the files secretFile wrote, one per secret, in testTemp.
+var secretFiles sync.Map
+
+func secretFile(secret string) string {
+	sum := sha256.Sum256([]byte(secret))
+	path := filepath.Join(testTemp, "secret-"+hex.EncodeToString(sum[:8]))
+	if _, loaded := secretFiles.LoadOrStore(path, true); !loaded {
+		if err := os.WriteFile(path, []byte(secret), 0o600); err != nil {
+			panic(err)
+		}
+	}
+	return path
 }
 
 // clearSailEnv keeps a developer's real tenant settings out of the tests.

@@ -311,8 +311,8 @@ func TestBadFlags(t *testing.T) {
 		{[]string{"export", "-o", filepath.Join(dir, "x")}, []string{"no tenant configured", "SAIL_BASE_URL", "--sandbox"}},
 		{[]string{"export", "--base-url", "https://acme.api.identitynow.com", "--client-id", "a", "--client-secret-file", filepath.Join(dir, "missing")}, []string{"--client-secret-file", "no such file"}},
 		{[]string{"export", "--base-url", "https://acme.api.identitynow.com", "--client-id", "a", "--client-secret-file", emptySecret}, []string{"is empty", "put the client secret in it"}},
-		{[]string{"export", "--base-url", "ftp://acme", "--client-id", "a", "--client-secret", "b"}, []string{`"ftp://acme"`, "https://TENANT.api.identitynow.com"}},
-		{[]string{"export", "--base-url", "https://acme.api.identitynow.com/v3", "--client-id", "a", "--client-secret", "b"}, []string{"must not include the API version", "drop the /v3"}},
+		{[]string{"export", "--base-url", "ftp://acme", "--client-id", "a", "--client-secret-file", secretFile("b")}, []string{`"ftp://acme"`, "https://TENANT.api.identitynow.com"}},
+		{[]string{"export", "--base-url", "https://acme.api.identitynow.com/v3", "--client-id", "a", "--client-secret-file", secretFile("b")}, []string{"must not include the API version", "drop the /v3"}},
 		{[]string{"diff", good}, []string{"diff needs two operands", "got 1"}},
 		{[]string{"diff", "--match", "id", good, good}, []string{`--match "id"`, "name or scriptName"}},
 		{[]string{"diff", "--format", "yaml", good, good}, []string{`--format "yaml"`, "text, json, markdown or html"}},
@@ -388,6 +388,61 @@ func TestBadMappingFiles(t *testing.T) {
 		for _, args := range [][]string{{"diff", "--map-file", missing, good, good}, {"restore", "--sandbox", "--dry-run", "--map-file", missing, good}} {
 			code, _, stderr := runCLI(t, context.Background(), args...)
 			checkFailure(t, code, stderr, exitUsage, missing)
+		}
+	}
+}
+
+// TestBaseURLThatLeaksTheSecretRefused: plain http:// to a host that is not
+// this machine, or a base URL holding a password, is refused before any
+// request, naming the setting and where it came from; the password is never
+// printed. --allow-insecure-http lets plain http through.
+func TestBaseURLThatLeaksTheSecretRefused(t *testing.T) {
+	clearSailEnv(t)
+	secret := secretFile("b")
+	out := filepath.Join(t.TempDir(), "x.tar.zst")
+	t.Setenv("SAIL_BASE_URL", "http://acme.api.identitynow.com")
+	code, _, stderr := runCLI(t, t.Context(), "export", "--client-id", "a", "--client-secret-file", secret, "-o", out)
+	if code != exitUsage || !strings.Contains(stderr, "plain http://") || !strings.Contains(stderr, "env $SAIL_BASE_URL") || !strings.Contains(stderr, "--allow-insecure-http") {
+		t.Errorf("http:// from SAIL_BASE_URL: exit %d\n%s", code, stderr)
+	}
+	clearSailEnv(t)
+	code, _, stderr = runCLI(t, t.Context(), "export", "--base-url", "https://u:hunter2@acme.api.identitynow.com", "--client-id", "a", "--client-secret-file", secret, "-o", out)
+	if code != exitUsage || !strings.Contains(stderr, "user name or password") || strings.Contains(stderr, "hunter2") {
+		t.Errorf("a base URL with a password: exit %d\n%s", code, stderr)
+	}
+	// Allowed, the run gets as far as the network (nothing listens there).
+	code, _, stderr = runCLI(t, t.Context(), "export", "--allow-insecure-http", "--base-url", "http://192.0.2.1:9", "--client-id", "a", "--client-secret-file", secret, "-o", out, "--max-wait", "1s")
+	if strings.Contains(stderr, "plain http://") {
+		t.Errorf("--allow-insecure-http still refused: exit %d\n%s", code, stderr)
+	}
+}
+
+// TestForeignHostIsSaidLoudly: a base URL whose host is not a SailPoint API
+// host gets a warning naming it and --allow-host, which silences it; the
+// web UI's host gets the API host's name.
+func TestForeignHostIsSaidLoudly(t *testing.T) {
+	clearSailEnv(t)
+	for _, tc := range []struct {
+		url, allow string
+		want       string
+	}{
+		{"https://attacker.example", "", "the client secret goes to attacker.example (the base URL's host, from flag --base-url), which is NOT a SailPoint API host"},
+		{"https://attacker.example", "attacker.example", ""},
+		{"https://acme.identitynow.com", "", "the API host is acme.api.identitynow.com"},
+		{"https://acme.api.identitynow.com", "", ""},
+	} {
+		args := []string{"doctor", "--base-url", tc.url, "--client-id", "a", "--client-secret-file", secretFile("b"), "--max-wait", "1s"}
+		if tc.allow != "" {
+			args = append(args, "--allow-host", tc.allow)
+		}
+		ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
+		_, _, stderr := runCLI(t, ctx, args...)
+		cancel()
+		switch {
+		case tc.want != "" && !strings.Contains(stderr, tc.want):
+			t.Errorf("%s (allow %q): stderr lacks %q\n%s", tc.url, tc.allow, tc.want, stderr)
+		case tc.want == "" && (strings.Contains(stderr, "NOT a SailPoint API host") || strings.Contains(stderr, "web UI")):
+			t.Errorf("%s (allow %q): unexpected warning\n%s", tc.url, tc.allow, stderr)
 		}
 	}
 }

@@ -42,6 +42,8 @@ func globalFlags() []cli.Flag {
 		&cli.StringFlag{Name: "rate-window", DefaultText: settings.Default("rate-window"), Usage: "the window --rate is counted in: at most rate x window requests in any span of it [$CONNVAULT_RATE_WINDOW]"},
 		&cli.StringFlag{Name: "max-wait", DefaultText: settings.Default("max-wait"), Usage: "longest single wait the API may ask for (Retry-After); a longer one fails that request at once [$CONNVAULT_MAX_WAIT]"},
 		&cli.StringFlag{Name: "concurrency", DefaultText: settings.Default("concurrency"), Usage: "requests in flight at once [$CONNVAULT_CONCURRENCY]"},
+		&cli.StringFlag{Name: "allow-host", Usage: "a base URL `HOST` that is not a SailPoint API host but yours (a proxy, a vanity name; comma-separated): no warning [$CONNVAULT_ALLOW_HOST]"},
+		&cli.BoolFlag{Name: "allow-insecure-http", Usage: "allow an http:// base URL to a host that is not this machine (the secret then travels in clear) [$CONNVAULT_ALLOW_INSECURE_HTTP]"},
 		&cli.BoolFlag{Name: "sandbox", Usage: "run against a built-in, in-process fake tenant seeded with sample connectors (no credentials needed)"},
 		&cli.StringFlag{Name: "progress", DefaultText: settings.Default("progress"), Usage: "progress bar on stderr: auto (only on a terminal), always or never [$CONNVAULT_PROGRESS]"},
 		&cli.StringFlag{Name: "log-level", DefaultText: settings.Default("log-level"), Usage: "debug, info, warn or error [$CONNVAULT_LOG_LEVEL]"},

@@ -3,6 +3,7 @@ package command
 import (
 	"bytes"
 	"encoding/json"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -203,5 +204,42 @@ func TestExportRefusesExistingFile(t *testing.T) {
 	}
 	if fi, err := os.Lstat(link); err != nil || fi.Mode()&os.ModeSymlink == 0 {
 		t.Error("the symlink was replaced")
+	}
+}
+
+// TestProtectedTenantUnderEverySpelling: the protected tenant's base URL
+// written another way (a port with leading zeros, localhost for 127.0.0.1,
+// an IPv4-mapped IPv6 address, upper case, a trailing dot and slash) is the
+// same tenant, and a write without --yes-protected is refused before any
+// request.
+func TestProtectedTenantUnderEverySpelling(t *testing.T) {
+	e := newNamedEnv(t)
+	prod := e.sandbox("prod", sandbox.Options{Empty: true})
+	e.add("prod", prod, "--protected")
+	custom := exportCustom(t, e.sandbox("src", sandbox.Options{}))
+	u, err := url.Parse(prod.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := u.Port()
+	t.Setenv("SAIL_CLIENT_ID", "prod-client")
+	t.Setenv("SAIL_CLIENT_SECRET", e.secrets[0])
+	for _, spelling := range []string{
+		"http://127.0.0.1:0" + port,
+		"http://127.0.0.1:00" + port,
+		"http://localhost:" + port,
+		"http://[::ffff:127.0.0.1]:" + port,
+		"http://[::1]:" + port,
+		"HTTP://127.0.0.1.:" + port + "/",
+	} {
+		t.Setenv("SAIL_BASE_URL", spelling)
+		prod.Tenant.ResetStats()
+		code, _, stderr := e.run("restore", "--yes", "--rate", "0", "--no-backup", custom)
+		if code != exitUsage || !strings.Contains(stderr, "--yes-protected prod") {
+			t.Errorf("%s: exit %d, want 2 naming --yes-protected prod\n%s", spelling, code, stderr)
+		}
+		if w := prod.Tenant.Stats().Writes; w != 0 {
+			t.Errorf("%s: %d writes to the protected tenant", spelling, w)
+		}
 	}
 }

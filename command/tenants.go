@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -243,18 +242,14 @@ func runTenantsAdd(c *cli.Context) error {
 			return err
 		}
 	}
-	cfg, err := tenants.Load(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		cfg, err = &tenants.Config{}, nil
-	}
+	err = tenants.Update(c.Context, path, func(cfg *tenants.Config) error {
+		if err := cfg.Put(tn, force); err != nil {
+			return usageError(err)
+		}
+		return nil
+	})
 	if err != nil {
-		return usageError(err)
-	}
-	if err := cfg.Put(tn, force); err != nil {
-		return usageError(err)
-	}
-	if err := tenants.Save(path, cfg); err != nil {
-		return err
+		return tenantsFileError(err)
 	}
 	// The secret source may be set up later; say so now rather than at the
 	// first export.
@@ -332,15 +327,14 @@ func runTenantsRm(c *cli.Context) error {
 			return err
 		}
 	}
-	cfg, err := tenants.Load(path)
+	err = tenants.Update(c.Context, path, func(cfg *tenants.Config) error {
+		if err := cfg.Remove(name); err != nil {
+			return usagef("%s: %w", path, err)
+		}
+		return nil
+	})
 	if err != nil {
-		return usageError(err)
-	}
-	if err := cfg.Remove(name); err != nil {
-		return usagef("%s: %w", path, err)
-	}
-	if err := tenants.Save(path, cfg); err != nil {
-		return err
+		return tenantsFileError(err)
 	}
 	s.log.Info(fmt.Sprintf("removed tenant %s from %s", name, path))
 	return nil
@@ -371,4 +365,14 @@ func printTenants(w io.Writer, out []tenantStatus, asJSON bool) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", st.Name, st.BaseURL, st.ClientID, st.SecretFrom, prot, check)
 	}
 	return tw.Flush()
+}
+
+// tenantsFileError gives a tenants file the user must fix exit code 2, like
+// any other bad input; a failure to write it stays an error.
+func tenantsFileError(err error) error {
+	var bad *tenants.BadFileError
+	if errors.As(err, &bad) {
+		return usageError(err)
+	}
+	return err
 }

@@ -13,6 +13,8 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
+	"net/netip"
+	"net/url"
 	"slices"
 	"sort"
 	"strings"
@@ -112,6 +114,7 @@ func Run(ctx context.Context, c *apiclient.Client, opts Options) (*Report, error
 	})
 	r := &Report{BaseURL: c.BaseURL()}
 	add := func(ch Check) { r.Checks = append(r.Checks, ch) }
+	checkTransport(r.BaseURL, add)
 
 	if !checkToken(ctx, c, r, add) {
 		return finish(ctx, r, obs, opts)
@@ -157,6 +160,22 @@ func errText(err error) string {
 		return s
 	}
 	return err.Error()
+}
+
+// checkTransport fails a base URL that sends the secret in clear: plain
+// http:// to a host that is not this machine's loopback (which only
+// --allow-insecure-http lets a run reach).
+func checkTransport(baseURL string, add func(Check)) {
+	u, err := url.Parse(baseURL)
+	if err != nil || !strings.EqualFold(u.Scheme, "http") {
+		return
+	}
+	host := u.Hostname()
+	if a, err := netip.ParseAddr(host); (err == nil && a.Unmap().IsLoopback()) || host == "localhost" {
+		return
+	}
+	add(Check{Name: "transport", Status: Fail, Detail: "plain http:// to " + host + ": the client secret and every connector travel in clear",
+		Fix: "use the tenant's https:// API URL (https://TENANT.api.identitynow.com)"})
 }
 
 func checkToken(ctx context.Context, c *apiclient.Client, r *Report, add func(Check)) bool {

@@ -24,6 +24,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"math"
+	"net/netip"
 	"net/url"
 	"os"
 	"slices"
@@ -33,6 +34,7 @@ import (
 
 	"github.com/connvault/connvault/apiclient"
 	"github.com/connvault/connvault/tenants"
+	"golang.org/x/net/idna"
 )
 
 // Origin says which layer a setting came from.
@@ -55,6 +57,9 @@ type Setting struct {
 	// "$SAIL_BASE_URL", "tenant dev in /home/u/.config/connvault/tenants.json".
 	Detail string `json:"detail,omitempty"`
 	Secret bool   `json:"-"`
+	// Note is said in the debug line after where the value came from: what
+	// was stripped around a secret.
+	Note string `json:"-"`
 }
 
 // Shown is the value as it may be printed: a secret is never shown.
@@ -74,6 +79,9 @@ func (s Setting) Describe() string {
 	where := string(s.Origin)
 	if s.Detail != "" {
 		where += " " + s.Detail
+	}
+	if s.Note != "" {
+		where += "; " + s.Note
 	}
 	return fmt.Sprintf("%s=%s (%s)", s.Name, s.Shown(), where)
 }
@@ -99,6 +107,8 @@ var Specs = []Spec{
 	{Flag: "log-level", Env: "CONNVAULT_LOG_LEVEL", Default: "info"},
 	{Flag: "log-format", Env: "CONNVAULT_LOG_FORMAT", Default: "text"},
 	{Flag: "progress", Env: "CONNVAULT_PROGRESS", Default: "auto"},
+	{Flag: "allow-host", Env: "CONNVAULT_ALLOW_HOST"},
+	{Flag: "allow-insecure-http", Env: "CONNVAULT_ALLOW_INSECURE_HTTP", Default: "false"},
 }
 
 // Credential flags and variables.
@@ -139,7 +149,11 @@ type Settings struct {
 	RateWindow, MaxWait             Setting
 	Tenant, Config                  Setting
 	LogLevel, LogFormat, Progress   Setting
-	Sandbox                         bool
+	// AllowHost lists hosts (comma-separated) that are not SailPoint API
+	// hosts but are the user's own (a proxy, a vanity name): no warning.
+	// AllowInsecureHTTP permits http:// to a host that is not loopback.
+	AllowHost, AllowInsecureHTTP Setting
+	Sandbox                      bool
 
 	// RateValue and ConcurrencyValue are Rate and Concurrency parsed.
 	RateValue        float64
@@ -159,7 +173,7 @@ type Settings struct {
 // All lists every setting in a fixed order, for logs and --json.
 func (s *Settings) All() []Setting {
 	return []Setting{s.BaseURL, s.ClientID, s.ClientSecret, s.APIVersion, s.Rate, s.Concurrency,
-		s.Tenant, s.Config, s.LogLevel, s.LogFormat, s.Progress, s.RateWindow, s.MaxWait}
+		s.Tenant, s.Config, s.LogLevel, s.LogFormat, s.Progress, s.RateWindow, s.MaxWait, s.AllowHost, s.AllowInsecureHTTP}
 }
 
 // Public is All with secrets hidden: what --json prints.
@@ -188,8 +202,10 @@ func usagef(format string, a ...any) error { return usageError{fmt.Errorf(format
 
 // resolver carries Input through Resolve.
 type resolver struct {
-	in  Input
-	env func(string) string
+	in Input
+	// warnedSecretFlag: the process-listing warning is given once a run.
+	warnedSecretFlag bool
+	env              func(string) string
 }
 
 func (r *resolver) plain(sp Spec, def string) Setting {
@@ -241,6 +257,8 @@ func Resolve(in Input) (*Settings, error) {
 	s.LogLevel = r.plain(specOf("log-level"), specOf("log-level").Default)
 	s.LogFormat = r.plain(specOf("log-format"), specOf("log-format").Default)
 	s.Progress = r.plain(specOf("progress"), specOf("progress").Default)
+	s.AllowHost = r.plain(specOf("allow-host"), "")
+	s.AllowInsecureHTTP = r.plain(specOf("allow-insecure-http"), specOf("allow-insecure-http").Default)
 	if s.Config.Value == "" {
 		p, err := tenants.DefaultPath()
 		if err == nil {
@@ -264,6 +282,9 @@ func (s *Settings) ResolveTenant() error {
 	}
 	s.tenantDone = true
 	s.tenantErr = s.r.credentials(s)
+	if s.tenantErr == nil {
+		s.tenantErr = s.checkAddress()
+	}
 	if s.tenantErr == nil && s.Named != nil && s.Named.APIVersion != "" && s.APIVersion.Origin == FromDefault {
 		s.APIVersion = Setting{Name: "api-version", Value: s.Named.APIVersion, Origin: FromTenants, Detail: s.r.tenantDetail(s, s.Named.Name)}
 		if !slices.Contains(APIVersions, s.APIVersion.Value) {
@@ -315,12 +336,83 @@ func (s *Settings) check() error {
 	default:
 		return usagef("%s %q: use auto, always or never", s.Progress.label(), s.Progress.Value)
 	}
+	if _, err := strconv.ParseBool(s.AllowInsecureHTTP.Value); err != nil {
+		return usagef("%s %q: use true or false", s.AllowInsecureHTTP.label(), s.AllowInsecureHTTP.Value)
+	}
 	if s.Tenant.Value != "" {
 		if err := tenants.ValidName(s.Tenant.Value); err != nil {
 			return usagef("%s: %w", s.Tenant.label(), err)
 		}
 	}
 	return nil
+}
+
+// sailPointAPIDomains are the domains of ISC's API hosts
+// (TENANT.api.identitynow.com and the demo and partner pods'): a base URL
+// elsewhere sends the client secret to someone else's host.
+var sailPointAPIDomains = []string{"identitynow.com", "identitynow-demo.com", "sailpointtechnologies.com"}
+
+// checkAddress stops what would send the client secret where it must not
+// go, before any request: a base URL with a user name or password in it
+// (refused, never printed), plain http:// to a host that is not this
+// machine's loopback (refused unless --allow-insecure-http). A host that is
+// not a SailPoint API host is said loudly, unless --allow-host (or the
+// tenant's allowHost) names it: a pull request changing a committed
+// tenants file's baseUrl must not pass unseen.
+func (s *Settings) checkAddress() error {
+	if s.Sandbox {
+		return nil
+	}
+	raw := strings.TrimSpace(s.BaseURL.Value)
+	u, err := url.Parse(raw)
+	if raw == "" || err != nil || u.Host == "" || (!strings.EqualFold(u.Scheme, "https") && !strings.EqualFold(u.Scheme, "http")) {
+		return nil // apiclient words what is wrong with it
+	}
+	where := strings.TrimSpace(string(s.BaseURL.Origin) + " " + s.BaseURL.Detail)
+	if u.User != nil {
+		return usagef("the base URL from %s holds a user name or password: refused (and not printed); credentials go in the client id and secret", where)
+	}
+	host := canonicalHost(u.Hostname())
+	loopback := host == "127.0.0.1"
+	insecureOK, _ := strconv.ParseBool(s.AllowInsecureHTTP.Value)
+	if strings.EqualFold(u.Scheme, "http") && !loopback && !insecureOK {
+		return usagef("the base URL %s (from %s) is plain http:// to %s, which would send the client secret in clear: use https://, or add --allow-insecure-http if this really is a trusted proxy",
+			raw, where, u.Hostname())
+	}
+	if loopback || s.hostAllowed(host) || s.r.in.Log == nil {
+		return nil
+	}
+	for _, d := range sailPointAPIDomains {
+		if host == d || !strings.HasSuffix(host, "."+d) {
+			continue
+		}
+		if strings.Contains(host, ".api.") {
+			return nil
+		}
+		// acme.identitynow.com is the UI; the API is acme.api.identitynow.com.
+		if tenant, _, ok := strings.Cut(host, "."); ok {
+			s.r.in.Log.Warn(fmt.Sprintf("the base URL %s (from %s) is the web UI's host, not the API's: the API host is %s.api.%s",
+				raw, where, tenant, strings.TrimPrefix(host, tenant+".")))
+		}
+		return nil
+	}
+	s.r.in.Log.Warn(fmt.Sprintf("the client secret goes to %s (the base URL's host, from %s), which is NOT a SailPoint API host (TENANT.api.identitynow.com). "+
+		"If it is your proxy or vanity name, say so with --allow-host %s (or \"allowHost\": true for the tenant in the tenants file)", u.Hostname(), where, u.Hostname()))
+	return nil
+}
+
+// hostAllowed reports whether --allow-host (or the named tenant's
+// allowHost) vouches for host.
+func (s *Settings) hostAllowed(host string) bool {
+	if s.Named != nil && s.Named.AllowHost {
+		return true
+	}
+	for _, h := range strings.Split(s.AllowHost.Value, ",") {
+		if h = strings.TrimSpace(h); h != "" && canonicalHost(h) == host {
+			return true
+		}
+	}
+	return false
 }
 
 // label names where a bad value came from: "--rate" or "$CONNVAULT_RATE".
@@ -348,6 +440,12 @@ func (s *Settings) TenantsFile() (*tenants.Config, error) {
 		s.tenantsErr = usageError{err}
 	default:
 		s.tenantsFile = cfg
+		if f, err := os.Open(s.Config.Value); err == nil {
+			if loose, mode := tenants.LooseMode(f); loose && s.r.in.Log != nil {
+				s.r.in.Log.Warn(fmt.Sprintf("tenants file is readable by others (mode %04o): chmod 600 it", mode), "file", s.Config.Value)
+			}
+			f.Close()
+		}
 	}
 	return s.tenantsFile, s.tenantsErr
 }
@@ -521,7 +619,12 @@ func (r *resolver) secret(s *Settings, withEnv bool) error {
 			}
 			v = secret
 		}
-		s.ClientSecret = Setting{Name: "client-secret", Value: v, Origin: c.origin, Detail: c.detail, Secret: true}
+		v, note := tenants.CleanSecret(v)
+		if c.detail == "--client-secret" && r.in.Log != nil && !r.warnedSecretFlag {
+			r.warnedSecretFlag = true
+			r.in.Log.Warn("--client-secret shows the secret in process listings (ps, /proc): prefer --client-secret-file or $" + EnvClientSecretFile)
+		}
+		s.ClientSecret = Setting{Name: "client-secret", Value: v, Origin: c.origin, Detail: c.detail, Secret: true, Note: note}
 		break
 	}
 	return nil
@@ -532,11 +635,11 @@ func readSecretFile(what, path string) (string, error) {
 	if err != nil {
 		return "", usagef("%s: %w", what, err)
 	}
-	secret := strings.TrimRight(string(b), "\r\n")
-	if secret == "" {
+	// Returned as stored: the caller strips it and notes what went.
+	if secret, _ := tenants.CleanSecret(string(b)); secret == "" {
 		return "", usagef("%s %s is empty: put the client secret in it", what, path)
 	}
-	return secret, nil
+	return string(b), nil
 }
 
 // Missing names the credential variables that are still empty.
@@ -609,14 +712,42 @@ func normalizeOnce(s string) string {
 		}
 		return strings.ToLower(s)
 	}
-	host := strings.ToLower(strings.TrimSuffix(u.Hostname(), "."))
+	host := canonicalHost(u.Hostname())
 	port := u.Port()
+	if n, err := strconv.ParseUint(port, 10, 16); err == nil {
+		port = strconv.FormatUint(n, 10) // :044060 is :44060
+	}
 	scheme := strings.ToLower(u.Scheme)
 	if (scheme == "https" && port == "443") || (scheme == "http" && port == "80") {
 		port = ""
+	}
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]"
 	}
 	if port != "" {
 		host += ":" + port
 	}
 	return scheme + "://" + host + strings.TrimRight(u.EscapedPath(), "/")
+}
+
+// canonicalHost is one spelling of a host: lower case, no trailing dot,
+// IDNA's ASCII form, an IP address in its shortest form (an IPv4-mapped IPv6
+// address as IPv4), and every name of this machine's loopback (localhost,
+// 127.0.0.0/8, ::1) as 127.0.0.1, since they all reach the same server.
+func canonicalHost(h string) string {
+	h = strings.ToLower(strings.TrimSuffix(h, "."))
+	if a, err := netip.ParseAddr(h); err == nil {
+		a = a.Unmap().WithZone("")
+		if a.IsLoopback() {
+			return "127.0.0.1"
+		}
+		return a.String()
+	}
+	if h == "localhost" || strings.HasSuffix(h, ".localhost") {
+		return "127.0.0.1"
+	}
+	if ascii, err := idna.Lookup.ToASCII(h); err == nil && ascii != "" {
+		h = ascii
+	}
+	return h
 }

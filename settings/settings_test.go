@@ -169,3 +169,34 @@ func TestSecretSources(t *testing.T) {
 		}
 	}
 }
+
+// TestSameBaseURLAcrossSpellings: spellings of one address compare equal,
+// other addresses do not.
+func TestSameBaseURLAcrossSpellings(t *testing.T) {
+	same := [][2]string{
+		{"https://acme.api.identitynow.com", "HTTPS://ACME.api.IdentityNow.com./"},
+		{"https://acme.api.identitynow.com", "acme.api.identitynow.com:443"},
+		{"https://acme.api.identitynow.com", "https://acme.api.identitynow.com:0443"},
+		{"http://127.0.0.1:44060", "http://127.0.0.1:044060"},
+		{"http://127.0.0.1:44060", "http://localhost:44060"},
+		{"http://127.0.0.1:44060", "http://[::ffff:127.0.0.1]:44060"},
+		{"http://127.0.0.1:44060", "http://[::1]:44060"},
+		{"https://bücher.example", "https://xn--bcher-kva.example"},
+	}
+	for _, p := range same {
+		if !SameBaseURL(p[0], p[1]) {
+			t.Errorf("%q and %q differ: %q, %q", p[0], p[1], NormalizeBaseURL(p[0]), NormalizeBaseURL(p[1]))
+		}
+	}
+	differ := [][2]string{
+		{"https://acme.api.identitynow.com", "https://acme-dev.api.identitynow.com"},
+		{"http://127.0.0.1:44060", "http://127.0.0.1:44061"},
+		{"http://127.0.0.1:44060", "https://127.0.0.1:44060"},
+		{"https://10.0.0.1", "https://[::ffff:10.0.0.2]"},
+	}
+	for _, p := range differ {
+		if SameBaseURL(p[0], p[1]) {
+			t.Errorf("%q and %q compare equal (%q)", p[0], p[1], NormalizeBaseURL(p[0]))
+		}
+	}
+}

@@ -20,6 +20,7 @@ package tenants
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -34,6 +35,7 @@ import (
 	"strings"
 
 	"github.com/connvault/connvault/apiclient"
+	"github.com/connvault/connvault/dirlock"
 )
 
 // EnvConfig names the environment variable that overrides the default
@@ -66,6 +68,13 @@ type Tenant struct {
 	// Protected tenants are only written to when the user names them
 	// explicitly (--yes-protected NAME).
 	Protected bool `json:"protected,omitempty"`
+	// TenantID is the tenant the tenant's tokens name (their tenant_id
+	// claim), recorded for a protected tenant on first contact: a target
+	// whose token names it is protected however its base URL is spelled.
+	TenantID string `json:"tenantId,omitempty"`
+	// AllowHost vouches for a BaseURL whose host is not a SailPoint API
+	// host (a proxy, a vanity name), which is otherwise warned about.
+	AllowHost bool `json:"allowHost,omitempty"`
 
 	dir string // the configuration file's directory, for a relative ClientSecretFile
 }
@@ -100,6 +109,9 @@ func Load(path string) (*Config, error) {
 		return nil, fmt.Errorf("tenants file %s: %w", path, err)
 	}
 	defer f.Close()
+	if err := CheckNotWritableByOthers(f, "tenants file"); err != nil {
+		return nil, err
+	}
 	data, err := io.ReadAll(io.LimitReader(f, maxFileSize+1))
 	if err != nil {
 		return nil, fmt.Errorf("tenants file %s: %w", path, err)
@@ -468,7 +480,7 @@ func (t Tenant) SecretPath() string {
 // (which may be nil). Errors name the variable or file, never the secret.
 func (t Tenant) Secret(log *slog.Logger) (string, error) {
 	if t.ClientSecretEnv != "" {
-		v := os.Getenv(t.ClientSecretEnv)
+		v := cleanSecret(os.Getenv(t.ClientSecretEnv), log, "tenant "+t.Name+": $"+t.ClientSecretEnv)
 		if v == "" {
 			return "", fmt.Errorf("tenant %q: environment variable %s is not set or empty: export it with the client secret", t.Name, t.ClientSecretEnv)
 		}
@@ -483,6 +495,9 @@ func (t Tenant) Secret(log *slog.Logger) (string, error) {
 		return "", fmt.Errorf("tenant %q: client secret file: %w", t.Name, err)
 	}
 	defer f.Close()
+	if err := CheckNotWritableByOthers(f, fmt.Sprintf("tenant %q: client secret file", t.Name)); err != nil {
+		return "", err
+	}
 	if loose, mode := LooseMode(f); loose && log != nil {
 		log.Warn(fmt.Sprintf("client secret file is readable by others (mode %04o): chmod 600 it", mode), "tenant", t.Name, "file", path)
 	}
@@ -490,11 +505,119 @@ func (t Tenant) Secret(log *slog.Logger) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("tenant %q: client secret file %s: %w", t.Name, path, err)
 	}
-	secret := strings.TrimRight(string(b), "\r\n")
+	secret := cleanSecret(string(b), log, "tenant "+t.Name+": client secret file")
 	if secret == "" {
 		return "", fmt.Errorf("tenant %q: client secret file %s is empty: put the client secret in it", t.Name, path)
 	}
 	return secret, nil
+}
+
+// CleanSecret strips what editors and shells add around a secret as users
+// store it (a byte-order mark, surrounding blanks, a trailing newline or CR).
+// stripped says what went, for a debug line ("" when nothing did); it never
+// holds the secret.
+func CleanSecret(s string) (clean, stripped string) {
+	clean = strings.TrimPrefix(s, "\uFEFF")
+	bom := len(clean) != len(s)
+	clean = strings.TrimSpace(clean)
+	switch {
+	case bom && len(clean)+len("\uFEFF") != len(s):
+		stripped = "a byte-order mark and blanks stripped"
+	case bom:
+		stripped = "a byte-order mark stripped"
+	case clean != s:
+		stripped = "blanks stripped"
+	}
+	return clean, stripped
+}
+
+// cleanSecret is CleanSecret, saying at debug level on log (which may be
+// nil) what it stripped.
+func cleanSecret(s string, log *slog.Logger, what string) string {
+	clean, stripped := CleanSecret(s)
+	if stripped != "" && log != nil {
+		log.Debug(what + ": " + stripped + " around the client secret")
+	}
+	return clean
+}
+
+// CheckNotWritableByOthers refuses a file that its group or others may
+// write, as ssh refuses such a key or config: whoever can write it can send
+// the secret elsewhere or change what is protected. what names the file in
+// the error. Windows mode bits do not describe access, so it never refuses
+// there.
+func CheckNotWritableByOthers(f *os.File, what string) error {
+	if runtime.GOOS == "windows" {
+		return nil
+	}
+	st, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", what, f.Name(), err)
+	}
+	if perm := st.Mode().Perm(); perm&0o022 != 0 {
+		return fmt.Errorf("%s %s is writable by its group or others (mode %04o): refused; chmod go-w %s (600 is best)", what, f.Name(), perm, f.Name())
+	}
+	return nil
+}
+
+// Update changes the tenants file at path under its lock, so that runs
+// changing it at once (twenty `tenants add` in parallel) each keep their
+// change: it locks the file's directory, loads the file (a missing one is
+// empty), calls change and saves the result atomically. A path that is a
+// symbolic link is written through: the file it points to is replaced, and
+// the link stays.
+func Update(ctx context.Context, path string, change func(*Config) error) error {
+	real, err := resolveLink(path)
+	if err != nil {
+		return err
+	}
+	dir := filepath.Dir(real)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("tenants file %s: %w", path, err)
+	}
+	lock, err := dirlock.Acquire(ctx, dir, true)
+	if err != nil {
+		return fmt.Errorf("tenants file %s: taking its lock: %w", path, err)
+	}
+	defer func() { _ = lock.Release() }()
+	cfg, err := Load(real)
+	if errors.Is(err, fs.ErrNotExist) {
+		cfg, err = &Config{}, nil
+	}
+	if err != nil {
+		return &BadFileError{err}
+	}
+	if err := change(cfg); err != nil {
+		return err
+	}
+	return Save(real, cfg)
+}
+
+// BadFileError is a tenants file that Update could not read or accept: the
+// user's to fix, nothing was written.
+type BadFileError struct{ Err error }
+
+func (e *BadFileError) Error() string { return e.Err.Error() }
+func (e *BadFileError) Unwrap() error { return e.Err }
+
+// resolveLink is path with every symbolic link followed, so a tenants file
+// kept elsewhere (a dotfiles repository) is updated where it lives. A link
+// to nothing yet names the file to create.
+func resolveLink(path string) (string, error) {
+	real, err := filepath.EvalSymlinks(path)
+	if err == nil {
+		return real, nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return "", fmt.Errorf("tenants file %s: %w", path, err)
+	}
+	if target, lerr := os.Readlink(path); lerr == nil {
+		if !filepath.IsAbs(target) {
+			target = filepath.Join(filepath.Dir(path), target)
+		}
+		return target, nil
+	}
+	return path, nil
 }
 
 // LooseMode reports whether the open file is readable or writable by its
