@@ -93,6 +93,8 @@ type Client struct {
 	rps      float64
 	rateSpan time.Duration
 	observe  func(Observation) // see Observe
+	// identity is the tenant the last token named (see TenantIdentity).
+	identity atomic.Pointer[string]
 
 	maxAttempts int
 	maxWait     time.Duration
@@ -668,6 +670,10 @@ func (c *Client) token(ctx context.Context, p *pacer) (*oauth2.Token, error) {
 		c.refreshAt = now.Add(life - min(time.Minute, life/5))
 	}
 	c.tok = t
+	if claims, ok := jwtClaims(t.AccessToken); ok {
+		id := identityOf(claims)
+		c.identity.Store(&id)
+	}
 	c.red.add(t.AccessToken)
 	c.log.DebugContext(ctx, "apiclient: token fetched", "lifetime", life, "forced", forced)
 	return t, nil

@@ -93,15 +93,16 @@ func (c *Client) listIn(ctx context.Context, version string, q ListQuery) (Page,
 
 // AllConnectors pages through the whole list, MaxPageSize at a time, and
 // stops after the first short page. Each connector is yielded once; a server
-// that pages wrong (repeats, more than its X-Total-Count, no end) ends the
-// sequence with ErrEndlessList (pageAll). An error is yielded once and ends
+// that pages wrong (repeats, no end) ends the sequence with ErrEndlessList
+// (pageAll); an X-Total-Count the pages contradict is logged as a warning. An error is yielded once and ends
 // the sequence.
 func (c *Client) AllConnectors(ctx context.Context, filters, locale string) iter.Seq2[V3ConnectorDto, error] {
 	return func(yield func(V3ConnectorDto, error) bool) {
 		fetch := func(ctx context.Context, offset int) (Page, error) {
 			return c.ListConnectors(ctx, ListQuery{Filters: filters, Limit: MaxPageSize, Offset: offset, Locale: locale, Count: true})
 		}
-		pageAll(ctx, fetch, MaxPageSize, MaxListPages, yield)
+		warn := func(msg string) { c.log.WarnContext(ctx, msg) }
+		pageAll(ctx, fetch, MaxPageSize, MaxListPages, warn, yield)
 	}
 }
 

@@ -34,6 +34,35 @@ func (c *Client) TokenInfo(ctx context.Context) (TokenInfo, error) {
 	return info, nil
 }
 
+// TenantIdentity is the tenant the client's token names: its tenant_id
+// claim (the org's name when there is none), fetching a token when none is
+// held yet. It is "" when the token is not a JWT. However a base URL is
+// spelled, the token says which tenant answered.
+func (c *Client) TenantIdentity(ctx context.Context) (string, error) {
+	if _, err := c.token(ctx, c.pacerFor("oauth")); err != nil {
+		return "", err
+	}
+	return c.KnownTenantIdentity(), nil
+}
+
+// KnownTenantIdentity is TenantIdentity without a request: "" until a token
+// was fetched.
+func (c *Client) KnownTenantIdentity() string {
+	if id := c.identity.Load(); id != nil {
+		return *id
+	}
+	return ""
+}
+
+func identityOf(claims map[string]any) string {
+	for _, k := range []string{"tenant_id", "org"} {
+		if v, ok := claims[k].(string); ok && v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
 // jwtClaims decodes the payload of a JWT, without verifying anything.
 func jwtClaims(tok string) (map[string]any, bool) {
 	parts := strings.Split(tok, ".")

@@ -7,8 +7,7 @@ import (
 )
 
 // ErrEndlessList marks a list the server pages wrong: pages that repeat
-// connectors already listed, more connectors than its own X-Total-Count, or
-// more pages than any tenant has. Paging stops there;
+// connectors already listed, or more pages than any tenant has. Paging stops there;
 // nothing read so far is trusted to be complete.
 var ErrEndlessList = errors.New("the server's connector list does not end")
 
@@ -28,15 +27,20 @@ type fetchPage func(ctx context.Context, offset int) (Page, error)
 // ends the listing with ErrEndlessList:
 //   - a page more than half made of connectors already listed (a server that
 //     answers every page with the same connectors);
-//   - connectors beyond a declared X-Total-Count: once the offset reaches it,
-//     one more page is asked for and must bring nothing new;
 //   - more than maxPages pages.
+//
+// A declared X-Total-Count that the pages contradict (a page of connectors
+// with a total of 0, more connectors than declared) is only a count that
+// lies: warn (which may be nil) is told once, and paging goes on while pages
+// bring new connectors; the two guards above still end a list that never
+// ends.
 //
 // Connectors without a scriptName are yielded as they come (the caller
 // decides about them) and count as new.
-func pageAll(ctx context.Context, fetch fetchPage, pageSize, maxPages int, yield func(V3ConnectorDto, error) bool) {
+func pageAll(ctx context.Context, fetch fetchPage, pageSize, maxPages int, warn func(string), yield func(V3ConnectorDto, error) bool) {
 	seen := map[string]bool{}
 	offset, total := 0, -1
+	warned := false
 	for page := 1; ; page++ {
 		if page > maxPages {
 			yield(V3ConnectorDto{}, fmt.Errorf("list connectors: %w: still full pages after %d pages (%d connectors); stopped, no tenant has that many", ErrEndlessList, maxPages, len(seen)))
@@ -66,9 +70,11 @@ func pageAll(ctx context.Context, fetch fetchPage, pageSize, maxPages int, yield
 			yield(V3ConnectorDto{}, fmt.Errorf("list connectors: %w: the page at offset %d repeats %d of its %d connectors from earlier pages; stopped after %d pages", ErrEndlessList, offset, repeated, len(p.Items), page))
 			return
 		}
-		if total >= 0 && offset >= total && len(fresh) > 0 {
-			yield(V3ConnectorDto{}, fmt.Errorf("list connectors: %w: the server declared %d connectors (X-Total-Count) but the page at offset %d still lists new ones; stopped", ErrEndlessList, total, offset))
-			return
+		if total >= 0 && offset+len(fresh) > total && len(fresh) > 0 && !warned {
+			warned = true
+			if warn != nil {
+				warn(fmt.Sprintf("the server declared %d connectors (X-Total-Count) but the page at offset %d lists more; the count is wrong, paging goes on while pages bring new connectors", total, offset))
+			}
 		}
 		for _, it := range fresh {
 			if !yield(it, nil) {

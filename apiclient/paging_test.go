@@ -34,7 +34,7 @@ func items(names ...string) []V3ConnectorDto {
 func pageRun(fetch fetchPage, size, maxPages int) ([]string, error) {
 	var got []string
 	var err error
-	pageAll(context.Background(), fetch, size, maxPages, func(c V3ConnectorDto, e error) bool {
+	pageAll(context.Background(), fetch, size, maxPages, nil, func(c V3ConnectorDto, e error) bool {
 		if e != nil {
 			err = e
 			return false
@@ -57,7 +57,9 @@ func TestPageAll(t *testing.T) {
 		{"a total that is a multiple of the page", []Page{{Items: items("a", "b"), Total: 4}, {Items: items("c", "d"), Total: 4}, {Total: 4}}, "a b c d", "", 3},
 		{"a shifted page repeats one", []Page{{Items: items("a", "b"), Total: -1}, {Items: items("b", "c"), Total: -1}, {Items: items("d"), Total: -1}}, "a b c d", "", 3},
 		{"the same page forever", []Page{{Items: items("a", "b"), Total: -1}}, "a b", "repeats 2 of its 2", 2},
-		{"more than the declared total", []Page{{Items: items("a", "b"), Total: 2}, {Items: items("c", "d"), Total: 2}}, "a b", "declared 2 connectors", 2},
+		{"more than the declared total", []Page{{Items: items("a", "b"), Total: 2}, {Items: items("c", "d"), Total: 2}, {Items: items("e"), Total: 2}}, "a b c d e", "", 3},
+		{"a total of 0 on pages that list", []Page{{Items: items("a", "b"), Total: 0}, {Items: items("c"), Total: 0}}, "a b c", "", 2},
+		{"a lying total, then the same page forever", []Page{{Items: items("a", "b"), Total: 0}, {Items: items("c", "d"), Total: 0}}, "a b c d", "repeats 2 of its 2", 3},
 		{"new connectors forever", nil, "", "after 5 pages", 5},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -173,7 +175,7 @@ func FuzzPageAll(f *testing.F) {
 		p := &pages{seq: seq}
 		seen := map[string]bool{}
 		failed := false
-		pageAll(context.Background(), p.fetch, size, maxPages, func(c V3ConnectorDto, err error) bool {
+		pageAll(context.Background(), p.fetch, size, maxPages, nil, func(c V3ConnectorDto, err error) bool {
 			if failed {
 				t.Fatalf("yielded %+v, %v after an error", c, err)
 			}
@@ -194,4 +196,22 @@ func FuzzPageAll(f *testing.F) {
 			t.Fatalf("%d pages asked for, more than %d", p.calls, maxPages)
 		}
 	})
+}
+
+// TestPageAllWarnsOnceAboutALyingCount: a declared total that the pages
+// contradict is said once, and every connector is still listed.
+func TestPageAllWarnsOnceAboutALyingCount(t *testing.T) {
+	p := &pages{seq: []Page{{Items: items("a", "b"), Total: 0}, {Items: items("c", "d"), Total: 0}, {Items: items("e"), Total: 0}}}
+	var warnings []string
+	var got []string
+	pageAll(context.Background(), p.fetch, 2, 10, func(m string) { warnings = append(warnings, m) }, func(c V3ConnectorDto, err error) bool {
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, c.ScriptName)
+		return true
+	})
+	if strings.Join(got, " ") != "a b c d e" || len(warnings) != 1 || !strings.Contains(warnings[0], "declared 0 connectors") {
+		t.Errorf("listed %v, warnings %q", got, warnings)
+	}
 }

@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 
@@ -132,8 +133,10 @@ func encodeDirManifest(m *Manifest) ([]byte, error) {
 // folder, fsynced, renamed over the old one), leaves files with the same
 // content untouched, and removes everything else under connectors/ (gone
 // connectors, documents and locales, stray files). Nothing outside
-// connectors/ and manifest.json is touched, so DIR may be, or be inside, a Git
-// working tree. In a partial export (SetPartial) the folders of the skipped
+// connectors/ and manifest.json is touched but DIR/.gitattributes (written
+// when missing, so Git never converts line ends) and, while Close writes,
+// the InterruptedMarker, so DIR may be, or be inside, a Git working tree. An
+// interruption during Close does not cut its write phase short. In a partial export (SetPartial) the folders of the skipped
 // connectors are kept as they were, so a connector that failed once does not
 // show up as deleted.
 //
@@ -291,6 +294,26 @@ func (w *DirWriter) commit(ctx context.Context) (*Manifest, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, wrap("write", err)
 	}
+	// From here on the directory changes. An interruption (SIGINT, SIGTERM:
+	// a cancelled CI job) must not leave files of two tenant states under one
+	// manifest, so the write phase, local and short, is finished rather than
+	// cut; a SIGKILL, which nothing can finish, leaves the marker that
+	// readers and verify name (see checkNotInterrupted) and the next export
+	// removes.
+	ctx = context.WithoutCancel(ctx)
+	marker := filepath.Join(w.dir, InterruptedMarker)
+	if err := os.MkdirAll(w.dir, dirDirMode); err != nil {
+		return nil, wrap("create folder", err)
+	}
+	if err := writeFileAtomic(marker, fmt.Appendf(nil, "connvault export writing since %s, pid %d\n", time.Now().UTC().Format(time.RFC3339), os.Getpid())); err != nil {
+		return nil, wrap("mark the write phase", err)
+	}
+	if err := syncDir(w.dir); err != nil {
+		return nil, wrap("fsync", err)
+	}
+	if err := writeGitAttributes(w.dir); err != nil {
+		return nil, wrap("write .gitattributes", err)
+	}
 	if err := w.buf.Flush(); err != nil {
 		return nil, wrap("flush temporary file", err)
 	}
@@ -363,7 +386,65 @@ func (w *DirWriter) commit(ctx context.Context) (*Manifest, error) {
 			return nil, wrap("write manifest.json", err)
 		}
 	}
+	if err := os.Remove(marker); err != nil {
+		return nil, wrap("end the write phase", err)
+	}
+	if err := syncDir(w.dir); err != nil {
+		return nil, wrap("fsync", err)
+	}
 	return m, nil
+}
+
+// DirManifest reads only a snapshot directory's manifest.json, as the
+// export that wrote it recorded it (nil, nil when dir has none).
+func DirManifest(dir string) (*Manifest, error) {
+	root, err := os.OpenRoot(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer root.Close()
+	if _, err := root.Lstat(manifestName); errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	return readDirManifest(root, dir, ReadOptions{MaxManifestSize: DefaultMaxManifestSize})
+}
+
+// InterruptedMarker is the file in a snapshot directory while an export
+// writes its files. Found by a reader, it means the export was killed
+// midway: the files may mix the old and the new tenant state.
+const InterruptedMarker = ".connvault-writing"
+
+// gitAttributes keeps Git from converting what connvault compares byte for
+// byte: a Windows checkout with core.autocrlf=true would turn every LF into
+// CRLF, and a restore of the checkout would rewrite every document.
+const gitAttributes = `# Written by connvault export --format dir: these files are the tenant's
+# documents byte for byte, so Git must not convert their line ends.
+manifest.json -text
+connectors/** -text
+`
+
+// writeGitAttributes writes DIR/.gitattributes when DIR has none; one the
+// user wrote is theirs and left alone (docs/gitops.md says what it needs).
+func writeGitAttributes(dir string) error {
+	p := filepath.Join(dir, ".gitattributes")
+	if _, err := os.Lstat(p); err == nil || !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return writeFileAtomic(p, []byte(gitAttributes))
+}
+
+// checkNotInterrupted refuses a snapshot directory whose export was killed
+// while writing (InterruptedMarker is there).
+func checkNotInterrupted(root *os.Root, dir string) *Error {
+	b, err := root.ReadFile(InterruptedMarker)
+	if err != nil {
+		return nil
+	}
+	return newErr(dir, "", ErrInterrupted, fmt.Sprintf("an export was interrupted while writing this directory (%s): its files may mix two tenant states; run the export again, which repairs it",
+		strings.TrimSpace(string(b[:min(len(b), 200)]))), nil)
 }
 
 // manifest makes the directory's manifest from the entries found on disk
@@ -804,6 +885,10 @@ func OpenDir(dir string, opts ReadOptions) (*DirReader, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open snapshot directory: %w", err)
 	}
+	if e := checkNotInterrupted(root, dir); e != nil {
+		root.Close()
+		return nil, e
+	}
 	rec, err := readDirManifest(root, dir, opts)
 	if err != nil {
 		root.Close()
@@ -921,6 +1006,9 @@ func VerifyDir(dir string, opts ReadOptions) DirStatus {
 		return st
 	}
 	defer root.Close()
+	if e := checkNotInterrupted(root, dir); e != nil {
+		collect(e)
+	}
 	rec, err := readDirManifest(root, dir, opts)
 	if err != nil {
 		collect(asError(dir, err))

@@ -106,8 +106,8 @@ func TestDirRoundTripFixture(t *testing.T) {
 			t.Errorf("%s: got %d bytes (present %v), want %d", e.Path, len(got), ok, e.Size)
 		}
 	}
-	if len(files) != len(fixtureEntries)+1 {
-		t.Errorf("directory holds %d files, want the %d entries and manifest.json: %v", len(files), len(fixtureEntries), files)
+	if len(files) != len(fixtureEntries)+2 || files[".gitattributes"] != gitAttributes {
+		t.Errorf("directory holds %d files, want the %d entries, manifest.json and .gitattributes: %v", len(files), len(fixtureEntries), files)
 	}
 	// The manifest leaves out what changes every run.
 	man := files["manifest.json"]
@@ -273,6 +273,7 @@ func TestDirRemovesWhatIsGone(t *testing.T) {
 	m := writeDir(t, dir, fixtureMeta(), cs[:1], []Skipped{{ScriptName: "flaky", Reason: "500 server error"}})
 	got := treeFiles(t, dir)
 	delete(got, "manifest.json")
+	delete(got, ".gitattributes")
 	want := map[string]string{
 		"connectors/acme-ldap/detail.json":                string(cs[0].Detail),
 		"connectors/acme-ldap/translations/en.properties": "title=ACME LDAP\n",
@@ -561,4 +562,86 @@ func FuzzDirReader(f *testing.F) {
 			t.Fatalf("rewritten directory digest %s, read %s", m.ContentDigest, snap.Manifest.ContentDigest)
 		}
 	})
+}
+
+// TestDirKeepsUsersGitAttributes: a .gitattributes the user wrote is left
+// as it is; a new directory gets connvault's.
+func TestDirKeepsUsersGitAttributes(t *testing.T) {
+	dir := t.TempDir()
+	own := "* text=auto\n"
+	if err := os.WriteFile(filepath.Join(dir, ".gitattributes"), []byte(own), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	writeDir(t, dir, fixtureMeta(), fixtureConnectors(), nil)
+	if got := treeFiles(t, dir)[".gitattributes"]; got != own {
+		t.Errorf(".gitattributes = %q, want the user's %q", got, own)
+	}
+}
+
+// TestDirInterruptedWhileWritingIsNamed: a directory whose export was
+// killed while writing (the marker left behind) is refused by the reader
+// and named by VerifyDir as an interrupted export, not passed and not called
+// corrupt; the next export repairs it.
+func TestDirInterruptedWhileWritingIsNamed(t *testing.T) {
+	dir := t.TempDir()
+	writeDir(t, dir, fixtureMeta(), fixtureConnectors(), nil)
+	if err := os.WriteFile(filepath.Join(dir, InterruptedMarker), []byte("connvault export writing since 2026-12-08T01:00:00Z, pid 42\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := OpenDir(dir, ReadOptions{}); !errors.Is(err, ErrInterrupted) || errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "run the export again") {
+		t.Errorf("OpenDir: %v, want ErrInterrupted", err)
+	}
+	st := VerifyDir(dir, ReadOptions{})
+	if len(st.Problems) == 0 || !errors.Is(st.Problems[0], ErrInterrupted) {
+		t.Errorf("VerifyDir problems %v, want the interrupted export first", st.Problems)
+	}
+	writeDir(t, dir, fixtureMeta(), fixtureConnectors(), nil)
+	if _, err := os.Stat(filepath.Join(dir, InterruptedMarker)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the next export left the marker: %v", err)
+	}
+	if st := VerifyDir(dir, ReadOptions{}); len(st.Problems) != 0 {
+		t.Errorf("after the repairing export: %v", st.Problems)
+	}
+}
+
+// TestDirWritePhaseFinishesWhenInterrupted: an interruption (a cancelled
+// context: SIGINT, SIGTERM) that arrives while Close writes the files never
+// leaves a directory that mixes two snapshots: either Close had not begun
+// and the directory holds the old snapshot, or it finished the new one.
+func TestDirWritePhaseFinishesWhenInterrupted(t *testing.T) {
+	old, next := synthConnectors(120, 256), synthConnectors(120, 256)
+	for _, c := range next {
+		c.SourceConfig = append(c.SourceConfig, []byte("<!-- next night -->\n")...)
+	}
+	for i := range 4 {
+		dir := t.TempDir()
+		oldM := writeDir(t, dir, fixtureMeta(), old, nil)
+		ctx, cancel := context.WithCancel(context.Background())
+		w, err := CreateDir(ctx, dir, fixtureMeta())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range next {
+			if err := w.Add(ctx, c); err != nil {
+				t.Fatal(err)
+			}
+		}
+		go func() {
+			time.Sleep(time.Duration(i) * 2 * time.Millisecond)
+			cancel()
+		}()
+		newM, err := w.Close(ctx)
+		w.Abort()
+		cancel()
+		st := VerifyDir(dir, ReadOptions{})
+		if len(st.Problems) != 0 || len(st.Changes) != 0 {
+			t.Fatalf("run %d: the directory is inconsistent: %v, %d changes", i, st.Problems, len(st.Changes))
+		}
+		switch {
+		case err == nil && st.Manifest.ContentDigest != newM.ContentDigest:
+			t.Errorf("run %d: Close succeeded but the directory does not hold the new snapshot", i)
+		case err != nil && st.Manifest.ContentDigest != oldM.ContentDigest:
+			t.Errorf("run %d: Close failed (%v) and the directory no longer holds the old snapshot", i, err)
+		}
+	}
 }

@@ -31,6 +31,10 @@ var (
 	// ErrLimit: a reader limit (ReadOptions) was reached. The archive may be
 	// fine but larger than allowed, or it may be a decompression bomb.
 	ErrLimit = errors.New("archive exceeds a reader limit")
+	// ErrInterrupted: a snapshot directory whose export was killed while it
+	// wrote its files: they may mix two tenant states. The next export
+	// repairs it.
+	ErrInterrupted = errors.New("snapshot directory export was interrupted")
 )
 
 // Error describes one problem with one archive, and with one entry of it when

@@ -2,8 +2,12 @@ package command
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
 	"io/fs"
 	"maps"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +15,7 @@ import (
 
 	"github.com/connvault/connvault/archive"
 	"github.com/connvault/connvault/sandbox"
+	"github.com/connvault/connvault/sandbox/spectest"
 )
 
 // TestDirExportKeepsGoingPastUnsavableScriptNames: the directory form
@@ -108,4 +113,112 @@ func keys(m map[string]string) []string {
 		out = append(out, k)
 	}
 	return out
+}
+
+// TestVerifyNamesAnInterruptedDirectoryExport: a snapshot directory that an
+// export killed while writing left behind fails verify, named as an
+// interrupted export (not passed, not "corrupt"), and the next export
+// repairs it.
+func TestVerifyNamesAnInterruptedDirectoryExport(t *testing.T) {
+	clearSailEnv(t)
+	dir := filepath.Join(t.TempDir(), "snap")
+	if code, _, stderr := runCLI(t, t.Context(), "export", "--sandbox", "--format", "dir", "-o", dir); code != 0 {
+		t.Fatalf("export: exit %d\n%s", code, stderr)
+	}
+	// What a SIGKILL in the write phase leaves: the marker, some files new.
+	if err := os.WriteFile(filepath.Join(dir, archive.InterruptedMarker), []byte("connvault export writing since 2026-12-08T03:00:00Z, pid 4242\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := runCLI(t, t.Context(), "verify", dir)
+	if code == 0 || !strings.Contains(stdout+stderr, "an export was interrupted while writing this directory") || strings.Contains(stdout+stderr, "corrupt") {
+		t.Errorf("verify of an interrupted directory: exit %d\n%s%s", code, stdout, stderr)
+	}
+	if code, _, stderr := runCLI(t, t.Context(), "export", "--sandbox", "--format", "dir", "-o", dir); code != 0 {
+		t.Fatalf("the repairing export: exit %d\n%s", code, stderr)
+	}
+	if code, stdout, stderr := runCLI(t, t.Context(), "verify", dir); code != 0 {
+		t.Errorf("verify after the repairing export: exit %d\n%s%s", code, stdout, stderr)
+	}
+}
+
+// listNothing makes the tenant's list answer an empty page, as a token that
+// lost its rights or an outage does.
+func listNothing(tn *sandbox.Tenant) {
+	tn.SetHook(func(w http.ResponseWriter, r *http.Request) bool {
+		if !isList(r) {
+			return false
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("X-Total-Count", "0")
+		_, _ = w.Write([]byte("[]"))
+		return true
+	})
+}
+
+// TestExportOfAnEmptyListKeepsTheSnapshot: when a tenant that had
+// connectors suddenly lists none, export --format dir and export -d stop
+// with exit 1, writing and removing nothing, unless --allow-empty; a drop of
+// more than half is a warning in the log and in --json.
+func TestExportOfAnEmptyListKeepsTheSnapshot(t *testing.T) {
+	clearSailEnv(t)
+	srv := spectest.Start(t, sandbox.Options{})
+	snap := filepath.Join(t.TempDir(), "snap")
+	archives := t.TempDir()
+	for _, args := range [][]string{{"--format", "dir", "-o", snap}, {"-d", archives}} {
+		if code, _, stderr := runCLI(t, t.Context(), append(append([]string{"export"}, args...), tenantArgs(srv)...)...); code != 0 {
+			t.Fatalf("export %v: exit %d\n%s", args, code, stderr)
+		}
+	}
+	before := treeDigest(t, snap)
+	listNothing(srv.Tenant)
+	for _, args := range [][]string{{"--format", "dir", "-o", snap}, {"-d", archives}} {
+		code, _, stderr := runCLI(t, t.Context(), append(append([]string{"export"}, args...), tenantArgs(srv)...)...)
+		if code != exitError || !strings.Contains(stderr, "listed no connectors") || !strings.Contains(stderr, "--allow-empty") {
+			t.Errorf("export %v of an empty list: exit %d, want 1 naming --allow-empty\n%s", args, code, stderr)
+		}
+	}
+	if treeDigest(t, snap) != before {
+		t.Error("the snapshot directory changed after a refused empty export")
+	}
+	if n := countArchives(t, archives); n["127-0-0-1"]+n["sandbox"] > 1 || len(n) != 1 {
+		t.Errorf("archives after a refused empty export: %v, want the one", n)
+	}
+	if code, _, stderr := runCLI(t, t.Context(), append([]string{"export", "--format", "dir", "-o", snap, "--allow-empty"}, tenantArgs(srv)...)...); code != 0 {
+		t.Errorf("--allow-empty: exit %d\n%s", code, stderr)
+	}
+
+	// Fewer than half: a warning.
+	srv2 := spectest.Start(t, sandbox.Options{})
+	dir2 := t.TempDir()
+	if code, _, stderr := runCLI(t, t.Context(), append([]string{"export", "-d", dir2}, tenantArgs(srv2)...)...); code != 0 {
+		t.Fatalf("export: exit %d\n%s", code, stderr)
+	}
+	rel := released(srv2.Tenant)
+	for _, sn := range rel[:len(rel)-2] {
+		if err := srv2.Tenant.DeleteDirect(sn); err != nil {
+			t.Fatal(err)
+		}
+	}
+	code, stdout, stderr := runCLI(t, t.Context(), append([]string{"export", "-d", dir2, "--json"}, tenantArgs(srv2)...)...)
+	if code != 0 || !strings.Contains(stderr, "fewer than half") || !strings.Contains(stdout, `"warnings"`) {
+		t.Errorf("a drop to 2 connectors: exit %d, want 0 with a warning in the log and --json\n%s%s", code, stdout, stderr)
+	}
+}
+
+// treeDigest is a digest of every file's path and content under dir.
+func treeDigest(t *testing.T, dir string) string {
+	t.Helper()
+	h := sha256.New()
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		fmt.Fprintf(h, "%s %x\n", p, sha256.Sum256(b))
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return hex.EncodeToString(h.Sum(nil))
 }

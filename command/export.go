@@ -38,6 +38,7 @@ func exportCommand() *cli.Command {
 			&cli.BoolFlag{Name: "if-changed", Usage: "with --output-dir: write nothing when the content equals the newest archive of this tenant there"},
 			&cli.BoolFlag{Name: "wait", Usage: "with --output-dir: wait for another run holding the directory lock instead of failing"},
 			&cli.BoolFlag{Name: "json", Usage: "print the summary as JSON on stdout"},
+			&cli.BoolFlag{Name: "allow-empty", Usage: "write an export of no connectors even where the newest snapshot at the destination had some (otherwise an error: a token that lost its rights lists nothing)"},
 			&cli.BoolFlag{Name: "from-detail", Usage: "fetch each connector's detail and source template only, and take source-config, correlation-config and translations from the detail (about 2 requests per connector instead of 7; `connvault doctor` tells whether that is equivalent on your tenant)"},
 			&cli.BoolFlag{Name: "force", Usage: "with --output FILE: replace FILE if it exists (only a regular file, never a link, device or pipe)"},
 			&cli.StringFlag{Name: "format", Value: "archive", Usage: "archive (a .tar.zst) or dir (a snapshot directory for Git, with -o DIR: docs/gitops.md)"},
@@ -50,7 +51,7 @@ func exportCommand() *cli.Command {
 func exportOptions(c *cli.Context) (workflow.ExportOptions, error) {
 	o := workflow.ExportOptions{
 		Output: c.String("output"), Dir: c.String("output-dir"), Wait: c.Bool("wait"), Force: c.Bool("force"),
-		NoList: c.Bool("no-list"), KeepGoing: c.Bool("keep-going"), IfChanged: c.Bool("if-changed"), FromDetail: c.Bool("from-detail"),
+		NoList: c.Bool("no-list"), KeepGoing: c.Bool("keep-going"), IfChanged: c.Bool("if-changed"), FromDetail: c.Bool("from-detail"), AllowEmpty: c.Bool("allow-empty"),
 		Selection: archive.Selection{Filters: c.String("filters"), ScriptNames: c.StringSlice("script-name")},
 	}
 	if o.Output != "" && o.Dir != "" {
@@ -202,7 +203,7 @@ func runExportDir(c *cli.Context, s *session) error {
 		return usagef("--format %q: use archive or dir", f)
 	}
 	o := workflow.ExportDirOptions{
-		Dir: c.String("output"), Wait: c.Bool("wait"), NoList: c.Bool("no-list"), KeepGoing: c.Bool("keep-going"), FromDetail: c.Bool("from-detail"),
+		Dir: c.String("output"), Wait: c.Bool("wait"), NoList: c.Bool("no-list"), KeepGoing: c.Bool("keep-going"), FromDetail: c.Bool("from-detail"), AllowEmpty: c.Bool("allow-empty"),
 		Selection: archive.Selection{Filters: c.String("filters"), ScriptNames: c.StringSlice("script-name")},
 	}
 	switch {

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -652,4 +653,39 @@ func serveUnsavableScriptNames(tn *sandbox.Tenant) (bad, named []string) {
 		named = append(named, "--script-name", sn)
 	}
 	return bad, named
+}
+
+// countLiar rewrites every X-Total-Count the tenant sends to 0.
+type countLiar struct{ http.ResponseWriter }
+
+func (c countLiar) WriteHeader(code int) {
+	if c.Header().Get("X-Total-Count") != "" {
+		c.Header().Set("X-Total-Count", "0")
+	}
+	c.ResponseWriter.WriteHeader(code)
+}
+
+// TestExportThroughALyingCount: a tenant whose list says X-Total-Count: 0
+// on pages that list connectors is exported whole, with one warning that
+// the count is wrong; the count does not end the export.
+func TestExportThroughALyingCount(t *testing.T) {
+	clearSailEnv(t)
+	srv := spectest.Start(t, sandbox.Options{})
+	liar := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		srv.Tenant.ServeHTTP(countLiar{w}, r)
+	}))
+	defer liar.Close()
+	out := filepath.Join(t.TempDir(), "x.tar.zst")
+	code, _, stderr := runCLI(t, t.Context(), "export", "-o", out, "--rate", "0",
+		"--base-url", liar.URL, "--client-id", srv.ClientID, "--client-secret-file", secretFile(srv.ClientSecret))
+	if code != 0 || strings.Count(stderr, "declared 0 connectors (X-Total-Count)") != 1 {
+		t.Fatalf("export: exit %d, want 0 with one warning about the count\n%s", code, stderr)
+	}
+	snap, err := archive.ReadFile(out, archive.ReadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(snap.Connectors) != len(released(srv.Tenant)) {
+		t.Errorf("%d connectors archived, want the %d listed", len(snap.Connectors), len(released(srv.Tenant)))
+	}
 }

@@ -261,6 +261,8 @@ func open(ctx context.Context, s *session, st *settings.Settings) (*tenant, erro
 			t.Name = retention.TenantFromBaseURL(cfg.BaseURL)
 		}
 		t.Protected = st.Protected
+		t.ProtectedID = st.ProtectedID
+		t.RecordID = st.RecordID
 	}
 	if tuneClient != nil {
 		tuneClient(&cfg)
@@ -274,7 +276,31 @@ func open(ctx context.Context, s *session, st *settings.Settings) (*tenant, erro
 		return nil, usageError(err)
 	}
 	t.Client = client
+	if !st.Sandbox {
+		closeClient := t.close
+		t.close = func() {
+			rememberProtected(s, st, client)
+			closeClient()
+		}
+	}
 	return t, nil
+}
+
+// rememberProtected records, on first contact with a protected tenant by its
+// own address (any command that fetched a token), which tenant its token
+// names, so that it stays protected under any other address.
+func rememberProtected(s *session, st *settings.Settings, client *apiclient.Client) {
+	id := client.KnownTenantIdentity()
+	if id == "" {
+		return
+	}
+	name, err := st.Protected(client.BaseURL())
+	if err != nil || name == "" {
+		return
+	}
+	if err := st.RecordID(context.Background(), name, id); err != nil {
+		s.log.Warn(err.Error())
+	}
 }
 
 // tenantsPath is the tenants file: --config, else $CONNVAULT_CONFIG, else the

@@ -3,6 +3,7 @@ package command
 import (
 	"bytes"
 	"encoding/json"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/connvault/connvault/retention"
 	"github.com/connvault/connvault/sandbox"
+	"github.com/connvault/connvault/tenants"
 )
 
 // Settings and protection as they were found to fail, each reproduced and asserting the safe
@@ -241,5 +243,68 @@ func TestProtectedTenantUnderEverySpelling(t *testing.T) {
 		if w := prod.Tenant.Stats().Writes; w != 0 {
 			t.Errorf("%s: %d writes to the protected tenant", spelling, w)
 		}
+	}
+}
+
+// TestProtectedTenantKnownByItsToken: once connvault has met the protected
+// tenant at its own address, it records which tenant its token names; the
+// same tenant reached at an address no spelling rule can tie to it (a proxy,
+// a second listener) is still refused without --yes-protected, and a
+// protected tenant whose address now answers as another tenant is refused
+// too.
+func TestProtectedTenantKnownByItsToken(t *testing.T) {
+	e := newNamedEnv(t)
+	prod := e.sandbox("prod", sandbox.Options{Empty: true})
+	e.add("prod", prod, "--protected")
+	custom := exportCustom(t, e.sandbox("src", sandbox.Options{}))
+
+	// First contact, read-only.
+	if code, _, stderr := e.run("export", "--tenant", "prod", "--rate", "0", "-o", filepath.Join(t.TempDir(), "p.tar.zst")); code != 0 {
+		t.Fatalf("export --tenant prod: exit %d\n%s", code, stderr)
+	}
+	cfg, err := tenants.Load(e.config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tn, _ := cfg.Get("prod"); tn.TenantID == "" {
+		t.Fatalf("the tenants file recorded no identity for prod after first contact")
+	}
+
+	alias := httptest.NewServer(prod.Tenant)
+	defer alias.Close()
+	t.Setenv("SAIL_BASE_URL", alias.URL)
+	t.Setenv("SAIL_CLIENT_ID", "prod-client")
+	t.Setenv("SAIL_CLIENT_SECRET", e.secrets[0])
+	prod.Tenant.ResetStats()
+	code, _, stderr := e.run("restore", "--yes", "--rate", "0", "--no-backup", custom)
+	if code != exitUsage || !strings.Contains(stderr, "--yes-protected prod") || !strings.Contains(stderr, "its token names tenant") {
+		t.Errorf("restore through another address: exit %d, want 2 naming --yes-protected prod\n%s", code, stderr)
+	}
+	if w := prod.Tenant.Stats().Writes; w != 0 {
+		t.Errorf("%d writes to the protected tenant through another address", w)
+	}
+	if code, _, stderr := e.run("restore", "--yes", "--yes-protected", "prod", "--rate", "0", "--no-backup", custom); code != 0 || prod.Tenant.Stats().Writes == 0 {
+		t.Errorf("restore --yes-protected prod: exit %d, %d writes\n%s", code, prod.Tenant.Stats().Writes, stderr)
+	}
+
+	// The recorded identity no longer answers at prod's address.
+	clearSailEnv(t)
+	other := e.sandbox("other", sandbox.Options{Empty: true})
+	raw, err := os.ReadFile(e.config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	swapped := strings.Replace(string(raw), prod.URL, other.URL, 1)
+	swapped = strings.Replace(swapped, `"prod-client"`, `"other-client"`, 1)
+	swapped = strings.Replace(swapped, secretVar("prod"), secretVar("other"), 1)
+	if err := os.WriteFile(e.config, []byte(swapped), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr = e.run("restore", "--tenant", "prod", "--yes", "--yes-protected", "prod", "--rate", "0", "--no-backup", custom)
+	if code != exitUsage || !strings.Contains(stderr, "now answers as tenant") {
+		t.Errorf("a protected tenant whose address answers as another: exit %d\n%s", code, stderr)
+	}
+	if w := other.Tenant.Stats().Writes; w != 0 {
+		t.Errorf("%d writes to the tenant behind the changed address", w)
 	}
 }

@@ -507,6 +507,10 @@ func unified(la, lb, a, b string, ws bool) string {
 	if isBinary(a) || isBinary(b) {
 		return binaryDiff(la, lb, a, b)
 	}
+	notes, showCR := textNotes(a, b)
+	rawA, rawB := a, b
+	a, _ = displayText(a)
+	b, _ = displayText(b)
 	var edits []udiff.Edit
 	if ws {
 		aLines, aOff := splitLines(a)
@@ -527,11 +531,15 @@ func unified(la, lb, a, b string, ws bool) string {
 	out, err := udiff.ToUnified(la, lb, a, edits, udiff.DefaultContextLines)
 	if err != nil || out == "" {
 		// Edits computed from a itself are always consistent, and an empty
-		// diff only happens when one side is an empty document: show the
-		// headers so the change is still visible.
-		return "--- " + la + "\n+++ " + lb + "\n"
+		// diff only happens when one side is an empty document or both read
+		// the same once decoded: show the headers, and what differs.
+		out = "--- " + la + "\n+++ " + lb + "\n"
+		if a == b && rawA != rawB {
+			notes = append(notes, strings.TrimSuffix(strings.TrimPrefix(binaryDiff("", "", rawA, rawB), "--- \n+++ \n"), "\n"))
+			notes[len(notes)-1] = strings.Replace(notes[len(notes)-1], "Binary documents differ", "The texts read the same but the bytes differ", 1)
+		}
 	}
-	return out
+	return visible(withNotes(out, notes), showCR)
 }
 
 // splitLines splits after each '\n', keeping it, and returns each line's

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"html"
 	"io"
+
+	"github.com/connvault/connvault/internal/termtext"
 )
 
 // WriteHTML writes r as one self-contained HTML page for a change-approval
@@ -60,7 +62,7 @@ tr.note td { color: var(--muted); font-style: italic; }
 func (rep *Report) WriteHTML(w io.Writer) error {
 	bw := bufio.NewWriterSize(w, 64<<10)
 	p := func(format string, args ...any) { fmt.Fprintf(bw, format, args...) }
-	e := html.EscapeString
+	e := visibleHTML
 	// The report's notes and each section's are the same kind of list.
 	notes := func(ns []string) {
 		if len(ns) == 0 {
@@ -176,6 +178,10 @@ func writeHTMLDiff(w *bufio.Writer, fd fileDiff) {
 	}
 	w.WriteString("</table>\n</div>\n")
 }
+
+// visibleHTML is tenant text as HTML: escaped for the page, and with
+// control, bidirectional and zero-width characters shown as escapes.
+func visibleHTML(s string) string { return html.EscapeString(termtext.Escape(s)) }
 
 // marked is the escaped line with its changed characters inside tag.
 func marked(l diffLine, tag string) string {

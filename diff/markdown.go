@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"html"
 	"io"
+	"regexp"
 	"strings"
 
 	"github.com/connvault/connvault/internal/iocount"
+	"github.com/connvault/connvault/internal/termtext"
 )
 
 // WriteMarkdown writes r as GitHub/GitLab-flavoured Markdown for a pull
@@ -26,9 +28,9 @@ func (rep *Report) WriteMarkdown(w io.Writer) error {
 	cw := &iocount.Writer{W: w}
 	bw := bufio.NewWriterSize(cw, 64<<10)
 	p := func(format string, args ...any) { fmt.Fprintf(bw, format, args...) }
-	p("## %s\n\n", mdText(rep.Title))
+	p("## %s\n\n", mdTenant(rep.Title))
 	for _, c := range rep.Context {
-		p("%s  \n", mdText(c))
+		p("%s  \n", mdTenant(c))
 	}
 	if len(rep.Context) > 0 {
 		p("\n")
@@ -60,7 +62,7 @@ func (rep *Report) WriteMarkdown(w io.Writer) error {
 		p("\n")
 	}
 	for _, n := range rep.Notes {
-		p("- %s\n", mdText(n))
+		p("- %s\n", mdTenant(n))
 	}
 	if len(rep.Notes) > 0 {
 		p("\n")
@@ -72,7 +74,9 @@ func (rep *Report) WriteMarkdown(w io.Writer) error {
 	for _, s := range rep.Sections {
 		var head, tail strings.Builder
 		// A blank line after </summary> lets the Markdown inside render.
-		fmt.Fprintf(&head, "<details>\n<summary><b>%s</b> %s", html.EscapeString(oneLine(s.Status)), html.EscapeString(oneLine(s.Title)))
+		// Tenant text in code: GitHub makes no mention, link or reference
+		// of what is inside <code>.
+		fmt.Fprintf(&head, "<details>\n<summary><b>%s</b> <code>%s</code>", html.EscapeString(oneLine(s.Status)), html.EscapeString(oneLine(s.Title)))
 		if s.Where != "" {
 			fmt.Fprintf(&head, " <code>%s</code>", html.EscapeString(oneLine(s.Where)))
 		}
@@ -81,7 +85,7 @@ func (rep *Report) WriteMarkdown(w io.Writer) error {
 			fmt.Fprintf(&head, "- %s: %s → %s\n", mdCode(f.Field), mdCode(f.Old), mdCode(f.New))
 		}
 		for _, n := range s.Notes {
-			fmt.Fprintf(&head, "- %s\n", mdText(n))
+			fmt.Fprintf(&head, "- %s\n", mdTenant(n))
 		}
 		if len(s.Fields)+len(s.Notes) > 0 {
 			head.WriteString("\n")
@@ -146,8 +150,34 @@ func mdText(s string) string {
 	return b.String()
 }
 
-// mdCell escapes a table cell (mdText escapes '|' too).
-func mdCell(s string) string { return mdText(s) }
+// mdCell escapes a table cell (mdText escapes '|' too); text that would act
+// goes in a code span, its '|' escaped as a table cell needs.
+func mdCell(s string) string {
+	if acts(s) {
+		return strings.ReplaceAll(mdCode(s), "|", "\\|")
+	}
+	return mdText(s)
+}
+
+// mdTenant is a line that may hold tenant text (a connector name, a URL, a
+// path): as mdText, or in a code span when GitHub would turn some of it into
+// a mention, a link or a reference.
+func mdTenant(s string) string {
+	if acts(s) {
+		return mdCode(s)
+	}
+	return mdText(s)
+}
+
+// acts reports whether GitHub would make something of s outside code: an
+// @mention, a #123 or GH-123 reference, a URL or www. autolink, an e-mail
+// address, a :emoji:.
+func acts(s string) bool {
+	return strings.ContainsAny(s, "@#") || strings.Contains(s, "://") || strings.Contains(strings.ToLower(s), "www.") ||
+		strings.Contains(s, "GH-") || emoji.MatchString(s)
+}
+
+var emoji = regexp.MustCompile(`:[a-z0-9_+-]+:`)
 
 // mdCode is an inline code span holding s literally: delimited by one more
 // backtick than the longest run inside, padded with spaces when s starts or
@@ -181,13 +211,10 @@ func longestRun(s string, c byte) int {
 	return best
 }
 
-// oneLine replaces line breaks and other control characters with spaces:
-// a name with a newline must not end a table row or a list item.
+// oneLine makes s one visible line: line breaks, other control characters,
+// bidirectional controls and zero-width characters become escapes (\n,
+// \u202e), so a name with a newline does not end a table row or a list item
+// and nothing in it draws a picture other than its characters.
 func oneLine(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f {
-			return ' '
-		}
-		return r
-	}, s)
+	return termtext.Escape(s)
 }

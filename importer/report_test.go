@@ -38,14 +38,14 @@ func TestPlanReports(t *testing.T) {
 	out := md.String()
 	for _, want := range []string{
 		"Plan: 1 to create, 1 to update, 1 unchanged, 1 skipped (",
-		"<summary><b>update</b> CRM <code>archive crm, target crm-9</code></summary>",
+		"<summary><b>update</b> <code>CRM</code> <code>archive crm, target crm-9</code></summary>",
 		"- write source-config (modify)",
 		"--- a/crm-9/source-config.xml\n+++ b/crm/source-config.xml\n@@ -1 +1 @@\n-<old/>\n+<new/>\n",
 		"- patch connectorMetadata (modify)",
 		"- `connectorMetadata`: `{\"platform\":\"ccg\"}` → `{\"platform\":\"new\"}`",
-		"<summary><b>create</b> HR <code>archive hr</code></summary>",
+		"<summary><b>create</b> <code>HR</code> <code>archive hr</code></summary>",
 		"+++ b/hr/translations/en.properties",
-		"<summary><b>skip</b> AD <code>archive ad</code></summary>",
+		"<summary><b>skip</b> <code>AD</code> <code>archive ad</code></summary>",
 		"Dry run: nothing was written.",
 	} {
 		if !strings.Contains(out, want) {

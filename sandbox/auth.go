@@ -83,7 +83,7 @@ func (t *Tenant) serveToken(w http.ResponseWriter, r *http.Request) {
 		ExpiresIn:   expiresIn(t.opts.TokenTTL),
 		Scope:       "sp:scopes:all",
 		AccessType:  "OFFLINE",
-		TenantID:    uuidFrom("tenant:" + t.opts.Org),
+		TenantID:    t.opts.TenantID,
 		Pod:         t.opts.Pod,
 		Org:         t.opts.Org,
 		ClientID:    id,
@@ -132,7 +132,7 @@ var jwtKey = func() []byte {
 func (t *Tenant) mintLocked(clientID string, now time.Time, jti uint64) string {
 	exp := now.Add(t.opts.TokenTTL)
 	claims := map[string]any{
-		"tenant_id": uuidFrom("tenant:" + t.opts.Org),
+		"tenant_id": t.opts.TenantID,
 		"pod":       t.opts.Pod,
 		"org":       t.opts.Org,
 		"client_id": clientID,

@@ -80,6 +80,10 @@ type Options struct {
 	// Org and Pod name the tenant in server-made fields (s3Location, token
 	// answers). Defaults: "sandbox", "sandbox-pod".
 	Org, Pod string
+	// TenantID is the tenant_id its tokens carry, which names the tenant
+	// however its URL is spelled. Default: a new random id, so two
+	// sandboxes are two tenants.
+	TenantID string
 
 	// Layouts lists the API layouts served ("v1", "v3", "v2024", "v2025",
 	// "v2026"); empty: all. Every path of a layout not served answers 404,
@@ -165,6 +169,9 @@ func New(opts Options) *Tenant {
 	}
 	if opts.Org == "" {
 		opts.Org = "sandbox"
+	}
+	if opts.TenantID == "" {
+		opts.TenantID = uuidFrom("tenant:" + randomHex(16))
 	}
 	if opts.Pod == "" {
 		opts.Pod = "sandbox-pod"

@@ -19,6 +19,7 @@
 package settings
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -675,6 +676,60 @@ func (s *Settings) Protected(baseURL string) (string, error) {
 		}
 	}
 	return "", nil
+}
+
+// ProtectedID returns the name of the protected tenant whose recorded
+// identity (the tenant its tokens name, see tenants.Tenant.TenantID) is id,
+// or "": a target is protected by what it is, not only by its address.
+func (s *Settings) ProtectedID(id string) (string, error) {
+	if id == "" {
+		return "", nil
+	}
+	cfg, err := s.TenantsFile()
+	if err != nil {
+		return "", fmt.Errorf("cannot tell whether the target is a protected tenant: %w", err)
+	}
+	for _, tn := range cfg.Tenants {
+		if tn.Protected && tn.TenantID == id {
+			return tn.Name, nil
+		}
+	}
+	return "", nil
+}
+
+// RecordID records id as the identity of the protected tenant name on first
+// contact. A tenant recorded as another identity is an error: its base URL
+// now reaches a different tenant.
+func (s *Settings) RecordID(ctx context.Context, name, id string) error {
+	if id == "" {
+		return nil
+	}
+	cfg, err := s.TenantsFile()
+	if err != nil {
+		return err
+	}
+	if tn, ok := cfg.Get(name); !ok || !tn.Protected || tn.TenantID == id {
+		return nil
+	} else if tn.TenantID != "" {
+		return fmt.Errorf("the protected tenant %q was recorded as tenant %s, but its base URL %s now answers as tenant %s; "+
+			"if the tenant really changed, remove \"tenantId\" from its entry in %s", name, tn.TenantID, tn.BaseURL, id, s.Config.Value)
+	}
+	err = tenants.Update(ctx, s.Config.Value, func(c *tenants.Config) error {
+		for i := range c.Tenants {
+			if c.Tenants[i].Name == name && c.Tenants[i].TenantID == "" {
+				c.Tenants[i].TenantID = id
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("recording the identity of protected tenant %q: %w", name, err)
+	}
+	s.tenantsFile, s.tenantsErr = nil, nil // read again with the record
+	if s.r.in.Log != nil {
+		s.r.in.Log.Info(fmt.Sprintf("recorded the identity of protected tenant %s (tenant %s): it stays protected under any other address", name, id))
+	}
+	return nil
 }
 
 // SameBaseURL compares two base URLs as addresses: scheme and host without

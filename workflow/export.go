@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -42,6 +43,9 @@ type ExportOptions struct {
 	// FromDetail takes source-config, correlation-config and translations
 	// from each connector's detail (export.Options.FromDetail).
 	FromDetail bool
+	// AllowEmpty writes an export of no connectors even where the newest
+	// snapshot of the same selection had some (see checkShrink).
+	AllowEmpty bool
 }
 
 // ExportResult is an export's outcome; it is export's --json document.
@@ -76,6 +80,38 @@ type ExportResult struct {
 	// Missing are the asked-for scriptNames the tenant does not have
 	// (with KeepGoing; without it they fail the export).
 	Missing []string `json:"missing,omitempty"`
+	// Warnings are what the run warned about that a scheduler should see:
+	// a drop of more than half of the connectors since the newest snapshot.
+	Warnings []string `json:"warnings,omitempty"`
+}
+
+// ErrEmptyTenant is an export that listed no connectors where the newest
+// snapshot of the same selection had some: a token that lost its rights or
+// an outage, not a tenant that emptied overnight. Nothing is written.
+var ErrEmptyTenant = errors.New("the tenant listed no connectors")
+
+// checkShrink compares an export's connector count with the newest snapshot
+// at its destination (prev; nil when there is none), when both were taken
+// with the same selection. A real tenant always lists SailPoint's built-in
+// connectors, so none at all where there were some is an error unless
+// allowEmpty; fewer than half is a warning, returned to be logged and put in
+// --json.
+func checkShrink(prev *archive.Manifest, sel archive.Selection, got int, allowEmpty bool, where string) (string, error) {
+	if prev == nil || prev.ConnectorCount == 0 || !sameSelection(prev.Selection, sel) {
+		return "", nil
+	}
+	if got == 0 && !allowEmpty {
+		return "", fmt.Errorf("%w, but the newest snapshot in %s has %d: a token that lost its rights or an outage looks like this; nothing was written or removed "+
+			"(check the token with connvault doctor; if the tenant really is empty, add --allow-empty)", ErrEmptyTenant, where, prev.ConnectorCount)
+	}
+	if got*2 < prev.ConnectorCount {
+		return fmt.Sprintf("the tenant listed %d connectors, fewer than half of the %d in the newest snapshot in %s: check the token's rights and the tenant", got, prev.ConnectorCount, where), nil
+	}
+	return "", nil
+}
+
+func sameSelection(a, b archive.Selection) bool {
+	return a.Filters == b.Filters && slices.Equal(a.ScriptNames, b.ScriptNames) && slices.Equal(a.Names, b.Names)
 }
 
 // ErrNoArchive wraps an export failure after which no archive was written.
@@ -156,6 +192,22 @@ func Export(ctx context.Context, env *Env, o ExportOptions) (*ExportResult, erro
 	res.Connectors, res.Documents, res.Bytes = er.Connectors, er.Documents, er.Bytes
 	res.Partial, res.Skipped, res.Failed = partial, er.Skipped, len(er.Failed)+len(missing)
 	res.Missing = missing
+	if o.Dir != "" {
+		prev := res.Previous
+		if prev == nil {
+			// Unreadable or absent: prune and verify speak for it.
+			prev, _ = archivestore.NewestManifest(ctx, o.Dir, t.Name)
+		}
+		warning, err := checkShrink(prev, o.Selection, er.Connectors, o.AllowEmpty, o.Dir)
+		if err != nil {
+			_ = w.Abort()
+			return nil, err
+		}
+		if warning != "" {
+			env.log().Warn(warning)
+			res.Warnings = append(res.Warnings, warning)
+		}
+	}
 
 	if res.Previous != nil && !res.Partial && w.Digest() == res.Previous.ContentDigest {
 		_ = w.Abort()

@@ -27,6 +27,8 @@ type ExportDirOptions struct {
 	KeepGoing bool
 	// FromDetail takes the documents from each detail (ExportOptions.FromDetail).
 	FromDetail bool
+	// AllowEmpty is ExportOptions.AllowEmpty.
+	AllowEmpty bool
 }
 
 // ExportDir writes the tenant's selected connectors into a snapshot
@@ -70,13 +72,21 @@ func ExportDir(ctx context.Context, env *Env, o ExportDirOptions) (*ExportResult
 		return nil, fmt.Errorf("--script-name %s: no such connector in tenant %s; %s left as it was (check the scriptName, or add --keep-going)",
 			strings.Join(missing, ", "), t.Name, dir)
 	}
+	prev, _ := archive.DirManifest(dir)
+	warning, err := checkShrink(prev, o.Selection, er.Connectors, o.AllowEmpty, dir)
+	if err != nil {
+		return nil, err
+	}
+	if warning != "" {
+		env.log().Warn(warning)
+	}
 	partial, apiVersion := recordRun(w, t, meta.Source, er, missing)
+	// Close finishes its write phase even when interrupted (a directory must
+	// not hold two tenant states); a failure in it leaves the directory
+	// marked as an interrupted export, which the next export repairs.
 	m, err := w.Close(ctx)
 	if err != nil {
-		if ctx.Err() != nil {
-			return nil, &ExportInterruptedError{Fetched: er.Connectors, Dir: dir}
-		}
-		return nil, fmt.Errorf("writing %s: %w", dir, err)
+		return nil, fmt.Errorf("writing %s (it may now mix two tenant states, and verify says so; run the export again to repair it): %w", dir, err)
 	}
 	st := t.Client.Stats()
 	return &ExportResult{
@@ -84,7 +94,7 @@ func ExportDir(ctx context.Context, env *Env, o ExportDirOptions) (*ExportResult
 		Connectors: er.Connectors, Documents: er.Documents, Bytes: er.Bytes, ContentDigest: m.ContentDigest,
 		Seconds: time.Since(start).Seconds(), Requests: st.Requests, Retries: st.Retries, RateLimited: st.RateLimited,
 		Partial: partial, Skipped: er.Skipped, Failed: len(er.Failed) + len(missing), Missing: missing,
-		APIVersion: apiVersion, Fetch: er.Fetch, OtherSources: len(er.Sources),
+		APIVersion: apiVersion, Fetch: er.Fetch, OtherSources: len(er.Sources), Warnings: warnings(warning),
 	}, nil
 }
 
@@ -162,4 +172,11 @@ func Unpack(ctx context.Context, env *Env, arg, dir string) (*archive.Manifest, 
 		return nil, fmt.Errorf("unpack %s: %w", arg, err)
 	}
 	return m, nil
+}
+
+func warnings(w string) []string {
+	if w == "" {
+		return nil
+	}
+	return []string{w}
 }

@@ -83,7 +83,7 @@ func (r *PromoteResult) Failed() bool { return r.Restore.Failed() }
 // pre-promotion snapshot), then verify the target against the source.
 func Promote(ctx context.Context, env *Env, o PromoteOptions) (*PromoteResult, error) {
 	res := &PromoteResult{Version: 1, Kind: "promotion", From: o.sourceName(), To: o.To.Name, DryRun: o.DryRun}
-	if err := promoteCheckTarget(env, o); err != nil {
+	if err := promoteCheckTarget(ctx, env, o); err != nil {
 		return res, err
 	}
 	source, err := promoteExportSource(ctx, env, o, res)
@@ -105,14 +105,14 @@ func Promote(ctx context.Context, env *Env, o PromoteOptions) (*PromoteResult, e
 
 // promoteCheckTarget fails before the source export when the target may not
 // be written: Restore checks again before it writes.
-func promoteCheckTarget(env *Env, o PromoteOptions) error {
+func promoteCheckTarget(ctx context.Context, env *Env, o PromoteOptions) error {
 	if o.From != nil && o.From.Client.BaseURL() == o.To.Client.BaseURL() {
 		env.log().Warn(fmt.Sprintf("tenants %s and %s have the same base URL %s: promoting a tenant onto itself changes nothing", o.From.Name, o.To.Name, o.From.Client.BaseURL()))
 	}
 	if o.DryRun {
 		return nil
 	}
-	return CheckWritable(o.To, o.YesProtected)
+	return CheckWritable(ctx, o.To, o.YesProtected)
 }
 
 func promoteExportSource(ctx context.Context, env *Env, o PromoteOptions, res *PromoteResult) (*archive.Snapshot, error) {

@@ -70,7 +70,7 @@ func (o *RestoreOptions) verb() string {
 // tenant's is written to only when yesProtected spells out that tenant's name.
 // A yesProtected naming another tenant than the target is refused too, since
 // it shows the user meant a different one.
-func CheckWritable(t *Tenant, yesProtected string) error {
+func CheckWritable(ctx context.Context, t *Tenant, yesProtected string) error {
 	protected := ""
 	if t.Protected != nil {
 		name, err := t.Protected(t.Client.BaseURL())
@@ -79,9 +79,49 @@ func CheckWritable(t *Tenant, yesProtected string) error {
 		}
 		protected = name
 	}
+	// A protected address is refused before any request.
+	if protected != "" && yesProtected != protected {
+		return refuseProtected(t, protected, yesProtected, "")
+	}
+	id := ""
+	if t.ProtectedID != nil {
+		// Beyond the address: the token names the tenant that answers.
+		var err error
+		if id, err = t.Client.TenantIdentity(ctx); err != nil {
+			return fmt.Errorf("cannot tell which tenant %s is (nothing was written): %w", t.Client.BaseURL(), err)
+		}
+		byID, err := t.ProtectedID(id)
+		if err != nil {
+			return &UsageError{fmt.Errorf("%w: nothing was written", err)}
+		}
+		if protected == "" && byID != "" {
+			if err := refuseProtected(t, byID, yesProtected, id); err != nil {
+				return err
+			}
+			protected = byID
+		}
+	}
+	if err := refuseProtected(t, protected, yesProtected, ""); err != nil {
+		return err
+	}
+	if protected != "" && t.RecordID != nil {
+		if err := t.RecordID(ctx, protected, id); err != nil {
+			return &UsageError{fmt.Errorf("%w: nothing was written", err)}
+		}
+	}
+	return nil
+}
+
+// refuseProtected is CheckWritable's rule for the target's protected name
+// ("" when it is not protected); id, when set, is the tenant identity that
+// revealed it.
+func refuseProtected(t *Tenant, protected, yesProtected, id string) error {
 	switch {
 	case yesProtected != "" && yesProtected != t.Name && yesProtected != protected:
 		return &UsageError{fmt.Errorf("--yes-protected %s does not name the target tenant %q: nothing was written; check which tenant you are writing to", yesProtected, t.Name)}
+	case protected != "" && yesProtected != protected && id != "":
+		return &UsageError{fmt.Errorf("the target %s is the protected tenant %q (its token names tenant %s): writing to it needs --yes-protected %s spelled out; nothing was written",
+			t.Client.BaseURL(), protected, id, protected)}
 	case protected != "" && yesProtected != protected:
 		return &UsageError{fmt.Errorf("the target %s is the protected tenant %q: writing to it needs --yes-protected %s spelled out; nothing was written",
 			t.Client.BaseURL(), protected, protected)}
@@ -94,7 +134,7 @@ func CheckWritable(t *Tenant, yesProtected string) error {
 func Restore(ctx context.Context, env *Env, o RestoreOptions) (*RestoreResult, error) {
 	t := o.Target
 	if !o.DryRun {
-		if err := CheckWritable(t, o.YesProtected); err != nil {
+		if err := CheckWritable(ctx, t, o.YesProtected); err != nil {
 			return nil, err
 		}
 	}

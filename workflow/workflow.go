@@ -7,6 +7,7 @@
 package workflow
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"time"
@@ -76,6 +77,12 @@ type Tenant struct {
 	// Protected reports the name of the protected tenant (in the tenants
 	// file) that this tenant's base URL is, or ""; nil means never protected.
 	Protected func(baseURL string) (string, error)
+	// ProtectedID reports the name of the protected tenant whose recorded
+	// identity is id (the tenant the token names), or ""; nil: none.
+	ProtectedID func(id string) (string, error)
+	// RecordID records id as the protected tenant name's identity, or
+	// fails when it was recorded as another; nil: nothing recorded.
+	RecordID func(ctx context.Context, name, id string) error
 }
 
 func (t *Tenant) sourceURL() string {

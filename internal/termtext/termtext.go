@@ -14,8 +14,8 @@ import (
 )
 
 // Escape returns s with every control character (newlines and tabs
-// included), invalid UTF-8 byte and bidirectional control escaped: one line
-// of plain text.
+// included), invalid UTF-8 byte, bidirectional control and zero-width
+// character escaped: one line of plain text.
 func Escape(s string) string {
 	if safe(s, false) {
 		return s
@@ -30,6 +30,40 @@ func EscapeLines(s string) string {
 		return s
 	}
 	return escape(s, true)
+}
+
+// EscapeLinesCR is EscapeLines that shows the CR of a CRLF line end too, for
+// text whose difference may lie in its line ends.
+func EscapeLinesCR(s string) string {
+	if !strings.Contains(s, "\r") {
+		return EscapeLines(s)
+	}
+	return escapeCR(s)
+}
+
+func escapeCR(s string) string {
+	var b strings.Builder
+	for len(s) > 0 {
+		i := strings.IndexByte(s, '\n')
+		line := s
+		if i >= 0 {
+			line, s = s[:i], s[i+1:]
+		} else {
+			s = ""
+		}
+		b.WriteString(escape(line, true))
+		if i >= 0 {
+			b.WriteByte('\n')
+		}
+	}
+	return b.String()
+}
+
+// invisible reports the zero-width characters that draw nothing and so can
+// hide a difference: zero-width space, joiners, word joiner and the
+// invisible operators, and the byte-order mark inside text.
+func invisible(r rune) bool {
+	return r >= '\u200b' && r <= '\u200d' || r >= '\u2060' && r <= '\u2064' || r == '\ufeff'
 }
 
 func safe(s string, lines bool) bool {
@@ -65,7 +99,7 @@ func escape(s string, lines bool) string {
 			b.WriteString(`\t`)
 		case r < 0x80 && unicode.IsControl(r):
 			fmt.Fprintf(&b, `\x%02x`, r)
-		case unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) || r == '\u2028' || r == '\u2029':
+		case unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) || r == '\u2028' || r == '\u2029' || invisible(r):
 			fmt.Fprintf(&b, `\u%04x`, r)
 		default:
 			b.WriteString(s[i : i+size])

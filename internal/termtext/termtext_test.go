@@ -59,3 +59,24 @@ func FuzzEscape(f *testing.F) {
 		}
 	})
 }
+
+// TestEscapeShowsInvisibleAndLineEnds: zero-width characters and
+// bidirectional controls become visible escapes; EscapeLinesCR shows the CR
+// of CRLF line ends as well, keeping tabs and newlines.
+func TestEscapeShowsInvisibleAndLineEnds(t *testing.T) {
+	for in, want := range map[string]string{
+		"a\u200bb":       `a\u200bb`,
+		"x\u202eevil":    `x\u202eevil`,
+		"w\u2060j\ufeff": `w\u2060j\ufeff`,
+	} {
+		if got := Escape(in); got != want {
+			t.Errorf("Escape(%q) = %q, want %q", in, got, want)
+		}
+	}
+	if got, want := EscapeLinesCR("a\tb\r\nc\rd\n"), "a\tb\\r\nc\\rd\n"; got != want {
+		t.Errorf("EscapeLinesCR = %q, want %q", got, want)
+	}
+	if got, want := EscapeLines("a\r\nc\rd\n"), "a\r\nc\\rd\n"; got != want {
+		t.Errorf("EscapeLines = %q, want %q", got, want)
+	}
+}

@@ -1,0 +1,118 @@
+package command
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// snapshotPair exports the sandbox as a snapshot directory twice, A and B,
+// for a test to edit B by hand as a pull request would.
+func snapshotPair(t *testing.T) (a, b string) {
+	t.Helper()
+	clearSailEnv(t)
+	dir := t.TempDir()
+	a, b = filepath.Join(dir, "a"), filepath.Join(dir, "b")
+	for _, d := range []string{a, b} {
+		if code, _, stderr := runCLI(t, t.Context(), "export", "--sandbox", "--format", "dir", "-o", d); code != 0 {
+			t.Fatalf("export --format dir: exit %d\n%s", code, stderr)
+		}
+	}
+	return a, b
+}
+
+func editFile(t *testing.T, path string, edit func(string) string) {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(edit(string(raw))), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// outsideCode is a Markdown report without its code blocks, code spans and
+// <code> elements: where GitHub makes mentions, links and references.
+func outsideCode(md string) string {
+	for _, re := range []*regexp.Regexp{
+		regexp.MustCompile("(?s)(`{3,})diff\n.*?\n`{3,}\n"),
+		regexp.MustCompile("(?s)<code>.*?</code>"),
+		regexp.MustCompile("(`+).*?`+"),
+	} {
+		md = re.ReplaceAllString(md, "")
+	}
+	return md
+}
+
+// TestReportsShowEveryChange: a hand-edited snapshot whose changes a report
+// could hide (a byte that is not UTF-8, a document in ISO-8859-1, a lone CR,
+// Trojan Source controls, a zero-width space, CRLF line ends) shows each of
+// them, visibly, in the text, Markdown and HTML reports alike; none is
+// called binary, and nothing invisible reaches the page.
+func TestReportsShowEveryChange(t *testing.T) {
+	a, b := snapshotPair(t)
+	conn := filepath.Join(b, "connectors", "workday")
+	editFile(t, filepath.Join(conn, "translations", "de.properties"), func(s string) string { return s + "cafe.name=caf\xe9\n" })
+	editFile(t, filepath.Join(b, "connectors", "acme-hr-feed", "source-config.xml"), func(string) string {
+		return "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>\n<SourceConfig name=\"Caf\xe9 Latin\"/>\n"
+	})
+	editFile(t, filepath.Join(conn, "source-template.xml"), func(s string) string {
+		return strings.Replace(s, "<Attributes>", "<Attributes>\r<entry key=\"x\"/>\u202e\u2066gnp.exe\u2069\u200b", 1)
+	})
+	editFile(t, filepath.Join(conn, "correlation-config.xml"), func(s string) string { return strings.ReplaceAll(s, "\n", "\r\n") })
+
+	for _, format := range []string{"text", "markdown", "html"} {
+		code, stdout, stderr := runCLI(t, t.Context(), "diff", "--format", format, a, b)
+		if code != 1 {
+			t.Fatalf("diff --format %s: exit %d, want 1\n%s", format, code, stderr)
+		}
+		for _, want := range []string{
+			`caf\xe9`, "not valid UTF-8",
+			"Caf\u00e9 Latin", "decoded from ISO-8859-1",
+			`\r<entry`, `\u202e`, `\u2066`, `\u200b`,
+			"differ only in line ends (a: LF, b: CRLF)",
+		} {
+			w := want
+			if format == "html" {
+				w = strings.ReplaceAll(strings.ReplaceAll(w, "<", "&lt;"), ">", "&gt;")
+			}
+			if !strings.Contains(stdout, w) {
+				t.Errorf("diff --format %s does not show %q", format, want)
+			}
+		}
+		if strings.Contains(stdout, "Binary documents differ") {
+			t.Errorf("diff --format %s calls a text document binary", format)
+		}
+		for _, raw := range []string{"\u202e", "\u2066", "\u200b", "\xe9"} {
+			if strings.Contains(stdout, raw) {
+				t.Errorf("diff --format %s holds the raw %q", format, raw)
+			}
+		}
+		if strings.Contains(strings.ReplaceAll(stdout, "\r\n", "\n"), "\r") {
+			t.Errorf("diff --format %s holds a lone CR", format)
+		}
+	}
+}
+
+// TestMarkdownReportKeepsTenantTextInert: a connector name with a mention,
+// an issue reference and a URL shows only inside code in the Markdown
+// report, where GitHub makes nothing of it.
+func TestMarkdownReportKeepsTenantTextInert(t *testing.T) {
+	a, b := snapshotPair(t)
+	editFile(t, filepath.Join(b, "connectors", "workday", "detail.json"), func(s string) string {
+		return strings.Replace(s, `"name":"Workday"`, `"name":"Workday @someone #123 https://evil.example/x"`, 1)
+	})
+	code, stdout, stderr := runCLI(t, t.Context(), "diff", "--format", "markdown", a, b)
+	if code != 1 || !strings.Contains(stdout, "@someone") {
+		t.Fatalf("diff --format markdown: exit %d, the name is missing\n%s%s", code, stdout, stderr)
+	}
+	rest := outsideCode(stdout)
+	for _, bad := range []string{"@someone", "#123", "https://evil.example"} {
+		if strings.Contains(rest, bad) {
+			t.Errorf("%q appears outside code, where GitHub acts on it:\n%s", bad, rest)
+		}
+	}
+}
