@@ -162,3 +162,45 @@ func TestGitHubStepsFailOnAFailedExport(t *testing.T) {
 		}
 	}
 }
+
+// TestSystemdServiceCommandLinesRun: the service's ExecStart and
+// ExecStartPost, with systemd's specifiers filled in as it would (%i the
+// tenant, %S the state directory, %d the credentials directory) and its
+// EnvironmentFile's variables, export from the sandbox and prune.
+func TestSystemdServiceCommandLinesRun(t *testing.T) {
+	srv := spectest.Start(t, sandbox.Options{})
+	raw, err := os.ReadFile("systemd/connvault-export@.service")
+	if err != nil {
+		t.Fatal(err)
+	}
+	state, creds := t.TempDir(), t.TempDir()
+	if err := os.MkdirAll(filepath.Join(state, "connvault", "acme"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(creds, "client-secret"), []byte(srv.ClientSecret), 0o400); err != nil {
+		t.Fatal(err)
+	}
+	fill := strings.NewReplacer("%i", "acme", "%S", state, "%d", creds, "/usr/local/bin/connvault", connvaultBinary(t))
+	var lines []string
+	for _, l := range strings.Split(string(raw), "\n") {
+		for _, key := range []string{"ExecStart=", "ExecStartPost="} {
+			if cmd, ok := strings.CutPrefix(l, key); ok {
+				lines = append(lines, fill.Replace(cmd))
+			}
+		}
+	}
+	if len(lines) != 2 {
+		t.Fatalf("found %d command lines, want ExecStart and ExecStartPost", len(lines))
+	}
+	for _, l := range lines {
+		f := strings.Fields(l)
+		cmd := exec.Command(f[0], f[1:]...)
+		cmd.Env = []string{"PATH=/usr/bin:/bin", "SAIL_BASE_URL=" + srv.URL, "SAIL_CLIENT_ID=" + srv.ClientID, "CONNVAULT_RATE=0"}
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Errorf("%s: %v\n%s", l, err, out)
+		}
+	}
+	if archives, _ := filepath.Glob(filepath.Join(state, "connvault", "acme", "*.tar.zst")); len(archives) != 1 {
+		t.Errorf("archives in the state directory: %v", archives)
+	}
+}
