@@ -176,7 +176,7 @@ func promoteOptions(c *cli.Context, s *session, to string) (workflow.PromoteOpti
 		},
 	}
 	if !yes {
-		o.Confirm = func(q string) (bool, error) { return confirm(stdin, s.stderr, q) }
+		o.Confirm = func(q string) (bool, error) { return confirm(c.Context, stdin, s.stderr, q) }
 	}
 	return o, nil
 }

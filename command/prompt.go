@@ -2,6 +2,7 @@ package command
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -9,14 +10,30 @@ import (
 )
 
 // confirm asks a yes/no question on w and reads the answer from r; only an
-// explicit yes counts.
-func confirm(r io.Reader, w io.Writer, question string) (bool, error) {
+// explicit yes counts. Ctrl-C at the prompt (ctx cancelled) returns at once
+// with the context's error, whatever the terminal is doing: the read goes on
+// in the background until the process ends.
+func confirm(ctx context.Context, r io.Reader, w io.Writer, question string) (bool, error) {
 	fmt.Fprint(w, question)
-	line, err := bufio.NewReader(r).ReadString('\n')
-	if err != nil && !errors.Is(err, io.EOF) {
-		return false, fmt.Errorf("reading the answer: %w", err)
+	type answer struct {
+		line string
+		err  error
 	}
-	return isYes(line), nil
+	got := make(chan answer, 1)
+	go func() {
+		line, err := bufio.NewReader(r).ReadString('\n')
+		got <- answer{line, err}
+	}()
+	select {
+	case <-ctx.Done():
+		fmt.Fprintln(w)
+		return false, fmt.Errorf("interrupted at the prompt, nothing was written: %w", ctx.Err())
+	case a := <-got:
+		if a.err != nil && !errors.Is(a.err, io.EOF) {
+			return false, fmt.Errorf("reading the answer: %w", a.err)
+		}
+		return isYes(a.line), nil
+	}
 }
 
 // isYes accepts y and yes in any case, surrounded by blanks.

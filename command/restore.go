@@ -82,7 +82,7 @@ func runRestore(c *cli.Context) error {
 	}
 	if !f.yes {
 		stdin := c.App.Reader
-		opts.Confirm = func(q string) (bool, error) { return confirm(stdin, s.stderr, q) }
+		opts.Confirm = func(q string) (bool, error) { return confirm(c.Context, stdin, s.stderr, q) }
 	}
 	res, err := workflow.Restore(ctx, s.env(), opts)
 	if err != nil || f.dryRun {

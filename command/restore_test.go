@@ -427,7 +427,7 @@ func TestRestoreOnlyUnknown(t *testing.T) {
 func TestConfirm(t *testing.T) {
 	for in, want := range map[string]bool{"y\n": true, " YES \n": true, "yes": true, "n\n": false, "\n": false, "": false, "yep\n": false} {
 		var w strings.Builder
-		got, err := confirm(strings.NewReader(in), &w, "Apply? [y/N] ")
+		got, err := confirm(t.Context(), strings.NewReader(in), &w, "Apply? [y/N] ")
 		if err != nil || got != want || w.String() != "Apply? [y/N] " {
 			t.Errorf("answer %q: %v, %v (prompt %q), want %v", in, got, err, w.String(), want)
 		}
