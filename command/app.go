@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"regexp"
 	"runtime/pprof"
 	"slices"
 	"strings"
@@ -153,6 +154,9 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 		// a partial backup.
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {
+				if near := closestCommand(c.App.Commands, c.Args().First()); near != "" {
+					return usagef("unknown command %q; did you mean %q? See 'connvault --help' for the commands", c.Args().First(), near)
+				}
 				return usagef("unknown command %q: see 'connvault --help' for the commands", c.Args().First())
 			}
 			return cli.ShowAppHelp(c)
@@ -247,15 +251,18 @@ func oneLine(err error) string {
 // -ouput" as "unknown flag --ouput; did you mean --output?", suggesting the
 // command's closest flag.
 func unknownFlag(c *cli.Context, err error) error {
+	flags := c.App.Flags
+	if c.Command != nil && len(c.Command.Flags) > 0 {
+		flags = c.Command.Flags
+	}
+	if m := badValueRE.FindStringSubmatch(err.Error()); m != nil {
+		return badFlagValue(flags, m[2], m[1])
+	}
 	name, ok := strings.CutPrefix(err.Error(), "flag provided but not defined: ")
 	if !ok {
 		return err
 	}
 	name = strings.TrimLeft(name, "-")
-	flags := c.App.Flags
-	if c.Command != nil && len(c.Command.Flags) > 0 {
-		flags = c.Command.Flags
-	}
 	dash := "--"
 	if len(name) == 1 {
 		dash = "-"
@@ -264,6 +271,35 @@ func unknownFlag(c *cli.Context, err error) error {
 		return fmt.Errorf("unknown flag %s%s; did you mean --%s?", dash, name, s)
 	}
 	return fmt.Errorf("unknown flag %s%s; see --help for the flags", dash, name)
+}
+
+// badValueRE is the flag package's "invalid value "abc" for flag
+// -keep-daily: parse error".
+var badValueRE = regexp.MustCompile(`^invalid value "(.*)" for flag -+([^:\s]+): `)
+
+// badFlagValue names the flag as it is typed and the kind of value it takes.
+func badFlagValue(flags []cli.Flag, name, value string) error {
+	want := "another value"
+	for _, f := range flags {
+		if !slices.Contains(f.Names(), name) {
+			continue
+		}
+		switch f.(type) {
+		case *cli.IntFlag, *cli.Int64Flag, *cli.UintFlag, *cli.Uint64Flag:
+			want = "a whole number, such as 7"
+		case *cli.Float64Flag:
+			want = "a number, such as 2.5"
+		case *cli.DurationFlag:
+			want = "a duration, such as 30s or 2h"
+		case *cli.BoolFlag:
+			want = "true or false (or the flag alone)"
+		}
+	}
+	dash := "--"
+	if len(name) == 1 {
+		dash = "-"
+	}
+	return fmt.Errorf("%s%s %q: not a valid value; give %s", dash, name, value, want)
 }
 
 // unknownTopFlag is unknownFlag before the command, where only the global
@@ -314,6 +350,24 @@ func closestFlag(flags []cli.Flag, name string) string {
 			if len(n) < 2 {
 				continue
 			}
+			d := editDistance(n, name)
+			if d <= max(1, len(n)/3) && (best == "" || d < bestDist) {
+				best, bestDist = n, d
+			}
+		}
+	}
+	return best
+}
+
+// closestCommand is the command name nearest to name, when near enough to
+// be a typo.
+func closestCommand(cmds []*cli.Command, name string) string {
+	best, bestDist := "", 0
+	for _, c := range cmds {
+		if c.Hidden {
+			continue
+		}
+		for _, n := range c.Names() {
 			d := editDistance(n, name)
 			if d <= max(1, len(n)/3) && (best == "" || d < bestDist) {
 				best, bestDist = n, d

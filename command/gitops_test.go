@@ -280,3 +280,39 @@ func scriptNameArgs(srv *sandbox.Server) []string {
 	}
 	return args
 }
+
+// TestPackAndUnpackRefuseSwappedOperands: operands of the wrong kind (a
+// directory where an archive is read, an archive name where a directory is
+// written, and the reverse for pack) are a usage error with a hint, and
+// nothing is created.
+func TestPackAndUnpackRefuseSwappedOperands(t *testing.T) {
+	clearSailEnv(t)
+	tmp := t.TempDir()
+	dir, arc := filepath.Join(tmp, "outdir"), filepath.Join(tmp, "a.tar.zst")
+	if code, _, stderr := runCLI(t, t.Context(), "export", "--sandbox", "--format", "dir", "-o", dir); code != 0 {
+		t.Fatalf("export: %d\n%s", code, stderr)
+	}
+	if code, _, stderr := runCLI(t, t.Context(), "export", "--sandbox", "-o", arc); code != 0 {
+		t.Fatalf("export: %d\n%s", code, stderr)
+	}
+	for _, tc := range []struct {
+		args []string
+		hint string
+		made string
+	}{
+		{[]string{"unpack", dir, filepath.Join(tmp, "new.tar.zst")}, "did you mean `connvault pack", filepath.Join(tmp, "new.tar.zst")},
+		{[]string{"unpack", arc, filepath.Join(tmp, "x.tar.zst")}, "did you mean `connvault pack", filepath.Join(tmp, "x.tar.zst")},
+		{[]string{"pack", arc, filepath.Join(tmp, "newdir")}, "did you mean `connvault unpack", filepath.Join(tmp, "newdir")},
+		{[]string{"pack", dir, dir}, "did you mean `connvault unpack", ""},
+	} {
+		code, _, stderr := runCLI(t, t.Context(), tc.args...)
+		if code != exitUsage || !strings.Contains(stderr, tc.hint) {
+			t.Errorf("%v: exit %d, want 2 with %q\n%s", tc.args, code, tc.hint, stderr)
+		}
+		if tc.made != "" {
+			if _, err := os.Lstat(tc.made); err == nil {
+				t.Errorf("%v created %s", tc.args, tc.made)
+			}
+		}
+	}
+}

@@ -293,6 +293,8 @@ func TestBadFlags(t *testing.T) {
 		keywords []string
 	}{
 		{[]string{"nosuchcommand"}, []string{`unknown command "nosuchcommand"`, "connvault --help"}},
+		{[]string{"exprot"}, []string{`unknown command "exprot"; did you mean "export"?`}},
+		{[]string{"prune", "--keep-daily", "abc", "/tmp"}, []string{`--keep-daily "abc": not a valid value; give a whole number`}},
 		{[]string{"export", "--sandbox", "--bogus"}, []string{"unknown flag --bogus", "--help"}},
 		{[]string{"export", "--sandbox", "--ouput", "x"}, []string{"unknown flag --ouput; did you mean --output?"}},
 		{[]string{"--ouput", "x", "export", "--sandbox"}, []string{"unknown flag --ouput before the command; did you mean --output?", "`connvault export`"}},

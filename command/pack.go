@@ -3,9 +3,11 @@ package command
 import (
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/connvault/connvault/archive"
 	"github.com/connvault/connvault/archivestore"
 	"github.com/connvault/connvault/storage"
 	"github.com/connvault/connvault/workflow"
@@ -49,6 +51,14 @@ func runPack(c *cli.Context) error {
 		return err
 	}
 	dir, out := c.Args().Get(0), c.Args().Get(1)
+	if p, ok := storage.Local(dir); ok && !archive.IsDir(p) && looksLikeArchive(dir) {
+		if _, err := os.Stat(p); err == nil {
+			return usagef("pack %s: it is an archive, not a snapshot directory; to write it out as a directory, did you mean `connvault unpack %s %s`?", dir, dir, out)
+		}
+	}
+	if p, ok := storage.Local(out); ok && archive.IsDir(p) {
+		return usagef("pack into %s: it is a directory, and pack writes an archive; did you mean `connvault unpack %s %s`?", out, dir, out)
+	}
 	if p, ok := storage.Local(out); ok {
 		if _, err := os.Lstat(p); err == nil {
 			return usagef("pack: %s exists; connvault does not replace it: choose a new path", p)
@@ -71,6 +81,14 @@ func runUnpack(c *cli.Context) error {
 		return err
 	}
 	arg, dir := c.Args().Get(0), c.Args().Get(1)
+	// Operands of the wrong kind are a swapped command line (pack was
+	// meant): refuse before anything is created.
+	if p, ok := storage.Local(arg); ok && archive.IsDir(p) {
+		return usagef("unpack %s: it is a directory, not an archive; to make an archive of a snapshot directory, did you mean `connvault pack %s %s`?", arg, arg, dir)
+	}
+	if looksLikeArchive(dir) {
+		return usagef("unpack into %s: that is named like an archive, and unpack writes a snapshot directory; did you mean `connvault pack %s %s`?", dir, arg, dir)
+	}
 	if err := archivestore.Exists(c.Context, arg); err != nil {
 		return fmt.Errorf("archive %s: %w", arg, err)
 	}
@@ -80,4 +98,15 @@ func runUnpack(c *cli.Context) error {
 	}
 	s.log.Info(fmt.Sprintf("wrote %s: %d connectors, digest %s", dir, m.ConnectorCount, m.ContentDigest))
 	return nil
+}
+
+// looksLikeArchive reports whether a path is named as archives are.
+func looksLikeArchive(p string) bool {
+	p = strings.ToLower(strings.TrimRight(p, "/"))
+	for _, ext := range []string{".tar.zst", ".tzst", ".tar", ".zst", ".tar.gz", ".tgz"} {
+		if strings.HasSuffix(p, ext) {
+			return true
+		}
+	}
+	return false
 }

@@ -188,7 +188,7 @@ func prunePositional(c *cli.Context) (string, error) {
 			val = args[i]
 		}
 		if err := c.Set(f.Names()[0], val); err != nil {
-			return "", pruneUsage("invalid value %q for flag %s: %v", val, a, err)
+			return "", pruneUsage("%v", badFlagValue(c.Command.Flags, f.Names()[0], val))
 		}
 	}
 	switch len(positional) {
