@@ -16,6 +16,16 @@ var ErrEndlessList = errors.New("the server's connector list does not end")
 // that keeps answering full pages past it is paging wrong.
 const MaxListPages = 400
 
+type listTotalKey struct{}
+
+// WithListTotal returns a context under which a listing tells f the total
+// the server declares (X-Total-Count) as soon as a page carries one, so a
+// progress display knows it from the first page. The total may be wrong:
+// f hears what the server said.
+func WithListTotal(ctx context.Context, f func(total int)) context.Context {
+	return context.WithValue(ctx, listTotalKey{}, f)
+}
+
 // fetchPage asks for the page at offset; total is the declared
 // X-Total-Count, or -1.
 type fetchPage func(ctx context.Context, offset int) (Page, error)
@@ -53,6 +63,9 @@ func pageAll(ctx context.Context, fetch fetchPage, pageSize, maxPages int, warn 
 		}
 		if p.Total >= 0 {
 			total = p.Total
+			if f, ok := ctx.Value(listTotalKey{}).(func(int)); ok {
+				f(total)
+			}
 		}
 		repeated := 0
 		fresh := make([]V3ConnectorDto, 0, len(p.Items))

@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"sync"
+	"time"
 
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
@@ -22,16 +23,29 @@ type progress struct {
 	label string
 	total int
 	stats func() apiclient.Stats // requests and retries for the description
+	// Without a bar: when the phase started and when it last logged.
+	start, logged time.Time
 }
+
+// progressLogEvery is how often a run without a progress bar (stderr not a
+// terminal: cron, CI, a pod) logs how far it got.
+var progressLogEvery = 30 * time.Second
 
 // newProgress shows the client's request counters beside the bar.
 func newProgress(s *session, label string, stats func() apiclient.Stats) *progress {
-	return &progress{s: s, label: label, total: -1, stats: stats}
+	now := time.Now()
+	return &progress{s: s, label: label, total: -1, stats: stats, start: now, logged: now}
 }
 
-// Update shows e; it does nothing when the session shows no progress.
+// Update shows e: on the bar when the session shows one, else as a log line
+// at info level every progressLogEvery, so a long unattended run shows
+// signs of life (done/total, rate, expected end).
 func (p *progress) Update(e export.Progress) {
-	if p == nil || !p.s.progress {
+	if p == nil {
+		return
+	}
+	if !p.s.progress {
+		p.logLine(e)
 		return
 	}
 	p.mu.Lock()
@@ -57,6 +71,42 @@ func (p *progress) Update(e export.Progress) {
 		p.bar.Describe(describeProgress(termWidth(p.s.stderr), p.label, st))
 	}
 	_ = p.bar.Set(e.Done)
+}
+
+func (p *progress) logLine(e export.Progress) {
+	p.mu.Lock()
+	now := time.Now()
+	due := now.Sub(p.logged) >= progressLogEvery
+	if due {
+		p.logged = now
+	}
+	p.mu.Unlock()
+	if !due || p.s.log == nil {
+		return
+	}
+	p.s.log.Info(progressLine(p.label, e, now.Sub(p.start), now))
+}
+
+// progressLine is "exporting acme: 120/311 connectors (38%), 2.9
+// connectors/s, expected end 03:21:05 UTC (in 1m05s)"; without a total, the
+// count and the rate.
+func progressLine(label string, e export.Progress, elapsed time.Duration, now time.Time) string {
+	rate := 0.0
+	if s := elapsed.Seconds(); s > 0 {
+		rate = float64(e.Done) / s
+	}
+	line := fmt.Sprintf("%s: %d", label, e.Done)
+	if e.Total > 0 {
+		line += fmt.Sprintf("/%d connectors (%d%%)", e.Total, e.Done*100/e.Total)
+	} else {
+		line += " " + map[bool]string{true: "connector", false: "connectors"}[e.Done == 1]
+	}
+	line += fmt.Sprintf(", %.1f connectors/s", rate)
+	if e.Total > 0 && rate > 0 && e.Done < e.Total {
+		left := time.Duration(float64(e.Total-e.Done) / rate * float64(time.Second)).Round(time.Second)
+		line += fmt.Sprintf(", expected end %s UTC (in %s)", now.Add(left).UTC().Format(time.TimeOnly), left)
+	}
+	return line
 }
 
 // Finish clears the bar.

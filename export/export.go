@@ -78,7 +78,7 @@ type Options struct {
 // Progress is a snapshot of the pipeline's advance.
 type Progress struct {
 	Done  int // connectors emitted or skipped
-	Total int // -1 until the list is exhausted
+	Total int // the list's declared total until it is exhausted, then the count; -1 when neither is known
 }
 
 // Failure is a connector that could not be read.
@@ -158,6 +158,23 @@ func Run(ctx context.Context, t Tenant, opts Options, emit func(*archive.Connect
 	g.SetLimit(window + 1) // +1: the producer itself
 	var total atomic.Int64
 	total.Store(-1)
+	// declared is the list's X-Total-Count, known from its first page;
+	// enqueued counts the connectors handed to the fetchers so far.
+	var declared, enqueued atomic.Int64
+	declared.Store(-1)
+	progressTotal := func() int {
+		if t := total.Load(); t >= 0 {
+			return int(t)
+		}
+		// Until the list ends, the declared total (plus the connectors named
+		// with ScriptNames) when it is not contradicted by what was listed.
+		if d := declared.Load(); d >= 0 {
+			if est := d + int64(len(opts.ScriptNames)); est >= enqueued.Load() {
+				return int(est)
+			}
+		}
+		return -1
+	}
 
 	g.Go(func() error {
 		defer close(order)
@@ -170,6 +187,7 @@ func Run(ctx context.Context, t Tenant, opts Options, emit func(*archive.Connect
 			seen[it.scriptName] = true
 			it.seq = n
 			n++
+			enqueued.Store(int64(n))
 			ch := make(chan outcome, 1)
 			select {
 			case order <- ch:
@@ -183,7 +201,8 @@ func Run(ctx context.Context, t Tenant, opts Options, emit func(*archive.Connect
 			return nil
 		}
 		if !opts.ListDisabled {
-			for dto, err := range t.AllConnectors(gctx, opts.Filters, "") {
+			lctx := apiclient.WithListTotal(gctx, func(n int) { declared.Store(int64(n)) })
+			for dto, err := range t.AllConnectors(lctx, opts.Filters, "") {
 				if err != nil {
 					return fmt.Errorf("listing connectors: %w", err)
 				}
@@ -263,7 +282,7 @@ func Run(ctx context.Context, t Tenant, opts Options, emit func(*archive.Connect
 		}
 		done++
 		if opts.Progress != nil {
-			opts.Progress(Progress{Done: done, Total: int(total.Load())})
+			opts.Progress(Progress{Done: done, Total: progressTotal()})
 		}
 	}
 	if writeErr != nil {

@@ -29,7 +29,9 @@ func ReadTenantEach(ctx context.Context, env *Env, t *Tenant, sel *archive.Selec
 		snap.Manifest.Selection = *sel
 	}
 	bar := env.progress("reading "+t.Name, t.Client.Stats)
-	res, err := export.Run(ctx, t.Client, ReadOptions(env, sel), func(conn *archive.Connector) error {
+	opts := ReadOptions(env, sel)
+	opts.Progress = bar.Update
+	res, err := export.Run(ctx, t.Client, opts, func(conn *archive.Connector) error {
 		snap.Connectors = append(snap.Connectors, conn)
 		if each != nil {
 			return each(conn)
@@ -53,7 +55,9 @@ func ReadTenantEach(ctx context.Context, env *Env, t *Tenant, sel *archive.Selec
 // read, in list order, keeping none: diff's live side.
 func StreamTenant(ctx context.Context, env *Env, t *Tenant, sel *archive.Selection, emit func(*archive.Connector) error) error {
 	bar := env.progress("reading "+t.Name, t.Client.Stats)
-	_, err := export.Run(ctx, t.Client, ReadOptions(env, sel), emit)
+	opts := ReadOptions(env, sel)
+	opts.Progress = bar.Update
+	_, err := export.Run(ctx, t.Client, opts, emit)
 	bar.Finish()
 	if err != nil {
 		return fmt.Errorf("reading tenant %s: %w", t.Name, err)

@@ -223,16 +223,38 @@ func planRestore(ctx context.Context, env *Env, o RestoreOptions) (*archive.Snap
 	sel := &archive.Selection{ScriptNames: res.ScriptNames, Names: planner.TargetNames()}
 	var target *archive.Snapshot
 	var err error
+	read := 0
 	res.Plan, err = planner.Plan(ctx, diff.Source{Each: func(ctx context.Context, emit func(*archive.Connector) error) error {
 		var err error
-		target, err = ReadTenantEach(ctx, env, o.Target, sel, emit)
+		target, err = ReadTenantEach(ctx, env, o.Target, sel, func(c *archive.Connector) error {
+			read++
+			return emit(c)
+		})
 		return err
 	}})
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil, nil, &PlanInterruptedError{Verb: o.verb(), Read: read, Wanted: len(res.ScriptNames)}
+		}
 		return nil, nil, err
 	}
 	res.Target = target
 	return target, res, nil
+}
+
+// PlanInterruptedError is a restore stopped (Ctrl-C) while it read the
+// target to plan: nothing was written, and how far the reading got. It does
+// not wrap context.Canceled, which would shorten the message to
+// "interrupted".
+type PlanInterruptedError struct {
+	Verb   string
+	Read   int // target connectors read and planned
+	Wanted int // connectors of the archive, whose counterparts were sought
+}
+
+func (e *PlanInterruptedError) Error() string {
+	return fmt.Sprintf("interrupted while planning: %d target connectors read for the archive's %d; nothing was written; run the same %s again",
+		e.Read, e.Wanted, e.Verb)
 }
 
 // InterruptedError is a restore stopped (Ctrl-C) while applying: what was
