@@ -412,6 +412,58 @@ func DirManifest(dir string) (*Manifest, error) {
 	return readDirManifest(root, dir, ReadOptions{MaxManifestSize: DefaultMaxManifestSize})
 }
 
+// CaseClashes lists the added scriptNames that differ from another only in
+// case ("Okta" and "okta"): two folders that a checkout on macOS or Windows,
+// whose file systems do not tell them apart, merges into one.
+func (w *DirWriter) CaseClashes() [][2]string {
+	return caseClashes(slices.Collect(maps.Keys(w.names)))
+}
+
+func caseClashes(names []string) [][2]string {
+	slices.Sort(names)
+	first := map[string]string{}
+	var out [][2]string
+	for _, n := range names {
+		k := strings.ToLower(n)
+		if f, ok := first[k]; ok {
+			out = append(out, [2]string{f, n})
+			continue
+		}
+		first[k] = n
+	}
+	return out
+}
+
+// caseInsensitive reports whether dir's file system takes names without
+// case (macOS, Windows by default): it looks manifest.json up as
+// MANIFEST.JSON. A variable so tests can play such a file system.
+var caseInsensitive = func(root *os.Root) bool {
+	a, err1 := root.Lstat(manifestName)
+	b, err2 := root.Lstat(strings.ToUpper(manifestName))
+	return err1 == nil && err2 == nil && os.SameFile(a, b)
+}
+
+// checkCaseClashes refuses a snapshot directory on a file system without
+// case whose manifest records connectors that differ only in case: the
+// checkout has merged their folders, so what it holds is neither.
+func checkCaseClashes(root *os.Root, dir string, rec *Manifest) *Error {
+	var names []string
+	seen := map[string]bool{}
+	for _, e := range rec.Entries {
+		sn, _, ok := strings.Cut(strings.TrimPrefix(e.Path, connectorsDir), "/")
+		if ok && !seen[sn] {
+			seen[sn] = true
+			names = append(names, sn)
+		}
+	}
+	clashes := caseClashes(names)
+	if len(clashes) == 0 || !caseInsensitive(root) {
+		return nil
+	}
+	return newErr(dir, "", ErrCorrupt, fmt.Sprintf("the connectors %q and %q differ only in case, and this file system does not tell them apart, so the checkout merged their folders; read this snapshot on a case-sensitive file system (Linux), or from an archive",
+		clashes[0][0], clashes[0][1]), nil)
+}
+
 // InterruptedMarker is the file in a snapshot directory while an export
 // writes its files. Found by a reader, it means the export was killed
 // midway: the files may mix the old and the new tenant state.
@@ -717,6 +769,11 @@ func scanConnector(root *os.Root, dir, sn string, opts ReadOptions, problem func
 		if d.Type()&fs.ModeSymlink != 0 || !d.Type().IsRegular() {
 			return problem(newErr(dir, p, ErrUnsafePath, "a link or special file; connvault reads only regular files", nil))
 		}
+		// A file with another name elsewhere (a hard link) is not what a
+		// checkout or an export makes: its content is not this directory's.
+		if fi, err := d.Info(); err == nil && hardLinks(fi) > 1 {
+			return problem(newErr(dir, p, ErrUnsafePath, fmt.Sprintf("a file with %d hard links (other names elsewhere); connvault reads only files of their own: copy it in place of the link", hardLinks(fi)), nil))
+		}
 		e, err := hashFile(root, dir, p, opts.MaxEntrySize)
 		if err != nil {
 			return problem(err)
@@ -832,6 +889,9 @@ func readDirManifest(root *os.Root, dir string, opts ReadOptions) (*Manifest, er
 		Format        *string `json:"format"`
 		FormatVersion *int    `json:"formatVersion"`
 	}
+	if bytes.HasPrefix(raw, []byte("\xef\xbb\xbf")) {
+		return nil, newErr(dir, manifestName, ErrCorrupt, "manifest.json starts with a UTF-8 byte-order mark (EF BB BF), which JSON does not allow: an editor added it; save the file without one", nil)
+	}
 	if err := json.Unmarshal(raw, &probe); err != nil {
 		return nil, newErr(dir, manifestName, ErrCorrupt, fmt.Sprintf("manifest.json is not valid JSON (%v); restore it from version control or export again", err), err)
 	}
@@ -893,6 +953,10 @@ func OpenDir(dir string, opts ReadOptions) (*DirReader, error) {
 	if err != nil {
 		root.Close()
 		return nil, err
+	}
+	if e := checkCaseClashes(root, dir, rec); e != nil {
+		root.Close()
+		return nil, e
 	}
 	entries, err := scanRoot(root, dir, opts, nil)
 	if err != nil {
@@ -1015,6 +1079,9 @@ func VerifyDir(dir string, opts ReadOptions) DirStatus {
 		return st
 	}
 	checkRecorded(dir, rec, opts, collect)
+	if e := checkCaseClashes(root, dir, rec); e != nil {
+		collect(e)
+	}
 	entries, err := scanRoot(root, dir, opts, collect)
 	if err != nil {
 		collect(asError(dir, err))

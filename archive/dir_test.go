@@ -645,3 +645,39 @@ func TestDirWritePhaseFinishesWhenInterrupted(t *testing.T) {
 		}
 	}
 }
+
+// TestCaseClashesNamedAndRefusedWithoutCase: scriptNames that differ only
+// in case are listed by the writer, and a directory holding them is refused
+// where the file system does not tell case apart.
+func TestCaseClashesNamedAndRefusedWithoutCase(t *testing.T) {
+	dir := t.TempDir()
+	cs := fixtureConnectors()
+	twin := *cs[0]
+	twin.ScriptName = strings.ToUpper(cs[0].ScriptName[:1]) + cs[0].ScriptName[1:]
+	ctx := context.Background()
+	w, err := CreateDir(ctx, dir, fixtureMeta())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Abort()
+	for _, c := range append(cs, &twin) {
+		if err := w.Add(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := w.CaseClashes(); len(got) != 1 || !strings.EqualFold(got[0][0], got[0][1]) {
+		t.Errorf("CaseClashes = %v, want the one pair", got)
+	}
+	if _, err := w.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := OpenDir(dir, ReadOptions{}); err != nil {
+		t.Errorf("a case-sensitive file system reads both folders: %v", err)
+	}
+	old := caseInsensitive
+	caseInsensitive = func(*os.Root) bool { return true }
+	defer func() { caseInsensitive = old }()
+	if _, err := OpenDir(dir, ReadOptions{}); err == nil || !strings.Contains(err.Error(), "differ only in case") {
+		t.Errorf("OpenDir without case: %v, want the clash named", err)
+	}
+}

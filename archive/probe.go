@@ -27,6 +27,9 @@ func probeManifest(raw []byte) (manifestProbe, *probeError) {
 		Format        json.RawMessage `json:"format"`
 		FormatVersion json.RawMessage `json:"formatVersion"`
 	}
+	if bytes.HasPrefix(raw, []byte("\xef\xbb\xbf")) {
+		return manifestProbe{}, &probeError{ErrCorrupt, "manifest.json starts with a UTF-8 byte-order mark (EF BB BF), which JSON does not allow: the archive was altered; use another backup", nil}
+	}
 	if err := json.Unmarshal(raw, &fields); err != nil {
 		return manifestProbe{}, &probeError{ErrCorrupt, fmt.Sprintf("manifest.json is not valid JSON (%v): the archive was damaged; use another backup", err), err}
 	}

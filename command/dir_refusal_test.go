@@ -222,3 +222,44 @@ func treeDigest(t *testing.T, dir string) string {
 	}
 	return hex.EncodeToString(h.Sum(nil))
 }
+
+// TestByteOrderMarkIsNamed: a BOM an editor put at the start of detail.json
+// or manifest.json is named as such, not reported as a stray character.
+func TestByteOrderMarkIsNamed(t *testing.T) {
+	a, b := snapshotPair(t)
+	editFile(t, filepath.Join(b, "connectors", "workday", "detail.json"), func(s string) string { return "\uFEFF" + s })
+	code, _, stderr := runCLI(t, t.Context(), "diff", a, b)
+	if code != exitUsage || !strings.Contains(stderr, "byte-order mark") || strings.Contains(stderr, "ï") {
+		t.Errorf("diff with a BOM in detail.json: exit %d\n%s", code, stderr)
+	}
+	editFile(t, filepath.Join(a, "manifest.json"), func(s string) string { return "\uFEFF" + s })
+	code, stdout, stderr := runCLI(t, t.Context(), "verify", a)
+	if code == 0 || !strings.Contains(stdout+stderr, "manifest.json starts with a UTF-8 byte-order mark") {
+		t.Errorf("verify with a BOM in manifest.json: exit %d\n%s%s", code, stdout, stderr)
+	}
+}
+
+// TestHardLinkedFileInASnapshotRefused: a file of the snapshot directory
+// that has another name elsewhere is refused, as a symbolic link is, by
+// verify and by every reader.
+func TestHardLinkedFileInASnapshotRefused(t *testing.T) {
+	a, _ := snapshotPair(t)
+	outside := filepath.Join(t.TempDir(), "secret.xml")
+	if err := os.WriteFile(outside, []byte("<x/>\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	doc := filepath.Join(a, "connectors", "workday", "source-config.xml")
+	if err := os.Remove(doc); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Link(outside, doc); err != nil {
+		t.Skipf("no hard links here: %v", err)
+	}
+	code, stdout, stderr := runCLI(t, t.Context(), "verify", a)
+	if code == 0 || !strings.Contains(stdout+stderr, "hard links") {
+		t.Errorf("verify: exit %d\n%s%s", code, stdout, stderr)
+	}
+	if code, _, stderr := runCLI(t, t.Context(), "ls", a); code == 0 || !strings.Contains(stderr, "hard links") {
+		t.Errorf("ls: exit %d\n%s", code, stderr)
+	}
+}

@@ -1,6 +1,7 @@
 package diff
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -37,6 +38,9 @@ func splitObject(in []byte) ([]member, error) {
 	s.space()
 	if s.i >= len(in) {
 		return nil, errors.New("unexpected end of JSON input")
+	}
+	if bytes.HasPrefix(in[s.i:], []byte("\xef\xbb\xbf")) {
+		return nil, errors.New("it starts with a UTF-8 byte-order mark (EF BB BF), which JSON does not allow: an editor added it; save the file without one")
 	}
 	if in[s.i] != '{' {
 		if s.literalAt("null") {

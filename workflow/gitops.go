@@ -72,6 +72,9 @@ func ExportDir(ctx context.Context, env *Env, o ExportDirOptions) (*ExportResult
 		return nil, fmt.Errorf("--script-name %s: no such connector in tenant %s; %s left as it was (check the scriptName, or add --keep-going)",
 			strings.Join(missing, ", "), t.Name, dir)
 	}
+	for _, c := range w.CaseClashes() {
+		env.log().Warn(fmt.Sprintf("the connectors %q and %q differ only in case: a checkout of %s on macOS or Windows merges their folders; rename one in the tenant", c[0], c[1], dir))
+	}
 	prev, _ := archive.DirManifest(dir)
 	warning, err := checkShrink(prev, o.Selection, er.Connectors, o.AllowEmpty, dir)
 	if err != nil {
