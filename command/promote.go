@@ -91,7 +91,7 @@ func runPromote(c *cli.Context) error {
 	opts.To = dst.Tenant
 
 	res, err := workflow.Promote(c.Context, s.env(), opts)
-	if c.Bool("json") && res != nil && res.SourceArchive != "" {
+	if c.Bool("json") && res != nil && (res.SourceArchive != "" || res.SourceDiscarded) {
 		// The target's settings are "settings", as restore's; a snapshot
 		// source has none.
 		if werr := writeJSONWithOrigins(s.stdout, jsonOf(res), settingsOf(dst.settings), origins{key: "fromSettings", settings: fromSettings}); werr != nil {

@@ -1,6 +1,7 @@
 package command
 
 import (
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -237,5 +238,25 @@ func TestPromoteTakesCustomUnderscoreConnectors(t *testing.T) {
 	}
 	if !found {
 		t.Error("the target has no Legacy Bridge of type custom_legacy-bridge after the promotion")
+	}
+}
+
+// TestPromoteDryRunKeepsNothing: repeated dry runs leave the archive
+// directory as it was; the plan is still shown.
+func TestPromoteDryRunKeepsNothing(t *testing.T) {
+	e, a, _ := promotePair(t)
+	dir := t.TempDir()
+	for range 3 {
+		code, stdout, stderr := e.run(promoteArgs(a, dir, "--dry-run")...)
+		if code != 0 || !strings.Contains(stdout, "+ create ") || !strings.Contains(stderr, "keeps no archive") {
+			t.Fatalf("promote --dry-run: exit %d\n%s\n%s", code, stdout, stderr)
+		}
+	}
+	if left, _ := os.ReadDir(dir); len(left) != 0 {
+		var names []string
+		for _, l := range left {
+			names = append(names, l.Name())
+		}
+		t.Errorf("the archive directory holds %v after three dry runs", names)
 	}
 }

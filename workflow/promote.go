@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"slices"
 
 	"github.com/connvault/connvault/archive"
@@ -55,19 +56,22 @@ type ReportSummary struct {
 // PromoteResult is what a promotion did; it is promote's --json document
 // (docs/restore-format.md), its keys named as restore's.
 type PromoteResult struct {
-	Version       int            `json:"version"`
-	Kind          string         `json:"kind"` // "promotion"
-	From          string         `json:"from"`
-	To            string         `json:"to"`
-	DryRun        bool           `json:"dryRun"`
-	SourceArchive string         `json:"sourceArchive"`
-	Backup        string         `json:"backup,omitempty"`
-	After         string         `json:"after,omitempty"`
-	Plan          *PlanSummary   `json:"plan,omitempty"`
-	Writes        int            `json:"writes"`
-	Report        *ReportSummary `json:"report,omitempty"`
-	Verified      bool           `json:"verified"`
-	Differences   int            `json:"differences"`
+	Version       int    `json:"version"`
+	Kind          string `json:"kind"` // "promotion"
+	From          string `json:"from"`
+	To            string `json:"to"`
+	DryRun        bool   `json:"dryRun"`
+	SourceArchive string `json:"sourceArchive"`
+	// SourceDiscarded: a dry run exported the source for the plan only and
+	// kept nothing (SourceArchive is then empty).
+	SourceDiscarded bool           `json:"sourceDiscarded,omitempty"`
+	Backup          string         `json:"backup,omitempty"`
+	After           string         `json:"after,omitempty"`
+	Plan            *PlanSummary   `json:"plan,omitempty"`
+	Writes          int            `json:"writes"`
+	Report          *ReportSummary `json:"report,omitempty"`
+	Verified        bool           `json:"verified"`
+	Differences     int            `json:"differences"`
 
 	// Restore is the restore step's result; Verification the comparison
 	// of the source with the target after the promotion.
@@ -86,9 +90,23 @@ func Promote(ctx context.Context, env *Env, o PromoteOptions) (*PromoteResult, e
 	if err := promoteCheckTarget(ctx, env, o); err != nil {
 		return res, err
 	}
+	if o.DryRun && o.FromSnapshot == "" {
+		// A dry run keeps nothing: the source goes to a temporary directory
+		// that is removed when the plan is shown, so repeated dry runs do
+		// not fill the archive directory.
+		tmp, err := os.MkdirTemp("", "connvault-promote-dry-run-")
+		if err != nil {
+			return res, fmt.Errorf("promote --dry-run: temporary directory for the source: %w", err)
+		}
+		defer os.RemoveAll(tmp)
+		o.ArchiveDir = tmp
+	}
 	source, err := promoteExportSource(ctx, env, o, res)
 	if err != nil {
 		return res, err
+	}
+	if o.DryRun && o.FromSnapshot == "" {
+		res.SourceArchive, res.SourceDiscarded = "", true
 	}
 	if err := promoteApply(ctx, env, o, source, res); err != nil {
 		return res, err
@@ -130,7 +148,11 @@ func promoteExportSource(ctx context.Context, env *Env, o PromoteOptions, res *P
 	for _, sk := range m.Skipped {
 		env.log().Warn("not in the archive", "tenant", o.From.Name, "scriptName", sk.ScriptName, "reason", sk.Reason)
 	}
-	env.log().Info(fmt.Sprintf("exported source %s", o.From.Name), "path", path)
+	if o.DryRun {
+		env.log().Info(fmt.Sprintf("exported source %s for the plan only; a dry run keeps no archive", o.From.Name))
+	} else {
+		env.log().Info(fmt.Sprintf("exported source %s", o.From.Name), "path", path)
+	}
 	res.SourceArchive = path
 	return archivestore.Read(ctx, path)
 }

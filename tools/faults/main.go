@@ -73,7 +73,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	defer os.RemoveAll(hdir)
 	hrows := runHostile(ctx, hdir, c.Log)
-	report := withHostile(render(c, rows, time.Since(start)), hrows)
+	root, err := moduleRoot()
+	if err != nil {
+		fmt.Fprintf(stderr, "faults: %v\n", err)
+		return 1
+	}
+	trust, err := runTrust(ctx, root, c.Log)
+	if err != nil {
+		fmt.Fprintf(stderr, "faults: %v\n", err)
+		return 1
+	}
+	report := withHostile(render(c, rows, time.Since(start)), hrows) + trustSection(trust)
 	if err := os.WriteFile(*out, []byte(report), 0o644); err != nil {
 		fmt.Fprintf(stderr, "faults: writing the report: %v\n", err)
 		return 1
@@ -81,7 +91,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprint(stdout, table(rows))
 	fmt.Fprint(stdout, "\n"+hostileTable(hrows))
 	fmt.Fprintf(stderr, "faults: wrote %s in %.0fs\n", *out, time.Since(start).Seconds())
-	if err := errors.Join(check(rows), checkHostile(hrows)); err != nil {
+	if err := errors.Join(check(rows), checkHostile(hrows), checkTrust(trust)); err != nil {
 		fmt.Fprintf(stderr, "faults: %v\n", err)
 		return 1
 	}
