@@ -785,6 +785,7 @@ func (c *Client) tokenError(err error) error {
 		e.Err = err
 	} else {
 		e.Err = &scrubbedError{msg: c.scrub(err.Error()), err: err}
+		e.Hint = networkHint(err)
 	}
 	return e
 }

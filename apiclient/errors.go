@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"mime"
+	"net"
 	"net/http"
 	"strings"
 	"unicode"
@@ -80,7 +81,8 @@ func (e *Error) Error() string {
 	} else if e.Snippet != "" {
 		fmt.Fprintf(&b, ": %q", e.Snippet)
 	}
-	if e.StatusCode != 0 && e.Err != nil && !errors.Is(e.Err, ErrUpdateFailed) {
+	// A token refusal's hint says what the cause would repeat.
+	if e.StatusCode != 0 && e.Err != nil && !errors.Is(e.Err, ErrUpdateFailed) && !(e.Token && e.Hint != "") {
 		fmt.Fprintf(&b, ": %v", e.Err)
 	}
 	if e.TrackingID != "" {
@@ -270,6 +272,20 @@ func authHint(status int, method string) string {
 }
 
 // tokenHint explains a refusal by the token endpoint.
+// networkHint says what to check when the tenant's host could not be
+// reached at all, naming the host; "" for other errors.
+func networkHint(err error) string {
+	var dns *net.DNSError
+	if errors.As(err, &dns) && dns.IsNotFound {
+		return fmt.Sprintf("The host %s does not resolve: check the base URL (SAIL_BASE_URL, --base-url or the tenant's baseUrl; an ISC API host looks like TENANT.api.identitynow.com) and this machine's DNS and proxy", dns.Name)
+	}
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "dial" && op.Addr != nil {
+		return fmt.Sprintf("Nothing answered at %s: check the base URL (SAIL_BASE_URL, --base-url or the tenant's baseUrl) and the network (firewall, proxy)", op.Addr)
+	}
+	return ""
+}
+
 func tokenHint(status int) string {
 	switch status {
 	case http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden:

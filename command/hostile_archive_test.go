@@ -19,6 +19,8 @@ import (
 
 	"github.com/connvault/connvault/archive"
 	"github.com/connvault/connvault/retention"
+	"github.com/connvault/connvault/sandbox"
+	"github.com/connvault/connvault/sandbox/spectest"
 )
 
 const fixtures = "../testdata/archive"
@@ -446,5 +448,30 @@ func TestForeignHostIsSaidLoudly(t *testing.T) {
 		case tc.want == "" && (strings.Contains(stderr, "NOT a SailPoint API host") || strings.Contains(stderr, "web UI")):
 			t.Errorf("%s (allow %q): unexpected warning\n%s", tc.url, tc.allow, stderr)
 		}
+	}
+}
+
+// TestMessagesLeadWithTheCause: only the secret missing leads with it; a
+// refused secret is said once; a host that does not resolve is named with
+// what an ISC API host looks like.
+func TestMessagesLeadWithTheCause(t *testing.T) {
+	clearSailEnv(t)
+	t.Setenv("SAIL_BASE_URL", "https://acme.api.identitynow.com")
+	t.Setenv("SAIL_CLIENT_ID", "x")
+	out := filepath.Join(t.TempDir(), "x.tar.zst")
+	code, _, stderr := runCLI(t, t.Context(), "export", "-o", out)
+	if code != exitUsage || !strings.HasPrefix(stderr, "connvault: missing SAIL_CLIENT_SECRET") || !strings.Contains(stderr, "base-url from env $SAIL_BASE_URL") {
+		t.Errorf("only the secret missing: exit %d\n%s", code, stderr)
+	}
+	clearSailEnv(t)
+	srv := spectest.Start(t, sandbox.Options{})
+	code, _, stderr = runCLI(t, t.Context(), "export", "-o", out, "--rate", "0", "--base-url", srv.URL, "--client-id", srv.ClientID, "--client-secret-file", secretFile("wrong"))
+	if code != exitError || strings.Count(strings.ToLower(stderr), "refused") != 1 {
+		t.Errorf("a wrong secret: exit %d, want 1 saying it once\n%s", code, stderr)
+	}
+	code, _, stderr = runCLI(t, t.Context(), "export", "-o", out, "--max-wait", "1s", "--allow-host", "nosuch-tenant.invalid",
+		"--base-url", "https://nosuch-tenant.invalid", "--client-id", "x", "--client-secret-file", secretFile("y"))
+	if strings.Contains(stderr, "no such host") && !strings.Contains(stderr, "The host nosuch-tenant.invalid does not resolve") {
+		t.Errorf("an unknown host: exit %d, no hint naming it\n%s", code, stderr)
 	}
 }

@@ -192,6 +192,22 @@ var errNoTenant = errors.New("no tenant configured: set SAIL_BASE_URL, SAIL_CLIE
 	"(or --client-secret-file), or name a tenant from the tenants file with --tenant NAME (see `connvault tenants add`), " +
 	"or add --sandbox to try connvault against a built-in fake tenant")
 
+// missingSettings leads with what is missing when only part of a tenant's
+// settings is given, and says where the rest came from.
+func missingSettings(st *settings.Settings, missing []string) error {
+	var have []string
+	for _, v := range []settings.Setting{st.BaseURL, st.ClientID, st.ClientSecret} {
+		if v.Value != "" {
+			have = append(have, fmt.Sprintf("%s from %s", v.Name, strings.TrimSpace(string(v.Origin)+" "+v.Detail)))
+		}
+	}
+	what := strings.Join(missing, " and ")
+	if slices.Contains(missing, settings.EnvClientSecret) {
+		what = strings.Replace(what, settings.EnvClientSecret, settings.EnvClientSecret+" (or --client-secret-file / "+settings.EnvClientSecretFile+")", 1)
+	}
+	return fmt.Errorf("missing %s; the other settings are given (%s); or name a tenant of the tenants file with --tenant NAME", what, strings.Join(have, ", "))
+}
+
 // clientConfig is the apiclient configuration of resolved settings, without a
 // tenant's address or credentials.
 func clientConfig(s *session, st *settings.Settings) apiclient.Config {
@@ -251,8 +267,10 @@ func open(ctx context.Context, s *session, st *settings.Settings) (*tenant, erro
 		t.SourceURL = "sandbox"
 		t.close = func() { _ = srv.Close() }
 	default:
-		if missing := st.Missing(); len(missing) > 0 {
+		if missing := st.Missing(); len(missing) == 3 {
 			return nil, usageError(fmt.Errorf("%w (missing: %s)", errNoTenant, strings.Join(missing, ", ")))
+		} else if len(missing) > 0 {
+			return nil, usageError(missingSettings(st, missing))
 		}
 		cfg.BaseURL, cfg.ClientID, cfg.ClientSecret = st.BaseURL.Value, st.ClientID.Value, st.ClientSecret.Value
 		if st.Named != nil {

@@ -182,6 +182,11 @@ func checkToken(ctx context.Context, c *apiclient.Client, r *Report, add func(Ch
 	info, err := c.TokenInfo(ctx)
 	if err != nil {
 		fix := "check SAIL_CLIENT_ID and SAIL_CLIENT_SECRET (a personal access token's id and secret) and SAIL_BASE_URL (https://TENANT.api.identitynow.com)"
+		var e *apiclient.Error
+		if errors.As(err, &e) && e.StatusCode == 0 && e.Hint != "" {
+			// The host was not reached: the credentials are not the question.
+			fix = e.Hint
+		}
 		add(Check{Name: "token", Status: Fail, Detail: "no access token: " + errText(err), Fix: fix})
 		return false
 	}
