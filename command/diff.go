@@ -185,8 +185,8 @@ func diffSources(ctx context.Context, c *cli.Context, s *session, a0, b0 string)
 		if isTenantOperand(op) {
 			continue
 		}
-		if err := archivestore.Exists(ctx, op); err != nil {
-			return srcs, done, fmt.Errorf("archive %s: %w (give an archive file, %q for the tenant the flags configure, or %q for a named tenant)", op, err, tenantOperand, tenantOperand+"NAME")
+		if err := mustExist(ctx, op); err != nil {
+			return srcs, done, fmt.Errorf("%w (or name a live tenant with %q or %q)", err, tenantOperand, tenantOperand+"NAME")
 		}
 		// The manifest says what a live other side must read; two archives
 		// need only their streams (a big manifest costs a parse each time).

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -62,6 +63,11 @@ func exportOptions(c *cli.Context) (workflow.ExportOptions, error) {
 	}
 	if o.Output == "" && o.Dir == "" {
 		o.Dir = "."
+	}
+	if p, ok := storage.Local(o.Output); ok && o.Output != "-" && o.Output != "" {
+		if err := archivestore.MustExist("the directory of --output", filepath.Dir(p)); err != nil {
+			return o, usageError(err)
+		}
 	}
 	if l := strings.TrimSpace(c.String("locales")); l != "" {
 		for _, x := range strings.Split(l, ",") {

@@ -35,9 +35,15 @@ func TestExportToStdout(t *testing.T) {
 func TestMissingDirectoryRefused(t *testing.T) {
 	clearSailEnv(t)
 	missing := filepath.Join(t.TempDir(), "bakcups")
+	arc := filepath.Join(t.TempDir(), "x.tar.zst")
+	if code, _, stderr := runCLI(t, t.Context(), "export", "--sandbox", "-o", arc); code != 0 {
+		t.Fatalf("export: exit %d\n%s", code, stderr)
+	}
 	for _, args := range [][]string{
 		{"export", "--sandbox", "-d", missing},
-		{"restore", "--sandbox", "--yes", "--backup-dir", missing, "x.tar.zst"},
+		{"restore", "--sandbox", "--yes", "--backup-dir", missing, arc},
+		{"export", "--sandbox", "-o", filepath.Join(missing, "x.tar.zst")},
+		{"prune", missing, "--keep-last", "1"},
 	} {
 		code, _, stderr := runCLI(t, t.Context(), args...)
 		if code != exitUsage || !strings.Contains(stderr, "does not exist") || !strings.Contains(stderr, "mkdir -p "+missing) {

@@ -25,7 +25,7 @@ func TestJSONFailureDocument(t *testing.T) {
 	}{
 		{[]string{"export", "--json", "-d", filepath.Join(t.TempDir(), "missing")}, exitUsage},
 		{[]string{"export", "--json", "--sandbox", "--script-name", "nope", "-d", t.TempDir()}, exitError},
-		{[]string{"restore", "--json", "--sandbox", "--yes", "/no/such.tar.zst"}, exitError},
+		{[]string{"restore", "--json", "--sandbox", "--yes", "/no/such.tar.zst"}, exitUsage},
 	} {
 		code, stdout, stderr := runCLI(t, t.Context(), tc.args...)
 		var doc failureJSON

@@ -48,6 +48,9 @@ func runLs(c *cli.Context) error {
 		return usagef("ls needs exactly one archive file or snapshot directory")
 	}
 	path := c.Args().First()
+	if err := mustExist(c.Context, path); err != nil {
+		return err
+	}
 	r, size, done, err := archivestore.Open(c.Context, path)
 	if err != nil {
 		return err

@@ -2,11 +2,14 @@ package command
 
 import (
 	"context"
+	"errors"
+	"io/fs"
 	"strings"
 
 	"github.com/connvault/connvault/archive"
 	"github.com/connvault/connvault/archivestore"
 	"github.com/connvault/connvault/diff"
+	"github.com/connvault/connvault/storage"
 	"github.com/connvault/connvault/workflow"
 	"github.com/urfave/cli/v2"
 )
@@ -62,4 +65,23 @@ func connectOperand(ctx context.Context, c *cli.Context, s *session, arg string)
 		return connectNamed(c, s, name)
 	}
 	return connect(ctx, c, s)
+}
+
+// mustExist is the one check of an operand that names an archive, a
+// snapshot directory or a bucket object: one that names nothing is a usage
+// error (exit 2) for every command, like a --output-dir that does not exist.
+func mustExist(ctx context.Context, arg string) error {
+	err := archivestore.Exists(ctx, arg)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, fs.ErrNotExist) && storage.IsBucket(arg):
+		return usagef("%s: no such object; check the archive's URL", storage.BaseName(arg))
+	case errors.Is(err, fs.ErrNotExist):
+		return usagef("%s: no such archive or snapshot directory; check the path", arg)
+	default:
+		// The error names the location without what must not be printed
+		// (credentials in a URL are refused by storage, never echoed).
+		return err
+	}
 }

@@ -8,7 +8,6 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/connvault/connvault/archive"
-	"github.com/connvault/connvault/archivestore"
 	"github.com/connvault/connvault/storage"
 	"github.com/connvault/connvault/workflow"
 )
@@ -51,6 +50,9 @@ func runPack(c *cli.Context) error {
 		return err
 	}
 	dir, out := c.Args().Get(0), c.Args().Get(1)
+	if err := mustExist(c.Context, dir); err != nil {
+		return err
+	}
 	if p, ok := storage.Local(dir); ok && !archive.IsDir(p) && looksLikeArchive(dir) {
 		if _, err := os.Stat(p); err == nil {
 			return usagef("pack %s: it is an archive, not a snapshot directory; to write it out as a directory, did you mean `connvault unpack %s %s`?", dir, dir, out)
@@ -89,8 +91,8 @@ func runUnpack(c *cli.Context) error {
 	if looksLikeArchive(dir) {
 		return usagef("unpack into %s: that is named like an archive, and unpack writes a snapshot directory; did you mean `connvault pack %s %s`?", dir, arg, dir)
 	}
-	if err := archivestore.Exists(c.Context, arg); err != nil {
-		return fmt.Errorf("archive %s: %w", arg, err)
+	if err := mustExist(c.Context, arg); err != nil {
+		return err
 	}
 	m, err := workflow.Unpack(c.Context, s.env(), arg, dir)
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/connvault/connvault/archivestore"
 	"github.com/connvault/connvault/dirlock"
 	"github.com/connvault/connvault/retention"
 	"github.com/connvault/connvault/storage"
@@ -124,6 +125,9 @@ func runPrune(c *cli.Context) error {
 		opts = append(opts, retention.OnlyTenant(tenant))
 	}
 	dryRun := c.Bool("dry-run")
+	if err := archivestore.MustExist("prune DIR", dir); err != nil {
+		return pruneUsage("%v", err)
+	}
 	res, err := retention.Prune(c.Context, dir, p, dryRun, opts...)
 	var locked *dirlock.LockedError
 	if errors.As(err, &locked) && c.Bool("wait") {

@@ -199,8 +199,8 @@ func TestPruneCommandLocked(t *testing.T) {
 func TestPruneCommandMissingDir(t *testing.T) {
 	missing := filepath.Join(t.TempDir(), "nope")
 	_, stderr, code := runPruneCLI(t, missing, "--keep-last", "1")
-	if code != 1 || !strings.Contains(stderr, missing) || !strings.Contains(stderr, "no such file") && !strings.Contains(stderr, "cannot find") {
-		t.Fatalf("exit %d stderr %q; want exit 1 naming the missing dir", code, stderr)
+	if code != exitUsage || !strings.Contains(stderr, missing+" does not exist") || !strings.Contains(stderr, "mkdir -p "+missing) {
+		t.Fatalf("exit %d stderr %q; want exit 2 naming the missing dir", code, stderr)
 	}
 }
 

@@ -50,6 +50,10 @@ func runRestore(c *cli.Context) error {
 	if c.NArg() != 1 {
 		return usagef("restore needs one archive file, got %d arguments", c.NArg())
 	}
+	// The operand first: a missing archive is the first thing to hear.
+	if err := mustExist(c.Context, c.Args().First()); err != nil {
+		return err
+	}
 	s, err := newSession(c)
 	if err != nil {
 		return err
@@ -157,8 +161,8 @@ func restoreFlags(c *cli.Context) (restoreFlagValues, error) {
 // The archive is streamed (importer.NewPlannerFrom): memory holds a window
 // of connectors and what the restore writes, not the archive.
 func openRestoreArchive(ctx context.Context, s *session, path string, plan importer.Options) (*importer.Planner, diff.Source, error) {
-	if err := archivestore.Exists(ctx, path); err != nil {
-		return nil, diff.Source{}, fmt.Errorf("archive %s: %w", path, err)
+	if err := mustExist(ctx, path); err != nil {
+		return nil, diff.Source{}, err
 	}
 	manifest, err := archivestore.ReadManifest(ctx, path)
 	if err != nil {

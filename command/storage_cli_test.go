@@ -159,7 +159,7 @@ func TestObjectStorageEndToEnd(t *testing.T) {
 
 	// A missing object is one clear error, not a stack of driver codes.
 	code, out, errOut = runCLI(t, ctx, "verify", "s3://bkt/nightly/missing.tar.zst?"+s3.Query())
-	if code != 1 || !strings.Contains(out, "missing.tar.zst") || !strings.Contains(out, "no such object; check the archive's URL") {
+	if code != exitUsage || !strings.Contains(errOut, "missing.tar.zst") || !strings.Contains(errOut, "no such object; check the archive's URL") {
 		t.Errorf("verify of a missing object: exit %d\n%s%s", code, out, errOut)
 	}
 }

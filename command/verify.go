@@ -48,6 +48,11 @@ func runVerify(c *cli.Context) error {
 	if c.NArg() == 0 {
 		return usagef("verify needs at least one archive file")
 	}
+	for _, path := range c.Args().Slice() {
+		if err := mustExist(c.Context, path); err != nil {
+			return err
+		}
+	}
 	var results []verifyResult
 	bad := 0
 	for _, path := range c.Args().Slice() {
