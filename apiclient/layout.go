@@ -174,7 +174,7 @@ func (c *Client) choose(ctx context.Context, version, why string) {
 		c.log.InfoContext(ctx, "API layout chosen (--api-version auto): the per-service /connectors/v1", "apiVersion", version)
 		return
 	}
-	c.log.InfoContext(ctx, "API layout chosen (--api-version auto): "+why+", so the yearly /v3 serves this run", "apiVersion", version)
+	c.log.InfoContext(ctx, "API layout chosen (--api-version auto): "+why+", so the versioned /v3 collection serves this run", "apiVersion", version)
 }
 
 // routeLayouts is the order in which layouts are asked for doc: the one found

@@ -24,7 +24,7 @@ func lsCommand() *cli.Command {
 		Usage:     "show an archive's manifest and connectors",
 		ArgsUsage: "ARCHIVE|DIR",
 		Description: "Reads the archive's (or snapshot directory's) manifest and lists its connectors with their documents\n" +
-			"and locales. Exit codes: 0 shown, 1 error (not an archive, unreadable), 2 usage.",
+			"and locales. Exit codes: 0 shown, 1 error (not an archive, unreadable), 2 usage (no such archive or directory).",
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "json", Usage: "print the manifest and connector list as JSON"},
 		},

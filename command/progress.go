@@ -55,7 +55,7 @@ func (p *progress) Update(e export.Progress) {
 			progressbar.OptionSetWriter(p.s.stderr),
 			progressbar.OptionSetDescription("connvault: "+p.label),
 			progressbar.OptionShowCount(),
-			progressbar.OptionSetItsString("connectors"),
+			progressbar.OptionSetItsString("connector"), // a rate: "3.2 connector/s"
 			progressbar.OptionShowIts(),
 			progressbar.OptionSetPredictTime(true),
 			progressbar.OptionThrottle(100_000_000),

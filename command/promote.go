@@ -3,6 +3,7 @@ package command
 import (
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -68,6 +69,9 @@ func runPromote(c *cli.Context) error {
 		if _, err := s.settings.Lookup(n); err != nil {
 			return err
 		}
+	}
+	if err := promoteConfirmations(c, s, to); err != nil {
+		return err
 	}
 	opts, err := promoteOptions(c, s, to)
 	if err != nil {
@@ -224,3 +228,23 @@ func showPromotion(w io.Writer, changes *diff.Result, plan *importer.Plan) error
 // '-'), so anything with a slash, a dot or a scheme is a path: --from ./prod
 // names the directory even when a tenant is called prod too.
 func isSnapshotSource(from string) bool { return tenants.ValidName(from) != nil }
+
+// promoteConfirmations lists every confirmation a write to the target
+// still lacks, all at once: --yes (or a terminal to answer on) and, for a
+// protected target, --yes-protected NAME. One try tells everything.
+func promoteConfirmations(c *cli.Context, s *session, to string) error {
+	if c.Bool("dry-run") {
+		return nil
+	}
+	var missing []string
+	if !c.Bool("yes") && !stdinIsTerminal(c.App.Reader) {
+		missing = append(missing, "--yes (stdin is not a terminal to confirm on)")
+	}
+	if tn, err := s.settings.Lookup(to); err == nil && tn.Protected && c.String("yes-protected") != to {
+		missing = append(missing, "--yes-protected "+to+" (the target is protected)")
+	}
+	if len(missing) < 2 {
+		return nil // one is said by the check that owns it
+	}
+	return usagef("promote writes to %s and needs %s; or --dry-run to see the plan only", to, strings.Join(missing, " and "))
+}

@@ -260,3 +260,20 @@ func TestPromoteDryRunKeepsNothing(t *testing.T) {
 		t.Errorf("the archive directory holds %v after three dry runs", names)
 	}
 }
+
+// TestPromoteToProtectedListsEveryMissingConfirmation: without --yes (and
+// no terminal) and without --yes-protected, one try names both.
+func TestPromoteToProtectedListsEveryMissingConfirmation(t *testing.T) {
+	e := newNamedEnv(t)
+	a := e.sandbox("a", sandbox.Options{})
+	b := e.sandbox("b", sandbox.Options{Empty: true})
+	e.add("a", a)
+	e.add("b", b, "--protected")
+	code, _, stderr := e.run(promoteArgs(a, t.TempDir())...)
+	if code != exitUsage || !strings.Contains(stderr, "--yes (stdin is not a terminal") || !strings.Contains(stderr, "--yes-protected b") {
+		t.Errorf("promote to a protected tenant without confirmations: exit %d\n%s", code, stderr)
+	}
+	if n := a.Tenant.Stats().TotalRequests() + b.Tenant.Stats().TotalRequests(); n != 0 {
+		t.Errorf("%d requests before the refusal", n)
+	}
+}

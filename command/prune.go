@@ -68,7 +68,7 @@ scheduler keep runs on one prefix apart (see README, Archives in object storage)
 
 Example: connvault prune /var/backups/connvault --keep-daily 7 --keep-weekly 5 --keep-monthly 12
 
-Exit codes: 0 done, 1 error (some archive could not be removed; DIR locked), 2 usage.`,
+Exit codes: 0 done, 1 error (some archive could not be removed; DIR locked), 2 usage (no --keep-* flag, DIR does not exist).`,
 		Flags: flags,
 		OnUsageError: func(c *cli.Context, err error, _ bool) error {
 			return pruneUsage("%v", unknownFlag(c, err))

@@ -422,6 +422,13 @@ func TestRestoreOnlyUnknown(t *testing.T) {
 	if n := b.Tenant.Stats().TotalRequests(); n != 0 {
 		t.Errorf("--only with an unknown name sent %d requests before refusing", n)
 	}
+	// A scriptName, or the name in another case, gets the name meant.
+	for _, given := range []string{"acme-hr-feed", "acme hr feed"} {
+		code, _, stderr := runCLI(t, context.Background(), append(append([]string{"restore", "--dry-run", "--only", given}, tenantArgs(b)...), path)...)
+		if code != exitUsage || !strings.Contains(stderr, `did you mean "Acme HR Feed"?`) {
+			t.Errorf("--only %s: exit %d\n%s", given, code, stderr)
+		}
+	}
 }
 
 func TestConfirm(t *testing.T) {

@@ -21,7 +21,7 @@ func verifyCommand() *cli.Command {
 			"--keep-going that lost connectors) is intact but incomplete, and verify says so. A snapshot\n" +
 			"directory is checked for a damaged layout, and the files changed since its export are listed\n" +
 			"(they are not problems).\n" +
-			"Exit codes: 0 every archive intact, 1 some archive or directory has a problem, 2 usage.",
+			"Exit codes: 0 every archive intact, 1 some archive or directory has a problem, 2 usage (an operand names nothing).",
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "json", Usage: "print the results as JSON"},
 		},

@@ -363,6 +363,9 @@ func (pl *Planner) selectConns() error {
 	opts := pl.opts
 	for _, n := range opts.Only {
 		if pl.byName[n] == nil {
+			if near := pl.nearestName(n); near != "" {
+				return fmt.Errorf("--only %q: %w; did you mean %q? (names are matched exactly, as in the detail's \"name\")", n, ErrNotInArchive, near)
+			}
 			return fmt.Errorf("--only %q: %w (names are matched exactly, as in the detail's \"name\")", n, ErrNotInArchive)
 		}
 	}
@@ -775,4 +778,16 @@ func shortJSON(v json.RawMessage) string {
 		s = string(r[:limit]) + "…"
 	}
 	return s
+}
+
+// nearestName is the archive's connector name n was most likely meant for:
+// the one it equals but for case, or whose scriptName it is (what ls shows
+// first), else "".
+func (pl *Planner) nearestName(n string) string {
+	for name, a := range pl.byName {
+		if strings.EqualFold(name, n) || a.scriptName == n || strings.EqualFold(a.scriptName, n) {
+			return name
+		}
+	}
+	return ""
 }

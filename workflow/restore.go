@@ -152,7 +152,11 @@ func Restore(ctx context.Context, env *Env, o RestoreOptions) (*RestoreResult, e
 	}
 	if !res.Plan.Empty() {
 		if o.Confirm != nil {
-			ok, err := o.Confirm(fmt.Sprintf("Apply this plan to %s (%d writes)? [y/N] ", t.Client.BaseURL(), res.Plan.Writes()))
+			writes := fmt.Sprintf("%d writes", res.Plan.Writes())
+			if res.Plan.Writes() == 1 {
+				writes = "1 write"
+			}
+			ok, err := o.Confirm(fmt.Sprintf("Apply this plan to %s (%s)? [y/N] ", t.Client.BaseURL(), writes))
 			if err != nil {
 				return nil, err
 			}
