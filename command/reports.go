@@ -1,6 +1,7 @@
 package command
 
 import (
+	"errors"
 	"io"
 
 	"github.com/connvault/connvault/diff"
@@ -32,5 +33,10 @@ func writeReport(w io.Writer, format string, rep *diff.Report, maxBytes int) err
 		return rep.WriteHTML(w)
 	}
 	rep.MaxBytes = maxBytes
-	return rep.WriteMarkdown(w)
+	if err := rep.WriteMarkdown(w); errors.Is(err, diff.ErrMaxBytesTooSmall) {
+		return usageError(err)
+	} else if err != nil {
+		return err
+	}
+	return nil
 }

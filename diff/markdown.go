@@ -2,6 +2,8 @@ package diff
 
 import (
 	"bufio"
+	"bytes"
+	"errors"
 	"fmt"
 	"html"
 	"io"
@@ -25,6 +27,30 @@ func WriteMarkdown(w io.Writer, r *Result, o ReportOptions) error {
 // sections are HTML), table cells escape '|', and code blocks use a fence
 // longer than any run of backticks inside.
 func (rep *Report) WriteMarkdown(w io.Writer) error {
+	if rep.MaxBytes <= 0 {
+		_, err := rep.writeMarkdown(w)
+		return err
+	}
+	// Bounded: made in memory first, so a limit too small for the summary
+	// is refused before anything is written.
+	var buf bytes.Buffer
+	head, err := rep.writeMarkdown(&buf)
+	if err != nil {
+		return err
+	}
+	if buf.Len() > rep.MaxBytes {
+		return fmt.Errorf("%w: --max-bytes %d is smaller than the report's summary alone; the smallest size that works is %d", ErrMaxBytesTooSmall, rep.MaxBytes, head+markdownReserve)
+	}
+	_, err = buf.WriteTo(w)
+	return err
+}
+
+// ErrMaxBytesTooSmall is a Report.MaxBytes below what the summary needs.
+var ErrMaxBytesTooSmall = errors.New("the size limit is too small")
+
+// writeMarkdown writes the report and returns the size of its summary (all
+// but the connector sections and the closing line).
+func (rep *Report) writeMarkdown(w io.Writer) (int, error) {
 	cw := &iocount.Writer{W: w}
 	bw := bufio.NewWriterSize(cw, 64<<10)
 	p := func(format string, args ...any) { fmt.Fprintf(bw, format, args...) }
@@ -71,6 +97,7 @@ func (rep *Report) WriteMarkdown(w io.Writer) error {
 	fits := func(n int) bool {
 		return rep.MaxBytes <= 0 || int(cw.N)+bw.Buffered()+n+markdownReserve <= rep.MaxBytes
 	}
+	headLen := int(cw.N) + bw.Buffered()
 	for _, s := range rep.Sections {
 		var head, tail strings.Builder
 		// A blank line after </summary> lets the Markdown inside render.
@@ -118,9 +145,9 @@ func (rep *Report) WriteMarkdown(w io.Writer) error {
 			rep.MaxBytes, omittedDiffs, omittedSections)
 	}
 	if err := bw.Flush(); err != nil {
-		return fmt.Errorf("writing markdown report: %w", err)
+		return headLen, fmt.Errorf("writing markdown report: %w", err)
 	}
-	return nil
+	return headLen, nil
 }
 
 // markdownReserve is room kept under Report.MaxBytes for the closing tags

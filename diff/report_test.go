@@ -3,7 +3,10 @@ package diff
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -157,6 +160,19 @@ func TestMarkdownMaxBytes(t *testing.T) {
 		if strings.Count(got, "<details>") != strings.Count(got, "</details>") {
 			t.Errorf("limit %d: unbalanced sections", limit)
 		}
+	}
+	// A limit below the summary is refused, naming the smallest that works,
+	// and nothing is written; that smallest one works and holds.
+	var out bytes.Buffer
+	err = WriteMarkdown(&out, r, ReportOptions{MaxBytes: 100})
+	m := regexp.MustCompile(`smallest size that works is (\d+)`).FindStringSubmatch(fmt.Sprint(err))
+	if !errors.Is(err, ErrMaxBytesTooSmall) || m == nil || out.Len() != 0 {
+		t.Fatalf("limit 100: %v, %d bytes written", err, out.Len())
+	}
+	least, _ := strconv.Atoi(m[1])
+	out.Reset()
+	if err := WriteMarkdown(&out, r, ReportOptions{MaxBytes: least}); err != nil || out.Len() > least {
+		t.Errorf("limit %d (the smallest): %v, %d bytes", least, err, out.Len())
 	}
 }
 
