@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/urfave/cli/v2"
 )
@@ -123,12 +124,16 @@ func manCommand() *cli.Command {
 		Description: "Install it with: connvault man > /usr/local/share/man/man1/connvault.1\n" +
 			"Exit codes: 0 printed, 1 error.",
 		Action: func(c *cli.Context) error {
-			page, err := c.App.ToManWithSection(1)
-			if err != nil {
-				return fmt.Errorf("man page: %w", err)
-			}
-			_, err = io.WriteString(c.App.Writer, page)
+			_, err := io.WriteString(c.App.Writer, manPage(c.App, manDate()))
 			return err
 		},
 	}
+}
+
+// manDate is the page's date: the build's (reproducible), else today's.
+func manDate() time.Time {
+	if t, err := time.Parse(time.RFC3339, readBuildInfo().Date); err == nil {
+		return t.UTC()
+	}
+	return time.Now().UTC()
 }

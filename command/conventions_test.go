@@ -2,6 +2,7 @@ package command
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -61,24 +62,77 @@ func TestCompletionScripts(t *testing.T) {
 	}
 }
 
-// The man page is made from the command definitions: every command and
-// flag appears in it.
+// The man page is made from the command definitions and is a manual: its
+// sections, every command with its operands, flags and exit codes, the
+// global flags once, text that survives roff (<tenant>), a dated .TH, and
+// nothing for mandoc -T lint to say.
 func TestManPage(t *testing.T) {
-	code, stdout, stderr := runCLI(t, t.Context(), "man")
-	if code != 0 || !strings.HasPrefix(strings.TrimSpace(stdout), ".nh") || !strings.Contains(stdout, ".TH connvault 1") {
-		t.Fatalf("man: exit %d\n%s%s", code, stdout[:min(len(stdout), 300)], stderr)
+	code, page, stderr := runCLI(t, t.Context(), "man")
+	if code != 0 || !regexp.MustCompile(`(?m)^\.TH CONNVAULT 1 "\d{4}-\d{2}-\d{2}" `).MatchString(page) {
+		t.Fatalf("man: exit %d, no dated .TH\n%s%s", code, page[:min(len(page), 300)], stderr)
+	}
+	for _, sec := range []string{"NAME", "SYNOPSIS", "DESCRIPTION", "COMMANDS", "GLOBAL FLAGS", "ENVIRONMENT", "FILES", "EXIT STATUS", "EXAMPLES"} {
+		if !strings.Contains(page, "\n.SH "+sec+"\n") && !strings.Contains(page, "\n.SH \""+sec+"\"\n") {
+			t.Errorf("the man page lacks the section %s", sec)
+		}
 	}
 	app := newApp(nil, nil, nil)
 	for _, c := range app.Commands {
-		if !c.Hidden && !strings.Contains(stdout, c.Name) {
-			t.Errorf("the man page lacks the command %s", c.Name)
+		if c.Hidden || c.Name == "help" {
+			continue
+		}
+		if !strings.Contains(page, ".SS \"connvault "+c.Name) {
+			t.Errorf("the man page has no section for %s", c.Name)
 		}
 	}
-	for _, f := range []string{"--yes-protected", "--output-dir", "--keep-daily", "--api-version"} {
-		if !strings.Contains(stdout, f) {
+	for _, f := range []string{`\fB\-\-yes\-protected\fR`, `\fB\-\-output\-dir\fR`, `\fB\-\-keep\-daily\fR`, `\fB\-\-api\-version\fR`} {
+		if !strings.Contains(page, f) {
 			t.Errorf("the man page lacks the flag %s", f)
 		}
 	}
+	if n := strings.Count(page, `\fB\-\-base\-url\fR`); n != 1 {
+		t.Errorf("--base-url is listed %d times, want once (under GLOBAL FLAGS)", n)
+	}
+	if !strings.Contains(page, "<tenant>\\-connectors\\-<UTC time>.tar.zst") {
+		t.Errorf("the archive name pattern lost its <tenant> and <UTC time>")
+	}
+	if n := strings.Count(page, "Exit codes:"); n < len(app.Commands)-2 {
+		t.Errorf("only %d command sections give their exit codes", n)
+	}
+	mandoc, err := exec.LookPath("mandoc")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("mandoc is not installed; .ci/run installs it")
+		}
+		t.Skip("mandoc is not installed")
+	}
+	cmd := exec.Command(mandoc, "-T", "lint")
+	cmd.Stdin = strings.NewReader(page)
+	if out, err := cmd.CombinedOutput(); err != nil || len(out) > 0 {
+		t.Errorf("mandoc -T lint: %v\n%s", err, out)
+	}
+}
+
+// A boolean flag takes no value, so its usage has no `backquoted` word,
+// which urfave/cli would show as a value placeholder.
+func TestBooleanFlagsShowNoPlaceholder(t *testing.T) {
+	app := newApp(nil, nil, nil)
+	var walk func([]*cli.Command)
+	check := func(where string, flags []cli.Flag) {
+		for _, f := range flags {
+			if b, ok := f.(*cli.BoolFlag); ok && strings.Contains(b.Usage, "`") {
+				t.Errorf("%s --%s: its usage has a backquoted word: %q", where, b.Name, b.Usage)
+			}
+		}
+	}
+	walk = func(cmds []*cli.Command) {
+		for _, c := range cmds {
+			check(c.Name, c.Flags)
+			walk(c.Subcommands)
+		}
+	}
+	check("connvault", app.Flags)
+	walk(app.Commands)
 }
 
 func TestVersion(t *testing.T) {

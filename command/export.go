@@ -40,7 +40,7 @@ func exportCommand() *cli.Command {
 			&cli.BoolFlag{Name: "wait", Usage: "with --output-dir: wait for another run holding the directory lock instead of failing"},
 			&cli.BoolFlag{Name: "json", Usage: "print the summary as JSON on stdout"},
 			&cli.BoolFlag{Name: "allow-empty", Usage: "write an export of no connectors even where the newest snapshot at the destination had some (otherwise an error: a token that lost its rights lists nothing)"},
-			&cli.BoolFlag{Name: "from-detail", Usage: "fetch each connector's detail and source template only, and take source-config, correlation-config and translations from the detail (about 2 requests per connector instead of 7; `connvault doctor` tells whether that is equivalent on your tenant)"},
+			&cli.BoolFlag{Name: "from-detail", Usage: "fetch each connector's detail and source template only, and take source-config, correlation-config and translations from the detail (about 2 requests per connector instead of 7; connvault doctor tells whether that is equivalent on your tenant)"},
 			&cli.BoolFlag{Name: "force", Usage: "with --output FILE: replace FILE if it exists (only a regular file, never a link, device or pipe)"},
 			&cli.StringFlag{Name: "format", Value: "archive", Usage: "archive (a .tar.zst) or dir (a snapshot directory for Git, with -o DIR: docs/gitops.md)"},
 		),
