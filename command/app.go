@@ -141,6 +141,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 			settingsCommand(),
 			completionCommand(),
 			manCommand(),
+			completeCommand(),
 		},
 		// Usage errors are returned, not printed with a stack of help.
 		OnUsageError: func(c *cli.Context, err error, isSubcommand bool) error {

@@ -1,6 +1,7 @@
 package command
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -11,7 +12,9 @@ import (
 // without this `connvault diff a.tar.zst tenant: --sandbox` would take
 // "--sandbox" for a third operand. Everything after "--" stays positional.
 func interspersed(app *cli.App, args []string) []string {
-	if len(args) < 2 {
+	if len(args) < 2 || slices.Contains(args, "__complete") || slices.Contains(args, "--generate-bash-completion") {
+		// A completion request is a command line cut short: its words are
+		// the shell's, left as they are.
 		return args
 	}
 	out := []string{args[0]}

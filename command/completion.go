@@ -1,7 +1,6 @@
 package command
 
 import (
-	"fmt"
 	"io"
 	"strings"
 	"time"
@@ -40,11 +39,7 @@ func writeCompletion(app *cli.App, w io.Writer, shell string) error {
 	case "powershell":
 		script = powershellCompletion
 	case "fish":
-		s, err := app.ToFishCompletion()
-		if err != nil {
-			return fmt.Errorf("fish completion: %w", err)
-		}
-		script = s
+		script = fishCompletion
 	default:
 		return usagef("completion %q: use bash, zsh, fish or powershell", shell)
 	}
@@ -52,59 +47,57 @@ func writeCompletion(app *cli.App, w io.Writer, shell string) error {
 	return err
 }
 
-// The bash, zsh and powershell scripts are urfave/cli's (autocomplete/ in its
-// repository), bound to connvault: they run `connvault ... --generate-bash-completion`.
-const bashCompletion = `# bash completion for __PROG__
-_cli___PROG___init_completion() {
+// The bash, zsh and fish scripts ask `connvault __complete CUR WORD...`
+// (complete.go) and need nothing else: not the bash-completion package, not
+// zsh's _arguments. ":files" in the answer means "complete a path".
+const bashCompletion = `# bash completion for __PROG__: source <(__PROG__ completion bash)
+___PROG___complete() {
+  local cur=${COMP_WORDS[COMP_CWORD]}
+  local IFS=$'\n'
+  local out
+  out=$(__PROG__ __complete "$cur" "${COMP_WORDS[@]:1:COMP_CWORD-1}" 2>/dev/null) || return 0
   COMPREPLY=()
-  _get_comp_words_by_ref "$@" cur prev words cword
-}
-
-_cli___PROG___bash_autocomplete() {
-  if [[ "${COMP_WORDS[0]}" != "source" ]]; then
-    local cur opts base words
-    COMPREPLY=()
-    cur="${COMP_WORDS[COMP_CWORD]}"
-    if declare -F _init_completion >/dev/null 2>&1; then
-      _init_completion -n "=:" || return
-    else
-      _cli___PROG___init_completion -n "=:" || return
+  local line
+  for line in $out; do
+    if [[ $line == ":files" ]]; then
+      compopt -o filenames 2>/dev/null
+      COMPREPLY+=($(compgen -f -- "$cur"))
+    elif [[ $line == "$cur"* ]]; then
+      COMPREPLY+=("$line")
     fi
-    words=("${words[@]:0:$cword}")
-    if [[ "$cur" == "-"* ]]; then
-      requestComp="${words[*]} ${cur} --generate-bash-completion"
-    else
-      requestComp="${words[*]} --generate-bash-completion"
-    fi
-    opts=$(eval "${requestComp}" 2>/dev/null)
-    COMPREPLY=($(compgen -W "${opts}" -- ${cur}))
-    return 0
-  fi
+  done
 }
-
-complete -o bashdefault -o default -o nospace -F _cli___PROG___bash_autocomplete __PROG__
+complete -F ___PROG___complete __PROG__
 `
 
 const zshCompletion = `#compdef __PROG__
-
-_cli___PROG___zsh_autocomplete() {
-  local -a opts
-  local cur
-  cur=${words[-1]}
-  if [[ "$cur" == "-"* ]]; then
-    opts=("${(@f)$(${words[@]:0:#words[@]-1} ${cur} --generate-bash-completion)}")
-  else
-    opts=("${(@f)$(${words[@]:0:#words[@]-1} --generate-bash-completion)}")
-  fi
-
-  if [[ "${opts[1]}" != "" ]]; then
-    _describe 'values' opts
-  else
+# zsh completion for __PROG__: source <(__PROG__ completion zsh), after compinit
+___PROG___complete() {
+  local -a out
+  out=("${(@f)$(__PROG__ __complete "${words[CURRENT]}" "${(@)words[2,CURRENT-1]}" 2>/dev/null)}")
+  local -a words_only=("${(@)out:#:files}")
+  words_only=("${(@)words_only:#}")
+  (( ${#words_only} )) && compadd -- "${words_only[@]}"
+  if (( ${out[(Ie):files]} )); then
     _files
   fi
 }
+compdef ___PROG___complete __PROG__
+`
 
-compdef _cli___PROG___zsh_autocomplete __PROG__
+const fishCompletion = `# fish completion for __PROG__: __PROG__ completion fish | source
+function ____PROG___complete
+    set -l words (commandline -opc)
+    set -l cur (commandline -ct)
+    for line in (__PROG__ __complete "$cur" $words[2..-1] 2>/dev/null)
+        if test "$line" = ":files"
+            __fish_complete_path "$cur"
+        else
+            printf '%s\n' $line
+        end
+    end
+end
+complete -c __PROG__ -f -a '(____PROG___complete)'
 `
 
 const powershellCompletion = `Register-ArgumentCompleter -Native -CommandName __PROG__ -ScriptBlock {

@@ -1,10 +1,12 @@
 package command
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -38,8 +40,8 @@ func TestEveryHelpListsExitCodes(t *testing.T) {
 
 func TestCompletionScripts(t *testing.T) {
 	for shell, want := range map[string]string{
-		"bash":       "complete -o bashdefault -o default -o nospace -F _cli_connvault_bash_autocomplete connvault",
-		"zsh":        "compdef _cli_connvault_zsh_autocomplete connvault",
+		"bash":       "complete -F _connvault_complete connvault",
+		"zsh":        "compdef _connvault_complete connvault",
 		"fish":       "complete -c connvault",
 		"powershell": "Register-ArgumentCompleter -Native -CommandName connvault",
 	} {
@@ -47,18 +49,151 @@ func TestCompletionScripts(t *testing.T) {
 		if code != 0 || !strings.Contains(stdout, want) {
 			t.Errorf("completion %s: exit %d, lacks %q\n%s", shell, code, want, stderr)
 		}
-		if shell == "fish" && !strings.Contains(stdout, "restore") {
-			t.Errorf("fish completion lacks the commands")
-		}
 	}
 	if code, _, stderr := runCLI(t, t.Context(), "completion", "tcsh"); code != exitUsage || !strings.Contains(stderr, "bash, zsh, fish or powershell") {
 		t.Errorf("completion tcsh: exit %d\n%s", code, stderr)
 	}
-	// The scripts ask connvault for the words: that answer must work. It
-	// reads os.Args (urfave/cli), so it is asked of the built program.
+	// The powershell script asks urfave/cli's own way: that answer works.
 	code, stdout, _ := runBinary(t, nil, "--generate-bash-completion")
 	if code != 0 || !strings.Contains(stdout, "restore") || !strings.Contains(stdout, "promote") {
 		t.Errorf("--generate-bash-completion: exit %d\n%s", code, stdout)
+	}
+}
+
+// completionCases are what a Tab offers after a command line, in every
+// shell: the words that must be among the candidates, and whether paths are
+// completed too (":files").
+var completionCases = []struct {
+	line string   // the words before the cursor, then the word being typed
+	want []string // all must be offered
+	not  []string // none may be
+}{
+	{"connvault ex", []string{"export"}, []string{"diff"}},
+	{"connvault --sandbox ex", []string{"export"}, nil},
+	{"connvault export --f", []string{"--format", "--force", "--filters", "--from-detail"}, []string{"--output"}},
+	{"connvault export -", []string{"--output", "--sandbox", "--tenant"}, []string{"--generate-bash-completion"}},
+	{"connvault export --format ", []string{"archive", "dir"}, []string{"html"}},
+	{"connvault diff --format ", []string{"text", "json", "markdown", "html"}, nil},
+	{"connvault --api-version ", []string{"auto", "v1", "v3"}, nil},
+	{"connvault restore --progress ", []string{"auto", "always", "never"}, nil},
+	{"connvault --log-format ", []string{"text", "json"}, nil},
+	{"connvault diff --color ", []string{"auto", "always", "never"}, nil},
+	{"connvault export --tenant ", []string{"dev", "prod"}, nil},
+	{"connvault diff tenant", []string{"tenant:", "tenant:dev", "tenant:prod"}, nil},
+	{"connvault tenants ", []string{"add", "rm", "ls"}, nil},
+	{"connvault ls " + "COMPDIR/sn", []string{"COMPDIR/snap.tar.zst"}, nil},
+	{"connvault export --client-secret-file " + "COMPDIR/sn", []string{"COMPDIR/snap.tar.zst"}, nil},
+}
+
+// completionEnv is a PATH with the built connvault, a tenants file with dev
+// and prod, and a directory holding snap.tar.zst to complete paths in.
+func completionEnv(t *testing.T) (env []string, dir string) {
+	t.Helper()
+	dir = t.TempDir()
+	conf := filepath.Join(dir, "tenants.json")
+	if err := os.WriteFile(conf, []byte(`{"version": 1, "tenants": [
+		{"name": "dev", "baseUrl": "https://acme-dev.api.identitynow.com", "clientId": "d", "clientSecretEnv": "D"},
+		{"name": "prod", "baseUrl": "https://acme.api.identitynow.com", "clientId": "p", "clientSecretEnv": "P"}]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "snap.tar.zst"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return []string{"PATH=" + filepath.Dir(builtBinary(t)) + ":/usr/bin:/bin", "HOME=" + dir, "CONNVAULT_CONFIG=" + conf, "TERM=dumb"}, dir
+}
+
+// runShell runs script in shell and returns its output lines.
+func runShell(t *testing.T, env []string, shell string, args ...string) []string {
+	t.Helper()
+	path, err := exec.LookPath(shell)
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s is not installed; .ci/run installs it", shell)
+		}
+		t.Skipf("%s is not installed", shell)
+	}
+	cmd := exec.Command(path, args...)
+	cmd.Env = env
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s: %v\n%s", shell, err, out)
+	}
+	return strings.Split(strings.TrimSpace(string(out)), "\n")
+}
+
+func checkOffered(t *testing.T, shell, line string, got, want, not []string) {
+	t.Helper()
+	for _, w := range want {
+		if !slices.Contains(got, w) {
+			t.Errorf("%s: Tab after %q offers %q, lacking %q", shell, line, got, w)
+		}
+	}
+	for _, n := range not {
+		if slices.Contains(got, n) {
+			t.Errorf("%s: Tab after %q offers %q, which it should not", shell, line, n)
+		}
+	}
+}
+
+// TestCompletionInBash runs the bash script in bash without the
+// bash-completion package, as a Tab would call it.
+func TestCompletionInBash(t *testing.T) {
+	env, dir := completionEnv(t)
+	script := filepath.Join(dir, "c.bash")
+	if code, out, _ := runCLI(t, t.Context(), "completion", "bash"); code != 0 || os.WriteFile(script, []byte(out), 0o600) != nil {
+		t.Fatal("completion bash")
+	}
+	for _, tc := range completionCases {
+		line := strings.ReplaceAll(tc.line, "COMPDIR", dir)
+		words := strings.Split(line, " ")
+		var quoted []string
+		for _, w := range words {
+			quoted = append(quoted, "'"+w+"'")
+		}
+		prog := fmt.Sprintf("source %s; COMP_WORDS=(%s); COMP_CWORD=%d; _connvault_complete; printf '%%s\\n' \"${COMPREPLY[@]}\"", script, strings.Join(quoted, " "), len(words)-1)
+		got := runShell(t, env, "bash", "--norc", "--noprofile", "-c", prog)
+		checkOffered(t, "bash", line, got, strings.Split(strings.ReplaceAll(strings.Join(tc.want, "\n"), "COMPDIR", dir), "\n"), tc.not)
+	}
+}
+
+// TestCompletionInFish asks real fish what a Tab offers (complete -C).
+func TestCompletionInFish(t *testing.T) {
+	env, dir := completionEnv(t)
+	script := filepath.Join(dir, "c.fish")
+	if code, out, _ := runCLI(t, t.Context(), "completion", "fish"); code != 0 || os.WriteFile(script, []byte(out), 0o600) != nil {
+		t.Fatal("completion fish")
+	}
+	for _, tc := range completionCases {
+		line := strings.ReplaceAll(tc.line, "COMPDIR", dir)
+		got := runShell(t, env, "fish", "--no-config", "-c", fmt.Sprintf("source %s; complete -C %q", script, line))
+		for i, g := range got {
+			got[i], _, _ = strings.Cut(g, "\t") // fish appends a description after a tab
+		}
+		checkOffered(t, "fish", line, got, strings.Split(strings.ReplaceAll(strings.Join(tc.want, "\n"), "COMPDIR", dir), "\n"), tc.not)
+	}
+}
+
+// TestCompletionInZsh runs the zsh function in real zsh with the words and
+// CURRENT a Tab sets; compadd and _files, which only exist inside zsh's
+// completion system, are replaced by functions that print what they get.
+func TestCompletionInZsh(t *testing.T) {
+	env, dir := completionEnv(t)
+	script := filepath.Join(dir, "c.zsh")
+	if code, out, _ := runCLI(t, t.Context(), "completion", "zsh"); code != 0 || os.WriteFile(script, []byte(out), 0o600) != nil {
+		t.Fatal("completion zsh")
+	}
+	for _, tc := range completionCases {
+		line := strings.ReplaceAll(tc.line, "COMPDIR", dir)
+		words := strings.Split(line, " ")
+		var quoted []string
+		for _, w := range words {
+			quoted = append(quoted, "'"+w+"'")
+		}
+		prog := fmt.Sprintf("compdef(){ :; }; compadd(){ [[ $1 == -- ]] && shift; print -l -- \"$@\"; }; "+
+			"_files(){ print -l -- %s*(N); }; source %s; words=(%s); CURRENT=%d; _connvault_complete",
+			"${words[CURRENT]}", script, strings.Join(quoted, " "), len(words))
+		got := runShell(t, env, "zsh", "-f", "-c", prog)
+		checkOffered(t, "zsh", line, got, strings.Split(strings.ReplaceAll(strings.Join(tc.want, "\n"), "COMPDIR", dir), "\n"), tc.not)
 	}
 }
 
