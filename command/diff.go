@@ -129,7 +129,9 @@ func runDiff(c *cli.Context) error {
 	case format == "markdown" || format == "html":
 		// A report is written even without differences: a pull-request
 		// comment or an approval page saying so is the point.
-		err = writeReport(s.stdout, format, diff.NewReport(res, diff.ReportOptions{A: a0, B: b0}), c.Int("max-bytes"))
+		rep := diff.NewReport(res, diff.ReportOptions{A: provenance(ctx, s, a0), B: provenance(ctx, s, b0)})
+		rep.Context = append(rep.Context, madeLine())
+		err = writeReport(s.stdout, format, rep, c.Int("max-bytes"))
 	case res.Equal():
 		// Like diff(1): no differences, nothing on stdout; exit code 0.
 		s.log.Debug("no differences")

@@ -6,6 +6,10 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/connvault/connvault/apiclient"
+	"github.com/connvault/connvault/sandbox"
+	"github.com/connvault/connvault/sandbox/spectest"
 )
 
 // snapshotPair exports the sandbox as a snapshot directory twice, A and B,
@@ -114,5 +118,37 @@ func TestMarkdownReportKeepsTenantTextInert(t *testing.T) {
 		if strings.Contains(rest, bad) {
 			t.Errorf("%q appears outside code, where GitHub acts on it:\n%s", bad, rest)
 		}
+	}
+}
+
+// TestReportsSayWhereEachSideCameFrom: Markdown and HTML reports name each
+// side (an archive with its creation time, tool version and digest; a live
+// tenant with its URL) and when and by which connvault they were made; each
+// connector of the HTML page is a heading; a restore plan lists the target's
+// connectors the archive does not have.
+func TestReportsSayWhereEachSideCameFrom(t *testing.T) {
+	clearSailEnv(t)
+	arc := exportCustom(t, spectest.Start(t, sandbox.Options{}))
+	target := spectest.Start(t, sandbox.Options{})
+	if err := target.Tenant.PutDocumentDirect("acme-hr-feed", apiclient.SourceConfig, []byte("<source-config><changed/></source-config>\n")); err != nil {
+		t.Fatal(err)
+	}
+	for _, format := range []string{"markdown", "html"} {
+		code, stdout, stderr := runCLI(t, t.Context(), append([]string{"diff", "--format", format, arc, "tenant:"}, tenantArgs(target)...)...)
+		if code != 1 {
+			t.Fatalf("diff --format %s: exit %d\n%s", format, code, stderr)
+		}
+		for _, want := range []string{"archive " + arc + " (made ", "by connvault ", "digest sha256:", "tenant " + target.URL + ", read live", "by connvault"} {
+			if !strings.Contains(stdout, want) {
+				t.Errorf("diff --format %s lacks %q", format, want)
+			}
+		}
+		if format == "html" && !strings.Contains(stdout, "<summary><h2>") {
+			t.Errorf("the HTML report's connectors are not headings")
+		}
+	}
+	code, stdout, stderr := runCLI(t, t.Context(), append([]string{"restore", "--dry-run", "--format", "markdown", arc}, tenantArgs(target)...)...)
+	if code != 0 || !strings.Contains(stdout, "Left in place") || !strings.Contains(stdout, "Workday") {
+		t.Errorf("restore --dry-run --format markdown: exit %d, no left-in-place list naming the target's built-in connectors\n%s%s", code, stdout, stderr)
 	}
 }

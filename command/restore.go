@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -190,6 +191,15 @@ func showRestorePlan(ctx context.Context, c *cli.Context, s *session, f restoreF
 		if err != nil {
 			return err
 		}
+		for i, line := range rep.Context {
+			switch {
+			case strings.HasPrefix(line, "Archive: "):
+				rep.Context[i] = "Archive: " + provenance(ctx, s, info.Archive)
+			case strings.HasPrefix(line, "Target: "):
+				rep.Context[i] = "Target: " + targetProvenance(s, info.Target)
+			}
+		}
+		rep.Context = append(rep.Context, madeLine())
 		return writeReport(s.stdout, f.format, rep, c.Int("max-bytes"))
 	case f.format == "json" || f.jsonReport:
 		return writeJSONWithOrigins(s.stdout, func(w io.Writer) error { return importer.WritePlanJSON(w, plan, info) }, settingsOf(st))
@@ -212,4 +222,16 @@ func restoreError(s *session, err error) error {
 		return &quietError{code: exitError, msg: err.Error()}
 	}
 	return err
+}
+
+// targetProvenance names the restore's target: its tenant name when the
+// settings name one, and its base URL.
+func targetProvenance(s *session, baseURL string) string {
+	if s.settings.Named != nil {
+		return fmt.Sprintf("tenant %s (%s)", s.settings.Named.Name, baseURL)
+	}
+	if s.settings.Sandbox {
+		return "the built-in sandbox tenant"
+	}
+	return baseURL
 }

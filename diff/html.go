@@ -38,6 +38,7 @@ table.summary td.n.nz { font-weight: 600; }
 nav ul { padding-left: 1.2em; }
 details.conn { border: 1px solid var(--line); border-radius: 6px; margin: 1em 0; }
 details.conn > summary { padding: .5em .8em; cursor: pointer; font-size: 1.05em; }
+details.conn > summary h2 { display: inline; font-size: 1em; font-weight: normal; margin: 0; }
 details.conn > div.body { padding: 0 .8em .8em; }
 .badge { display: inline-block; border-radius: 1em; padding: 0 .6em; font-size: .85em; font-weight: 600; border: 1px solid var(--line); }
 .badge.add { background: var(--add-bg); } .badge.del { background: var(--del-bg); } .badge.mod { background: var(--hunk); }
@@ -120,12 +121,13 @@ func (rep *Report) WriteHTML(w io.Writer) error {
 	for i, s := range rep.Sections {
 		// Open by default: a printed or scrolled report shows everything;
 		// a reader can still fold a section away.
-		p("<details class=\"conn\" id=\"c%d\" open>\n<summary><span class=\"badge %s\">%s</span> <b>%s</b>",
+		// Each connector is a heading: screen readers move by headings.
+		p("<details class=\"conn\" id=\"c%d\" open>\n<summary><h2><span class=\"badge %s\">%s</span> <b>%s</b>",
 			i+1, statusClass(s.Status), e(s.Status), e(s.Title))
 		if s.Where != "" {
 			p(" <code>%s</code>", e(s.Where))
 		}
-		p("</summary>\n<div class=\"body\">\n")
+		p("</h2></summary>\n<div class=\"body\">\n")
 		if len(s.Fields) > 0 {
 			p("<ul class=\"fields\">\n")
 			for _, f := range s.Fields {

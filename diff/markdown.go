@@ -204,7 +204,7 @@ func acts(s string) bool {
 		strings.Contains(s, "GH-") || emoji.MatchString(s)
 }
 
-var emoji = regexp.MustCompile(`:[a-z0-9_+-]+:`)
+var emoji = regexp.MustCompile(`:[a-z][a-z0-9_+-]*:`)
 
 // mdCode is an inline code span holding s literally: delimited by one more
 // backtick than the longest run inside, padded with spaces when s starts or

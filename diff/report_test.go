@@ -228,7 +228,7 @@ func FuzzReportDiff(f *testing.F) {
 }
 
 // writerTag matches the start of every tag WriteHTML writes.
-var writerTag = regexp.MustCompile(`^<(!DOCTYPE html>|/?(html|head|meta|title|style|body|header|h1|p|main|table|thead|tbody|tr|th|td|ul|li|nav|a|span|details|summary|b|code|div|del|ins)[ >])`)
+var writerTag = regexp.MustCompile(`^<(!DOCTYPE html>|/?(html|head|meta|title|style|body|header|h1|h2|p|main|table|thead|tbody|tr|th|td|ul|li|nav|a|span|details|summary|b|code|div|del|ins)[ >])`)
 
 func nextLT(s string, k int) int {
 	n := strings.IndexByte(s[k+1:], '<')

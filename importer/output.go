@@ -55,6 +55,9 @@ func WritePlanText(w io.Writer, p *Plan) error {
 	if len(p.Connectors) > 0 || len(p.Warnings) > 0 {
 		b.WriteByte('\n')
 	}
+	if n := len(p.LeftInPlace); n > 0 {
+		fmt.Fprintf(&b, "Left in place (in the target, not in the archive; a restore never deletes): %s\n\n", strings.Join(p.LeftInPlace, ", "))
+	}
 	fmt.Fprintf(&b, "Plan: %d to create, %d to update, %d unchanged, %d skipped.\n",
 		p.Counts.Create, p.Counts.Update, p.Counts.Unchanged, p.Counts.Skip)
 	_, err := io.WriteString(w, termtext.EscapeLines(b.String())) // names and messages come from the archive and the server

@@ -111,6 +111,9 @@ type Plan struct {
 	// Warnings concern the plan as a whole, such as mapping entries that
 	// matched nothing.
 	Warnings []string
+	// LeftInPlace names the target's listed connectors that the archive
+	// does not have: a restore never deletes, so they stay as they are.
+	LeftInPlace []string
 }
 
 // Writes counts the write requests the plan will send at most: one create

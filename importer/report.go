@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/connvault/connvault/archive"
 	"github.com/connvault/connvault/diff"
@@ -40,6 +41,10 @@ func PlanReport(p *Plan, arch, target *archive.Snapshot, info Info) *diff.Report
 		},
 	}
 	rep.Notes = append(rep.Notes, p.Warnings...)
+	if n := len(p.LeftInPlace); n > 0 {
+		rep.Summary.Rows = append(rep.Summary.Rows, []string{"left in place", fmt.Sprint(n)})
+		rep.Notes = append(rep.Notes, "Left in place (in the target, not in the archive; a restore never deletes): "+strings.Join(p.LeftInPlace, ", "))
+	}
 	archBy := byScriptName(arch)
 	targetBy := byScriptName(target)
 	for _, c := range p.Connectors {

@@ -22,6 +22,12 @@ func ReadTenant(ctx context.Context, env *Env, t *Tenant, sel *archive.Selection
 // not nil) as soon as it is read, so that work on it need not wait for the
 // rest of the tenant.
 func ReadTenantEach(ctx context.Context, env *Env, t *Tenant, sel *archive.Selection, each func(*archive.Connector) error) (*archive.Snapshot, error) {
+	return readTenantEach(ctx, env, t, sel, each, nil)
+}
+
+// readTenantEach is ReadTenantEach that also tells unselected the name of
+// each listed connector the selection's names leave out (nil: no one asks).
+func readTenantEach(ctx context.Context, env *Env, t *Tenant, sel *archive.Selection, each func(*archive.Connector) error, unselected func(name string)) (*archive.Snapshot, error) {
 	snap := &archive.Snapshot{}
 	snap.Manifest.Format = archive.FormatName
 	snap.Manifest.Source = archive.Source{BaseURL: t.Client.BaseURL(), APIVersion: t.Client.APIVersion()}
@@ -31,6 +37,15 @@ func ReadTenantEach(ctx context.Context, env *Env, t *Tenant, sel *archive.Selec
 	bar := env.progress("reading "+t.Name, t.Client.Stats)
 	opts := ReadOptions(env, sel)
 	opts.Progress = bar.Update
+	if keep := opts.Select; keep != nil && unselected != nil {
+		opts.Select = func(dto apiclient.V3ConnectorDto) bool {
+			if keep(dto) {
+				return true
+			}
+			unselected(dto.Name)
+			return false
+		}
+	}
 	res, err := export.Run(ctx, t.Client, opts, func(conn *archive.Connector) error {
 		snap.Connectors = append(snap.Connectors, conn)
 		if each != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/connvault/connvault/archive"
@@ -228,12 +229,14 @@ func planRestore(ctx context.Context, env *Env, o RestoreOptions) (*archive.Snap
 	var target *archive.Snapshot
 	var err error
 	read := 0
+	var leftInPlace []string
 	res.Plan, err = planner.Plan(ctx, diff.Source{Each: func(ctx context.Context, emit func(*archive.Connector) error) error {
 		var err error
-		target, err = ReadTenantEach(ctx, env, o.Target, sel, func(c *archive.Connector) error {
+		leftInPlace = leftInPlace[:0]
+		target, err = readTenantEach(ctx, env, o.Target, sel, func(c *archive.Connector) error {
 			read++
 			return emit(c)
-		})
+		}, func(name string) { leftInPlace = append(leftInPlace, name) })
 		return err
 	}})
 	if err != nil {
@@ -242,6 +245,8 @@ func planRestore(ctx context.Context, env *Env, o RestoreOptions) (*archive.Snap
 		}
 		return nil, nil, err
 	}
+	slices.Sort(leftInPlace)
+	res.Plan.LeftInPlace = slices.Compact(leftInPlace)
 	res.Target = target
 	return target, res, nil
 }
