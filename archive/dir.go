@@ -251,6 +251,14 @@ func (w *DirWriter) Add(ctx context.Context, c *Connector) error {
 	if err := w.checkEntries(w.dir, dirWords, c, files); err != nil {
 		return err
 	}
+	// detail.json in its directory form (detailform.go): one field per
+	// line, no copy of a document stored beside it.
+	siblings := connectorSiblings(c)
+	for i := range files {
+		if strings.HasSuffix(files[i].path, "/"+detailName) {
+			files[i].data = dirDetail(files[i].data, siblings)
+		}
+	}
 	for _, f := range files {
 		if _, err := w.buf.Write(f.data); err != nil {
 			return w.fail(fmt.Errorf("snapshot directory %s: spool connector %q: %w", w.dir, c.ScriptName, err))
@@ -825,8 +833,57 @@ func scanConnector(root *os.Root, dir, sn string, opts ReadOptions, problem func
 		if err := problem(newErr(dir, base+detailName, ErrCorrupt, "the connector folder has no detail.json, which every connector needs; restore it (git checkout) or remove the folder", nil)); err != nil {
 			return nil, err
 		}
+		return out, nil
+	}
+	// The entry of detail.json is the archive's: rebuilt from the
+	// directory form, so the digest is the archive's.
+	for i, e := range out {
+		if e.Path != base+detailName {
+			continue
+		}
+		data, err := readConnectorDetail(root, dir, base, out, opts.MaxEntrySize)
+		if err != nil {
+			if err := problem(err); err != nil {
+				return nil, err
+			}
+			break
+		}
+		sum := sha256.Sum256(data)
+		out[i].Size, out[i].SHA256 = int64(len(data)), hex.EncodeToString(sum[:])
 	}
 	return out, nil
+}
+
+// readConnectorDetail reads a connector folder's detail.json and its
+// sibling files (the entries listed) and rebuilds the archive's detail.
+func readConnectorDetail(root *os.Root, dir, base string, entries []Entry, max int64) ([]byte, *Error) {
+	files := map[string][]byte{}
+	var detail []byte
+	for _, e := range entries {
+		name, ok := strings.CutPrefix(e.Path, base)
+		if !ok {
+			continue
+		}
+		data, err := readRootFile(root, dir, e.Path, max)
+		if err != nil {
+			return nil, err
+		}
+		if name == detailName {
+			detail = data
+		} else {
+			files[name] = data
+		}
+	}
+	return rebuildDetail(dir, base, detail, files)
+}
+
+// rebuildDetail is archiveDetail with its error as the reader reports it.
+func rebuildDetail(dir, base string, detail []byte, files map[string][]byte) ([]byte, *Error) {
+	data, err := archiveDetail(detail, files)
+	if err != nil {
+		return nil, newErr(dir, base+detailName, ErrCorrupt, err.Error(), err)
+	}
+	return data, nil
 }
 
 // hashFile reads one file (at most max bytes) and returns its entry.
@@ -987,6 +1044,13 @@ func (r *DirReader) Next() (*Connector, error) {
 	}
 	pp, _ := parseEntryPath(es[r.pos].Path)
 	c := &Connector{ScriptName: pp.scriptName}
+	base := connectorsDir + c.ScriptName + "/"
+	var mine []Entry
+	files := map[string][]byte{}
+	fail := func(err *Error) (*Connector, error) {
+		r.err = err
+		return nil, err
+	}
 	for ; r.pos < len(es); r.pos++ {
 		e := es[r.pos]
 		pp, _ := parseEntryPath(e.Path)
@@ -994,15 +1058,28 @@ func (r *DirReader) Next() (*Connector, error) {
 			break
 		}
 		data, err := readRootFile(r.root, r.dir, e.Path, r.opts.MaxEntrySize)
-		if err == nil {
-			if sum := sha256.Sum256(data); hex.EncodeToString(sum[:]) != e.SHA256 {
-				err = newErr(r.dir, e.Path, ErrMismatch, "the file changed while connvault was reading the directory; run the command again once nothing writes to it", nil)
-			}
-		}
 		if err != nil {
-			r.err = err
-			return nil, err
+			return fail(err)
 		}
+		mine = append(mine, e)
+		files[strings.TrimPrefix(e.Path, base)] = data
+	}
+	// detail.json comes back in the archive's form, rebuilt from the
+	// directory's and its siblings (detailform.go).
+	if d, ok := files[detailName]; ok {
+		delete(files, detailName)
+		rebuilt, err := rebuildDetail(r.dir, base, d, files)
+		if err != nil {
+			return fail(err)
+		}
+		files[detailName] = rebuilt
+	}
+	for _, e := range mine {
+		data := files[strings.TrimPrefix(e.Path, base)]
+		if sum := sha256.Sum256(data); hex.EncodeToString(sum[:]) != e.SHA256 {
+			return fail(newErr(r.dir, e.Path, ErrMismatch, "the file changed while connvault was reading the directory; run the command again once nothing writes to it", nil))
+		}
+		pp, _ := parseEntryPath(e.Path)
 		put(c, &fileEntry{path: e.Path, pp: pp, data: data})
 	}
 	return c, nil

@@ -277,7 +277,7 @@ func TestDirRemovesWhatIsGone(t *testing.T) {
 	want := map[string]string{
 		"connectors/acme-ldap/detail.json":                string(cs[0].Detail),
 		"connectors/acme-ldap/translations/en.properties": "title=ACME LDAP\n",
-		"connectors/flaky/detail.json":                    "{\"name\":\"Flaky\"}\n",
+		"connectors/flaky/detail.json":                    "{\n\t\"name\": \"Flaky\"\n}\n", // the directory form
 		"connectors/flaky/correlation-config.xml":         "<c/>",
 	}
 	if diff := cmp.Diff(want, got); diff != "" {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -315,4 +316,72 @@ func TestPackAndUnpackRefuseSwappedOperands(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestDirectoryDetailShowsAnEditOnce: in the directory form detail.json is
+// one field per line and holds no copy of a document stored beside it, so
+// editing source-config.xml changes that one file on disk; pack of the
+// unpacked archive keeps its content digest.
+func TestDirectoryDetailShowsAnEditOnce(t *testing.T) {
+	a, b := snapshotPair(t)
+	detail, err := os.ReadFile(filepath.Join(b, "connectors", "workday", "detail.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Count(string(detail), "\n") < 10 || !strings.Contains(string(detail), `"sourceConfigXml": {"connvault:file":"source-config.xml"}`) {
+		t.Fatalf("detail.json is not in the directory form:\n%.600s", detail)
+	}
+	before := treeFiles(t, b)
+	editFile(t, filepath.Join(b, "connectors", "workday", "source-config.xml"), func(s string) string {
+		return s + "<!-- edited -->\n"
+	})
+	changed := 0
+	for p, c := range treeFiles(t, b) {
+		if before[p] != c {
+			changed++
+		}
+	}
+	if changed != 1 {
+		t.Errorf("%d files changed on disk for one edited document, want 1", changed)
+	}
+	code, stdout, stderr := runCLI(t, t.Context(), "diff", a, b)
+	if code != 1 || !strings.Contains(stdout, "<!-- edited -->") {
+		t.Errorf("diff after the edit: exit %d\n%s%s", code, stdout, stderr)
+	}
+	// Archive → directory → archive: the same content digest.
+	arc := filepath.Join(t.TempDir(), "a.tar.zst")
+	if code, _, stderr := runCLI(t, t.Context(), "pack", a, arc); code != 0 {
+		t.Fatalf("pack: %d\n%s", code, stderr)
+	}
+	un := filepath.Join(t.TempDir(), "un")
+	if code, _, stderr := runCLI(t, t.Context(), "unpack", arc, un); code != 0 {
+		t.Fatalf("unpack: %d\n%s", code, stderr)
+	}
+	arc2 := filepath.Join(t.TempDir(), "b.tar.zst")
+	if code, _, stderr := runCLI(t, t.Context(), "pack", un, arc2); code != 0 {
+		t.Fatalf("pack: %d\n%s", code, stderr)
+	}
+	m1, _ := archive.ReadManifest(arc)
+	m2, _ := archive.ReadManifest(arc2)
+	if m1 == nil || m2 == nil || m1.ContentDigest != m2.ContentDigest {
+		t.Errorf("digests differ after unpack and pack: %v %v", m1, m2)
+	}
+}
+
+// treeFiles maps every file under dir to its content.
+func treeFiles(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		out[p] = string(b)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }

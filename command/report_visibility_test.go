@@ -107,7 +107,7 @@ func TestReportsShowEveryChange(t *testing.T) {
 func TestMarkdownReportKeepsTenantTextInert(t *testing.T) {
 	a, b := snapshotPair(t)
 	editFile(t, filepath.Join(b, "connectors", "workday", "detail.json"), func(s string) string {
-		return strings.Replace(s, `"name":"Workday"`, `"name":"Workday @someone #123 https://evil.example/x"`, 1)
+		return strings.Replace(s, `"name": "Workday"`, `"name": "Workday @someone #123 https://evil.example/x"`, 1)
 	})
 	code, stdout, stderr := runCLI(t, t.Context(), "diff", "--format", "markdown", a, b)
 	if code != 1 || !strings.Contains(stdout, "@someone") {
