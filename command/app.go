@@ -139,6 +139,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 			packCommand(),
 			unpackCommand(),
 			settingsCommand(),
+			logCommand(),
 			completionCommand(),
 			manCommand(),
 			completeCommand(),

@@ -148,3 +148,13 @@ func withNotes(diff string, notes []string) string {
 	}
 	return diff[:head] + strings.Join(notes, "\n") + "\n" + diff[head:]
 }
+
+// Unified is the unified diff of two documents as every report shows one
+// (decoded, escaped, notes above the hunks), labelled la and lb; "" when
+// they are equal.
+func Unified(la, lb, a, b string) string {
+	if a == b {
+		return ""
+	}
+	return unified(la, lb, a, b, false)
+}

@@ -590,3 +590,87 @@ func (l *Location) Delete(ctx context.Context, name string) error {
 	}
 	return nil
 }
+
+// OpenHead reads an archive from its start, fetching it chunk bytes at a
+// time as it is read (range reads on a bucket; a plain file locally), so a
+// reader that needs only the first entry (the manifest) costs only the
+// chunks it touched. BytesRead says how many bytes were fetched.
+func (l *Location) OpenHead(ctx context.Context, name string, chunk int64) (*HeadReader, error) {
+	if err := checkName(name); err != nil {
+		return nil, fmt.Errorf("open in %s: %w", l.raw, err)
+	}
+	h := &HeadReader{ctx: ctx, l: l, name: name, chunk: chunk}
+	if l.bucket == nil {
+		f, err := os.Open(l.Path(name))
+		if err != nil {
+			return nil, fmt.Errorf("open archive: %w", err)
+		}
+		h.file = f
+	}
+	return h, nil
+}
+
+// HeadReader is OpenHead's reader.
+type HeadReader struct {
+	ctx       context.Context
+	l         *Location
+	name      string
+	chunk     int64
+	file      *os.File
+	buf       []byte
+	off       int64 // of the next chunk
+	eof       bool
+	BytesRead int64
+}
+
+func (h *HeadReader) Read(p []byte) (int, error) {
+	if len(h.buf) == 0 {
+		if h.eof {
+			return 0, io.EOF
+		}
+		if err := h.fill(); err != nil {
+			return 0, err
+		}
+		if len(h.buf) == 0 {
+			return 0, io.EOF
+		}
+	}
+	n := copy(p, h.buf)
+	h.buf = h.buf[n:]
+	return n, nil
+}
+
+func (h *HeadReader) fill() error {
+	buf := make([]byte, h.chunk)
+	var n int
+	var err error
+	if h.file != nil {
+		n, err = io.ReadFull(h.file, buf)
+	} else {
+		var r *blob.Reader
+		r, err = h.l.bucket.NewRangeReader(h.ctx, h.l.prefix+h.name, h.off, h.chunk, nil)
+		if err != nil {
+			return h.l.wrap("read", h.name, err)
+		}
+		n, err = io.ReadFull(r, buf)
+		r.Close()
+	}
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		h.eof, err = true, nil
+	}
+	if err != nil {
+		return fmt.Errorf("read %s: %w", h.name, err)
+	}
+	h.buf = buf[:n]
+	h.off += int64(n)
+	h.BytesRead += int64(n)
+	return nil
+}
+
+// Close releases the file.
+func (h *HeadReader) Close() error {
+	if h.file != nil {
+		return h.file.Close()
+	}
+	return nil
+}
