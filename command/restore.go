@@ -42,17 +42,20 @@ func restoreCommand() *cli.Command {
 			&cli.StringFlag{Name: "backup-dir", Usage: "snapshot the target into `DIR` before writing (default: $XDG_STATE_HOME/connvault/pre-restore, else ~/.local/state/connvault/pre-restore)"},
 			&cli.BoolFlag{Name: "no-backup", Usage: "do not snapshot the target before writing"},
 			&cli.StringFlag{Name: "yes-protected", Usage: "allow writing to the protected tenant `NAME` (spelled out)"},
+			&cli.StringFlag{Name: "plan-out", Usage: "with --dry-run: save the plan to `FILE` (what it writes, the archive's digest, the target's state it was made against), for restore --plan"},
+			&cli.StringFlag{Name: "plan", Usage: "apply exactly the saved plan `FILE`: refused, before any write, when the archive or the target changed since it was made (the archive operand defaults to the plan's)"},
 		),
 		Action: runRestore,
 	}
 }
 
 func runRestore(c *cli.Context) error {
-	if c.NArg() != 1 {
-		return usagef("restore needs one archive file, got %d arguments", c.NArg())
+	saved, path, err := restorePlanFile(c)
+	if err != nil {
+		return err
 	}
 	// The operand first: a missing archive is the first thing to hear.
-	if err := mustExist(c.Context, c.Args().First()); err != nil {
+	if err := mustExist(c.Context, path); err != nil {
 		return err
 	}
 	s, err := newSession(c)
@@ -64,7 +67,24 @@ func runRestore(c *cli.Context) error {
 		return err
 	}
 	ctx := c.Context
-	path := c.Args().First()
+	digest := ""
+	if saved != nil || c.String("plan-out") != "" {
+		m, err := archivestore.ReadManifest(ctx, path)
+		if err != nil {
+			return err
+		}
+		digest = m.ContentDigest
+	}
+	if saved != nil {
+		if digest != saved.Archive.ContentDigest {
+			return fmt.Errorf("--plan %s: the archive %s changed since the plan was made (content digest %s, the plan's %s): nothing was written; make a new plan", c.String("plan"), path, digest, saved.Archive.ContentDigest)
+		}
+		if len(saved.Connectors) == 0 {
+			s.log.Info("the saved plan writes nothing")
+			return nil
+		}
+		f.plan.Mapping, f.plan.Only = saved.Mapping, saved.Names()
+	}
 	planner, src, err := openRestoreArchive(ctx, s, path, f.plan)
 	if err != nil {
 		return err
@@ -74,6 +94,9 @@ func runRestore(c *cli.Context) error {
 		return err
 	}
 	defer t.close()
+	if saved != nil && !settings.SameBaseURL(saved.Target.BaseURL, t.Client.BaseURL()) {
+		return fmt.Errorf("--plan %s: the plan was made for %s, the target is %s: refused, nothing was written", c.String("plan"), saved.Target.BaseURL, t.Client.BaseURL())
+	}
 
 	info := importer.Info{Archive: path, Target: t.Client.BaseURL(), DryRun: f.dryRun}
 	opts := workflow.RestoreOptions{
@@ -82,6 +105,11 @@ func runRestore(c *cli.Context) error {
 		DryRun: f.dryRun, YesProtected: c.String("yes-protected"),
 		BackupDir: f.backupDir, ReportText: s.stderr,
 		Show: func(plan *importer.Plan, target *archive.Snapshot) error {
+			if saved != nil {
+				if err := checkSavedPlan(c, saved, t, plan, target); err != nil {
+					return err
+				}
+			}
 			return showRestorePlan(ctx, c, s, f, plan, src, target, info, t.settings)
 		},
 	}
@@ -90,6 +118,13 @@ func runRestore(c *cli.Context) error {
 		opts.Confirm = func(q string) (bool, error) { return confirm(c.Context, stdin, s.stderr, q) }
 	}
 	res, err := workflow.Restore(ctx, s.env(), opts)
+	if err == nil && c.String("plan-out") != "" {
+		pf := workflow.NewPlanFile(res.Plan, res.Target, path, digest, t.Tenant, f.plan.Mapping, utcNow(), toolVersion())
+		if err := workflow.WritePlanFile(c.String("plan-out"), pf); err != nil {
+			return err
+		}
+		s.log.Info(fmt.Sprintf("saved the plan to %s (%s); apply it with restore --plan %s", c.String("plan-out"), plural(pf.Writes, "write"), c.String("plan-out")))
+	}
 	if err != nil || f.dryRun {
 		return restoreError(s, err)
 	}
@@ -234,4 +269,53 @@ func targetProvenance(s *session, baseURL string) string {
 		return "the built-in sandbox tenant"
 	}
 	return baseURL
+}
+
+// restorePlanFile reads --plan and checks restore's operands with it: the
+// archive operand may be left out (the plan's is used), and nothing that
+// changes what is planned may be given again.
+func restorePlanFile(c *cli.Context) (*workflow.PlanFile, string, error) {
+	planPath := c.String("plan")
+	switch {
+	case planPath == "" && c.NArg() != 1:
+		return nil, "", usagef("restore needs one archive file, got %d arguments", c.NArg())
+	case planPath == "":
+		if c.String("plan-out") != "" && !c.Bool("dry-run") {
+			return nil, "", usagef("--plan-out saves the plan of a dry run: add --dry-run (then apply it with restore --plan FILE)")
+		}
+		return nil, c.Args().First(), nil
+	case c.NArg() > 1:
+		return nil, "", usagef("restore --plan takes at most the archive, got %d arguments", c.NArg())
+	case c.String("plan-out") != "":
+		return nil, "", usagef("--plan and --plan-out exclude each other: a saved plan is applied as it is")
+	}
+	for _, f := range []string{"only", "filters", "map", "map-file"} {
+		if c.IsSet(f) {
+			return nil, "", usagef("--%s with --plan: the saved plan already says what to write; make a new plan instead", f)
+		}
+	}
+	pf, err := workflow.ReadPlanFile(planPath)
+	if err != nil {
+		return nil, "", usageError(err)
+	}
+	path := pf.Archive.Path
+	if c.NArg() == 1 {
+		path = c.Args().First()
+	}
+	return pf, path, nil
+}
+
+// checkSavedPlan refuses, before any write, a saved plan that no longer
+// holds: another tenant behind the URL, or any connector or document of the
+// target that changed since the plan was made.
+func checkSavedPlan(c *cli.Context, saved *workflow.PlanFile, t *tenant, plan *importer.Plan, target *archive.Snapshot) error {
+	if id := t.Client.KnownTenantIdentity(); saved.Target.TenantID != "" && id != "" && id != saved.Target.TenantID {
+		return fmt.Errorf("--plan %s: the plan was made for tenant %s, but %s now answers as tenant %s: refused, nothing was written",
+			c.String("plan"), saved.Target.TenantID, t.Client.BaseURL(), id)
+	}
+	if stale := saved.Stale(plan, target); len(stale) > 0 {
+		return fmt.Errorf("--plan %s no longer holds, nothing was written; make a new plan and have it reviewed: %s",
+			c.String("plan"), strings.Join(stale, "; "))
+	}
+	return nil
 }
