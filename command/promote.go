@@ -38,6 +38,7 @@ func promoteCommand() *cli.Command {
 			&cli.StringSliceFlag{Name: "only", Usage: "promote only the connector with this `NAME` (repeatable)"},
 			&cli.StringSliceFlag{Name: "map", Usage: "promote the source's connector OLD onto the target's NEW (repeatable): `OLD=NEW`"},
 			&cli.StringFlag{Name: "map-file", Usage: "read OLD=NEW pairs from `FILE` (one per line, # comments)"},
+			&cli.StringFlag{Name: "plan-out", Usage: "with --dry-run: keep the source export and save the plan to `FILE`, for restore --plan FILE --tenant TO"},
 			&cli.StringFlag{Name: "filters", Value: defaultPromoteFilter, Usage: "the list filter for the source export (\"\" for every listed connector)"},
 			&cli.StringSliceFlag{Name: "script-name", Usage: "also promote this source connector by `SCRIPTNAME` (repeatable): the list hides DEVELOPMENT and DEMO ones"},
 			&cli.StringFlag{Name: "archive-dir", Usage: "keep the archives in `DIR`, a directory or a bucket URL (default: $XDG_STATE_HOME/connvault/promote, else ~/.local/state/connvault/promote)"},
@@ -94,7 +95,23 @@ func runPromote(c *cli.Context) error {
 	defer dst.close()
 	opts.To = dst.Tenant
 
+	planOut := c.String("plan-out")
+	if planOut != "" && !c.Bool("dry-run") {
+		return usagef("--plan-out saves the plan of a dry run: add --dry-run (then apply it with restore --plan FILE --tenant %s)", to)
+	}
+	opts.KeepSource = planOut != ""
 	res, err := workflow.Promote(c.Context, s.env(), opts)
+	if err == nil && planOut != "" && res.Restore != nil {
+		m, merr := archivestore.ReadManifest(c.Context, res.SourceArchive)
+		if merr != nil {
+			return merr
+		}
+		pf := workflow.NewPlanFile(res.Restore.Plan, res.Restore.Target, res.SourceArchive, m.ContentDigest, dst.Tenant, opts.Plan.Mapping, utcNow(), toolVersion())
+		if werr := workflow.WritePlanFile(planOut, pf); werr != nil {
+			return werr
+		}
+		s.log.Info(fmt.Sprintf("saved the plan to %s (%s); apply it with restore --plan %s --tenant %s", planOut, plural(pf.Writes, "write"), planOut, to))
+	}
 	if c.Bool("json") && res != nil && (res.SourceArchive != "" || res.SourceDiscarded) {
 		// The target's settings are "settings", as restore's; a snapshot
 		// source has none.

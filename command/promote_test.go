@@ -277,3 +277,22 @@ func TestPromoteToProtectedListsEveryMissingConfirmation(t *testing.T) {
 		t.Errorf("%d requests before the refusal", n)
 	}
 }
+
+// TestPromotePlanOutAppliedByRestorePlan: a promotion's dry run saves its
+// plan (keeping the source export it refers to), and restore --plan applies
+// exactly it to the target.
+func TestPromotePlanOutAppliedByRestorePlan(t *testing.T) {
+	e, a, b := promotePair(t)
+	plan := filepath.Join(t.TempDir(), "plan.json")
+	code, _, stderr := e.run(promoteArgs(a, t.TempDir(), "--dry-run", "--plan-out", plan)...)
+	if code != 0 || !strings.Contains(stderr, "saved the plan to "+plan) {
+		t.Fatalf("promote --dry-run --plan-out: exit %d\n%s", code, stderr)
+	}
+	if w := b.Tenant.Stats().Writes; w != 0 {
+		t.Fatalf("the dry run wrote %d times", w)
+	}
+	code, _, stderr = e.run("restore", "--plan", plan, "--tenant", "b", "--yes", "--no-backup", "--rate", "0")
+	if code != 0 || b.Tenant.Stats().Writes == 0 {
+		t.Errorf("restore --plan of the promotion's plan: exit %d, %d writes\n%s", code, b.Tenant.Stats().Writes, stderr)
+	}
+}

@@ -28,7 +28,10 @@ type PromoteOptions struct {
 	// pre-promotion snapshot and its snapshot after the promotion.
 	ArchiveDir   string
 	DryRun       bool
-	Confirm      func(question string) (bool, error) // nil: --yes
+	// KeepSource keeps a dry run's source export in ArchiveDir (a saved
+	// plan refers to it) instead of discarding it.
+	KeepSource bool
+	Confirm    func(question string) (bool, error) // nil: --yes
 	YesProtected string
 	// Show prints the diff of what will change in the target and the plan.
 	Show func(changes *diff.Result, plan *importer.Plan) error
@@ -90,7 +93,7 @@ func Promote(ctx context.Context, env *Env, o PromoteOptions) (*PromoteResult, e
 	if err := promoteCheckTarget(ctx, env, o); err != nil {
 		return res, err
 	}
-	if o.DryRun && o.FromSnapshot == "" {
+	if o.DryRun && o.FromSnapshot == "" && !o.KeepSource {
 		// A dry run keeps nothing: the source goes to a temporary directory
 		// that is removed when the plan is shown, so repeated dry runs do
 		// not fill the archive directory.
@@ -105,7 +108,7 @@ func Promote(ctx context.Context, env *Env, o PromoteOptions) (*PromoteResult, e
 	if err != nil {
 		return res, err
 	}
-	if o.DryRun && o.FromSnapshot == "" {
+	if o.DryRun && o.FromSnapshot == "" && !o.KeepSource {
 		res.SourceArchive, res.SourceDiscarded = "", true
 	}
 	if err := promoteApply(ctx, env, o, source, res); err != nil {
@@ -148,7 +151,7 @@ func promoteExportSource(ctx context.Context, env *Env, o PromoteOptions, res *P
 	for _, sk := range m.Skipped {
 		env.log().Warn("not in the archive", "tenant", o.From.Name, "scriptName", sk.ScriptName, "reason", sk.Reason)
 	}
-	if o.DryRun {
+	if o.DryRun && !o.KeepSource {
 		env.log().Info(fmt.Sprintf("exported source %s for the plan only; a dry run keeps no archive", o.From.Name))
 	} else {
 		env.log().Info(fmt.Sprintf("exported source %s", o.From.Name), "path", path)
