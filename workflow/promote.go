@@ -26,12 +26,12 @@ type PromoteOptions struct {
 	Plan importer.Options
 	// ArchiveDir keeps the three archives: the source export, the target's
 	// pre-promotion snapshot and its snapshot after the promotion.
-	ArchiveDir   string
-	DryRun       bool
+	ArchiveDir string
+	DryRun     bool
 	// KeepSource keeps a dry run's source export in ArchiveDir (a saved
 	// plan refers to it) instead of discarding it.
-	KeepSource bool
-	Confirm    func(question string) (bool, error) // nil: --yes
+	KeepSource   bool
+	Confirm      func(question string) (bool, error) // nil: --yes
 	YesProtected string
 	// Show prints the diff of what will change in the target and the plan.
 	Show func(changes *diff.Result, plan *importer.Plan) error
