@@ -8,19 +8,24 @@ import (
 	"strings"
 
 	"github.com/urfave/cli/v2"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/connvault/connvault/archive"
 	"github.com/connvault/connvault/archivestore"
 	"github.com/connvault/connvault/diff"
+	"github.com/connvault/connvault/internal/termtext"
 )
 
 func diffCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "diff",
-		Usage:     "compare two archives, or an archive with the live tenant",
-		ArgsUsage: "A B   (each an archive file, a snapshot directory, tenant: for the configured tenant, or tenant:NAME for a named one)",
+		Usage:     "compare two archives, or an archive with the live tenant; or any number of them side by side",
+		ArgsUsage: "A B [C...]   (each an archive file, a snapshot directory, tenant: for the configured tenant, or tenant:NAME for a named one)",
 		Description: "Shows what would change to turn A into B: connectors added, removed and changed, with unified\n" +
-			"diffs of the changed documents. Exit code: 0 same, 1 different, 2 error (like diff(1)).",
+			"diffs of the changed documents. With three or more operands (connvault diff tenant:dev tenant:test\n" +
+			"tenant:prod), a matrix: per connector and document, which operands agree and which differ, read\n" +
+			"concurrently; --details adds the diffs against the first operand.\n" +
+			"Exit code: 0 same (all equal), 1 different, 2 error (like diff(1)).",
 		Flags: withGlobals(
 			&cli.StringFlag{Name: "match", Value: diff.MatchName, Usage: "pair connectors by name or scriptName"},
 			&cli.StringSliceFlag{Name: "map", Usage: "pair A's connector OLD with B's NEW (repeatable): `OLD=NEW`"},
@@ -32,6 +37,7 @@ func diffCommand() *cli.Command {
 			&cli.BoolFlag{Name: "stat", Usage: "print the summary table only"},
 			&cli.BoolFlag{Name: "name-only", Usage: "print only the names of the connectors that differ"},
 			&cli.StringFlag{Name: "color", Value: "auto", Usage: "auto (on a terminal), always or never"},
+			&cli.BoolFlag{Name: "details", Usage: "with three or more operands: add each operand's diff against the first"},
 		),
 		Action: func(c *cli.Context) error {
 			err := runDiff(c)
@@ -84,6 +90,9 @@ func diffOptions(c *cli.Context) (diff.Options, error) {
 }
 
 func runDiff(c *cli.Context) error {
+	if c.NArg() > 2 {
+		return runMatrix(c)
+	}
 	if c.NArg() != 2 {
 		return usagef("diff needs two operands, A and B (archive files or %q), got %d", tenantOperand, c.NArg())
 	}
@@ -217,4 +226,100 @@ func diffSources(ctx context.Context, c *cli.Context, s *session, a0, b0 string)
 		srcs[i] = tenantSource(s, t, sel)
 	}
 	return srcs, done, nil
+}
+
+// runMatrix compares three or more operands side by side: each is read
+// concurrently (every tenant has its own rate budget) and reduced to its
+// documents' digests as it is read.
+func runMatrix(c *cli.Context) error {
+	s, err := newSession(c)
+	if err != nil {
+		return err
+	}
+	format := c.String("format")
+	if err := checkReportFormat(c, format); err != nil {
+		return err
+	}
+	ctx := c.Context
+	ops := c.Args().Slice()
+	sides := make([]*diff.MatrixSide, len(ops))
+	srcs := make([]diff.Source, len(ops))
+	for i, op := range ops {
+		sides[i] = diff.NewMatrixSide(op)
+		if isTenantOperand(op) {
+			t, err := connectOperand(ctx, c, s, op)
+			if err != nil {
+				return err
+			}
+			defer t.close()
+			srcs[i] = tenantSource(s, t, nil)
+			continue
+		}
+		if err := mustExist(ctx, op); err != nil {
+			return fmt.Errorf("%w (or name a live tenant with %q or %q)", err, tenantOperand, tenantOperand+"NAME")
+		}
+		srcs[i] = archiveSource(op)
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	for i := range ops {
+		g.Go(func() error {
+			return srcs[i].Each(gctx, func(conn *archive.Connector) error { return sides[i].Add(conn) })
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	m := diff.NewMatrix(sides)
+	switch format {
+	case "json":
+		err = m.WriteJSON(s.stdout)
+	case "markdown":
+		err = m.WriteMarkdown(s.stdout)
+	case "html":
+		err = m.WriteHTML(s.stdout)
+	default:
+		err = m.WriteText(s.stdout, false)
+	}
+	if err != nil {
+		return err
+	}
+	if c.Bool("details") && !m.Equal() {
+		if err := matrixDetails(c, s, ops); err != nil {
+			return err
+		}
+	}
+	if !m.Equal() {
+		return &quietError{code: 1}
+	}
+	return nil
+}
+
+// matrixDetails prints each operand's text diff against the first (archives
+// and directories are read again; a live tenant is read again too).
+func matrixDetails(c *cli.Context, s *session, ops []string) error {
+	opts, err := diffOptions(c)
+	if err != nil {
+		return err
+	}
+	for _, op := range ops[1:] {
+		srcs, done, err := diffSources(c.Context, c, s, ops[0], op)
+		if err != nil {
+			done()
+			return err
+		}
+		res, err := diff.CompareSources(c.Context, srcs[0], srcs[1], opts)
+		done()
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(s.stdout, "\n=== %s -> %s\n", termtext.Escape(ops[0]), termtext.Escape(op))
+		if res.Equal() {
+			fmt.Fprintln(s.stdout, "no differences")
+			continue
+		}
+		if err := diff.WriteText(s.stdout, res, diff.TextOptions{}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
