@@ -355,6 +355,10 @@ func DirDest(ctx context.Context, flag, dir, tenant string, now time.Time, wait 
 	if err := os.MkdirAll(local, 0o700); err != nil {
 		return nil, fmt.Errorf("%s: creating %s: %w", flag, local, err)
 	}
+	if heldByCaller(ctx) {
+		// The caller holds dir's lock for all its exports (a fleet run).
+		return &Dest{Path: FreeName(local, tenant, now), Release: func() {}}, nil
+	}
 	lock, err := dirlock.Acquire(ctx, local, wait)
 	if err != nil {
 		return nil, err
@@ -399,3 +403,17 @@ const (
 	PreRestoreDir = "pre-restore"
 	PromoteDir    = "promote"
 )
+
+type heldLockKey struct{}
+
+// WithHeldLock marks ctx as run under a directory lock its caller holds
+// (archivestore.LockDir), so DirDest does not take it again: a fleet export
+// writes many tenants' archives into one directory at once under one lock.
+func WithHeldLock(ctx context.Context) context.Context {
+	return context.WithValue(ctx, heldLockKey{}, true)
+}
+
+func heldByCaller(ctx context.Context) bool {
+	held, _ := ctx.Value(heldLockKey{}).(bool)
+	return held
+}
