@@ -171,27 +171,12 @@ func dirDetail(detail []byte, files map[string][]byte) []byte {
 				value = refTo(name)
 			}
 			if key == translationsField {
-				if locs, ok := splitMembers(value); ok {
-					var t bytes.Buffer
-					t.WriteByte('{')
-					for k, l := range locs {
-						var loc string
-						lv := l.value
-						if json.Unmarshal(l.key, &loc) == nil && checkComponent(loc) == "" {
-							if name := translationsDir + loc + translationSuffix; same(lv, name) {
-								lv = refTo(name)
-							}
-						}
-						if k > 0 {
-							t.WriteByte(',')
-						}
-						t.Write(l.key)
-						t.WriteByte(':')
-						t.Write(lv)
+				value, _ = mapLocales(value, func(loc string, lv []byte) ([]byte, error) {
+					if name := translationsDir + loc + translationSuffix; checkComponent(loc) == "" && same(lv, name) {
+						return refTo(name), nil
 					}
-					t.WriteByte('}')
-					value = t.Bytes()
-				}
+					return lv, nil
+				})
 			}
 		}
 		b.WriteByte('\t')
@@ -205,6 +190,35 @@ func dirDetail(detail []byte, files map[string][]byte) []byte {
 	}
 	b.WriteString("}\n")
 	return b.Bytes()
+}
+
+// mapLocales rewrites each locale's value of a translationProperties
+// object with f; a value that is not a compact object is returned as it is.
+func mapLocales(obj []byte, f func(loc string, value []byte) ([]byte, error)) ([]byte, error) {
+	locs, ok := splitMembers(obj)
+	if !ok {
+		return obj, nil
+	}
+	var t bytes.Buffer
+	t.WriteByte('{')
+	for k, l := range locs {
+		var loc string
+		lv := l.value
+		if json.Unmarshal(l.key, &loc) == nil {
+			var err error
+			if lv, err = f(loc, lv); err != nil {
+				return nil, err
+			}
+		}
+		if k > 0 {
+			t.WriteByte(',')
+		}
+		t.Write(l.key)
+		t.WriteByte(':')
+		t.Write(lv)
+	}
+	t.WriteByte('}')
+	return t.Bytes(), nil
 }
 
 // errMissingRef is a reference in detail.json to a file that is not there.
@@ -254,23 +268,8 @@ func archiveDetail(dir []byte, files map[string][]byte) ([]byte, error) {
 		}
 		var key string
 		if json.Unmarshal(m.key, &key) == nil && key == translationsField {
-			if locs, ok := splitMembers(value); ok {
-				var t bytes.Buffer
-				t.WriteByte('{')
-				for k, l := range locs {
-					lv, err := resolve(l.value)
-					if err != nil {
-						return nil, err
-					}
-					if k > 0 {
-						t.WriteByte(',')
-					}
-					t.Write(l.key)
-					t.WriteByte(':')
-					t.Write(lv)
-				}
-				t.WriteByte('}')
-				value = t.Bytes()
+			if value, err = mapLocales(value, func(_ string, lv []byte) ([]byte, error) { return resolve(lv) }); err != nil {
+				return nil, err
 			}
 		}
 		if i > 0 {

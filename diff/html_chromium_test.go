@@ -96,28 +96,10 @@ func TestHTMLReportInChromium(t *testing.T) {
 	}
 	src = strings.Replace(src, csp, csp+"; script-src 'unsafe-inline'", 1)
 	src = strings.Replace(src, "</body>", probeScript+"\n</body>", 1)
-	dir := t.TempDir()
-	file := filepath.Join(dir, "report.html")
-	if err := os.WriteFile(file, []byte(src), 0o600); err != nil {
-		t.Fatal(err)
-	}
-
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, chromium,
-		"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-		"--disable-background-networking", "--disable-component-update", "--disable-sync",
-		"--user-data-dir="+filepath.Join(dir, "profile"),
-		"--virtual-time-budget=5000", "--dump-dom", "file://"+file)
-	cmd.WaitDelay = 10 * time.Second
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("chromium: %v\nstderr:\n%s", err, stderr.String())
-	}
-	m := regexp.MustCompile(`(?s)<pre id="probe">(.*?)</pre>`).FindStringSubmatch(stdout.String())
+	dom, stderr := chromiumDOM(t, chromium, src)
+	m := regexp.MustCompile(`(?s)<pre id="probe">(.*?)</pre>`).FindStringSubmatch(dom)
 	if m == nil {
-		t.Fatalf("the probe did not run (the page did not load?)\nDOM:\n%.2000s\nstderr:\n%s", stdout.String(), stderr.String())
+		t.Fatalf("the probe did not run (the page did not load?)\nDOM:\n%.2000s\nstderr:\n%s", dom, stderr)
 	}
 	var got probeResult
 	if err := json.Unmarshal([]byte(html.UnescapeString(m[1])), &got); err != nil {
@@ -142,4 +124,29 @@ func TestHTMLReportInChromium(t *testing.T) {
 	if want := len(NewReport(r, ReportOptions{}).Sections); got.Sections != want {
 		t.Errorf("%d connector sections open, want all %d", got.Sections, want)
 	}
+}
+
+// chromiumDOM loads the page src in headless Chromium (no network, a fresh
+// profile) and returns the DOM after its scripts ran, and Chromium's stderr.
+func chromiumDOM(t *testing.T, chromium, src string) (string, string) {
+	t.Helper()
+	dir := t.TempDir()
+	file := filepath.Join(dir, "page.html")
+	if err := os.WriteFile(file, []byte(src), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, chromium,
+		"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+		"--disable-background-networking", "--disable-component-update", "--disable-sync",
+		"--user-data-dir="+filepath.Join(dir, "profile"),
+		"--virtual-time-budget=5000", "--dump-dom", "file://"+file)
+	cmd.WaitDelay = 10 * time.Second
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("chromium: %v\nstderr:\n%s", err, stderr.String())
+	}
+	return stdout.String(), stderr.String()
 }

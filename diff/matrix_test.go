@@ -2,16 +2,11 @@ package diff
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"html"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/connvault/connvault/archive"
 )
@@ -108,25 +103,10 @@ window.addEventListener('load', () => {
 });
 </script>
 </body>`, 1)
-	dir := t.TempDir()
-	file := filepath.Join(dir, "matrix.html")
-	if err := os.WriteFile(file, []byte(src), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-		"--disable-background-networking", "--disable-component-update", "--disable-sync",
-		"--user-data-dir="+filepath.Join(dir, "profile"), "--virtual-time-budget=5000", "--dump-dom", "file://"+file)
-	cmd.WaitDelay = 10 * time.Second
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("chromium: %v\n%s", err, stderr.String())
-	}
-	mm := regexp.MustCompile(`(?s)<pre id="probe">(.*?)</pre>`).FindStringSubmatch(stdout.String())
+	dom, _ := chromiumDOM(t, chromium, src)
+	mm := regexp.MustCompile(`(?s)<pre id="probe">(.*?)</pre>`).FindStringSubmatch(dom)
 	if mm == nil {
-		t.Fatalf("the probe did not run\n%.2000s", stdout.String())
+		t.Fatalf("the probe did not run\n%.2000s", dom)
 	}
 	var got struct {
 		Headings, Differing int

@@ -82,7 +82,7 @@ type result struct {
 }
 
 func main() {
-	only := flag.String("cases", "", "comma-separated case ids to run (default all: a,b,c,d500,d,w71,w421,g,gd,diff1000,diff5000,restore200; g and gd take about 3.5 and 1 minutes; bomb and log365 only when named)")
+	only := flag.String("cases", "", "comma-separated case ids to run (default all: a,b,c,d500,d,w71,w421,g,gd,diff1000,diff5000,restore200; g and gd take about 3.5 and 1 minutes; bomb, fleet and log365 only when named)")
 	flag.StringVar(&goMemLimit, "gomemlimit", "", "GOMEMLIMIT for the exporting process (default: none), to tell memory it holds from memory the Go runtime has not yet returned")
 	flag.StringVar(&keepDir, "keep", "", "write the diff cases' archives into this `DIR` and keep them, to rerun connvault on them by hand")
 	flag.IntVar(&repeat, "repeat", 3, "runs of each command in the diff cases (medians are compared)")
@@ -182,6 +182,17 @@ func runAll(only string) error {
 		}
 		failed = failed || !r.ok
 		printBombTable(&r)
+	}
+	if only != "" && contains(strings.Split(only, ","), "fleet") {
+		fmt.Fprintln(os.Stderr, "bench: case fleet: one tenant alone, then 10 and 50 in one export --all-tenants, at the gateway's limit ...")
+		rs, alone, err := runFleetCase(bin, tmp, []int{10, 50}, []float64{1.1, 1.2})
+		if err != nil {
+			return fmt.Errorf("case fleet: %w", err)
+		}
+		for _, r := range rs {
+			failed = failed || !r.ok
+		}
+		printFleetTable(rs, alone)
 	}
 	if only != "" && contains(strings.Split(only, ","), "log365") {
 		fmt.Fprintln(os.Stderr, "bench: case log365: connvault log over 365 nightly archives of 300 connectors ...")
