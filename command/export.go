@@ -42,7 +42,7 @@ func exportCommand() *cli.Command {
 			&cli.StringSliceFlag{Name: "tenants", Usage: "export these named tenants in one run, concurrently, each with its own rate budget (`NAME,...`, repeatable)"},
 			&cli.BoolFlag{Name: "all-tenants", Usage: "export every tenant of the tenants file in one run (see --tenants-matching)"},
 			&cli.StringFlag{Name: "tenants-matching", Usage: "with --all-tenants: only the tenants whose name matches `GLOB` (e.g. 'acme-*')"},
-			&cli.IntFlag{Name: "max-tenants", Usage: "export at most `N` tenants at once (default 8 per CPU, at least 4)"},
+			&cli.IntFlag{Name: "max-tenants", Usage: "export at most `N` tenants at once (default 32 per CPU, at least 16)"},
 			&cli.BoolFlag{Name: "allow-empty", Usage: "write an export of no connectors even where the newest snapshot at the destination had some (otherwise an error: a token that lost its rights lists nothing)"},
 			&cli.BoolFlag{Name: "from-detail", Usage: "fetch each connector's detail and source template only, and take source-config, correlation-config and translations from the detail (about 2 requests per connector instead of 7; connvault doctor tells whether that is equivalent on your tenant)"},
 			&cli.BoolFlag{Name: "force", Usage: "with --output FILE: replace FILE if it exists (only a regular file, never a link, device or pipe)"},

@@ -31,10 +31,12 @@ type fleetTenant struct {
 	Error         string `json:"error,omitempty"`
 }
 
-// defaultMaxTenants bounds the tenants exported at once: each holds a
-// window of connectors and a spool (docs/performance.md: tens of MB), and
-// the work is mostly waiting on the network.
-func defaultMaxTenants() int { return max(4, 8*runtime.NumCPU()) }
+// defaultMaxTenants bounds the tenants exported at once. A tenant's export
+// mostly waits on its rate budget (CPU: a few percent of a core) and holds a
+// window of connectors (docs/performance.md: 50 tenants of 60 connectors
+// peak at 284 MB in all, 10 at 83 MB), so 32 per CPU keep a two-core
+// machine's fleet of 64 in one wave within about 350 MB.
+func defaultMaxTenants() int { return max(16, 32*runtime.NumCPU()) }
 
 // fleetNames are the tenants --tenants and --all-tenants (with
 // --tenants-matching) name, in the tenants file's order.

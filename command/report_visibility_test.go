@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -150,5 +151,33 @@ func TestReportsSayWhereEachSideCameFrom(t *testing.T) {
 	code, stdout, stderr := runCLI(t, t.Context(), append([]string{"restore", "--dry-run", "--format", "markdown", arc}, tenantArgs(target)...)...)
 	if code != 0 || !strings.Contains(stdout, "Left in place") || !strings.Contains(stdout, "Workday") {
 		t.Errorf("restore --dry-run --format markdown: exit %d, no left-in-place list naming the target's built-in connectors\n%s%s", code, stdout, stderr)
+	}
+}
+
+// TestDirectoryExportKeepsGitFromConvertingLineEnds: export --format dir
+// writes a .gitattributes marking its files -text, so a Windows checkout
+// with core.autocrlf=true does not turn LF into CRLF.
+func TestDirectoryExportKeepsGitFromConvertingLineEnds(t *testing.T) {
+	a, _ := snapshotPair(t)
+	raw, err := os.ReadFile(filepath.Join(a, ".gitattributes"))
+	if err != nil || !strings.Contains(string(raw), "connectors/** -text") || !strings.Contains(string(raw), "manifest.json -text") {
+		t.Errorf(".gitattributes: %v\n%s", err, raw)
+	}
+}
+
+// TestMaxBytesIsALimit: a --max-bytes below the report's summary is refused
+// (exit 2) naming the smallest size that works, and nothing is printed; that
+// size works and the report stays within it.
+func TestMaxBytesIsALimit(t *testing.T) {
+	a, b := snapshotPair(t)
+	editFile(t, filepath.Join(b, "connectors", "workday", "source-config.xml"), func(s string) string { return s + "<!-- x -->\n" })
+	code, stdout, stderr := runCLI(t, t.Context(), "diff", "--format", "markdown", "--max-bytes", "100", a, b)
+	m := regexp.MustCompile(`smallest size that works is (\d+)`).FindStringSubmatch(stderr)
+	if code != exitUsage || stdout != "" || m == nil {
+		t.Fatalf("--max-bytes 100: exit %d, %d bytes on stdout\n%s", code, len(stdout), stderr)
+	}
+	code, stdout, stderr = runCLI(t, t.Context(), "diff", "--format", "markdown", "--max-bytes", m[1], a, b)
+	if n, _ := strconv.Atoi(m[1]); code != 1 || len(stdout) > n {
+		t.Errorf("--max-bytes %s: exit %d, %d bytes\n%s", m[1], code, len(stdout), stderr)
 	}
 }
