@@ -287,6 +287,11 @@ type streamer struct {
 	sides    [2]*sideState
 	window   int64
 	retained int64
+	// pinned is, per side that cannot be read again (a live tenant), the
+	// content of its connectors still waiting for a partner: it cannot be
+	// let go, so once it passes the window that side is not read until
+	// the other side (which can be read again) has caught up.
+	pinned   [2]int64
 	queue    []*sentry
 	deferred []deferredPair
 }
@@ -490,10 +495,10 @@ func (st *streamer) merge(ctx context.Context, chans [2]chan prepared, ordered b
 				return nil
 			}
 			var c0, c1 chan prepared
-			if open[0] {
+			if open[0] && !st.holdBack(0, open) {
 				c0 = chans[0]
 			}
-			if open[1] {
+			if open[1] && !st.holdBack(1, open) {
 				c1 = chans[1]
 			}
 			select {
@@ -535,6 +540,16 @@ func (st *streamer) merge(ctx context.Context, chans [2]chan prepared, ordered b
 	}
 }
 
+// holdBack says side i is not to be read now: it cannot be read again, the
+// content of its connectors waiting for a partner passed the window, and the
+// other side, which can be read again (letting go of what it must), is
+// still open to bring the partners. This is what bounds memory when a live
+// tenant is compared with an archive or a directory in another order.
+func (st *streamer) holdBack(i int, open [2]bool) bool {
+	other := st.sides[1-i].src
+	return st.pinned[i] > st.window && open[1-i] && other.Reread && !other.Held
+}
+
 // add takes one connector of side i: pairs it if its partner is waiting,
 // else keeps it waiting.
 func (st *streamer) add(i int, p prepared) error {
@@ -571,14 +586,26 @@ func (st *streamer) add(i int, p prepared) error {
 	}
 	if o := st.sides[1-i].pending[key]; o != nil {
 		delete(st.sides[1-i].pending, key)
+		st.unpin(o)
 		if i == 0 {
 			return st.pairUp(e, o)
 		}
 		return st.pairUp(o, e)
 	}
 	sd.pending[key] = e
+	if src := sd.src; !src.Reread && !src.Held {
+		st.pinned[i] += e.size
+	}
 	st.retain(e)
 	return nil
+}
+
+// unpin takes a paired connector of a side that cannot be read again out of
+// the waiting content.
+func (st *streamer) unpin(e *sentry) {
+	if src := st.sides[e.side].src; !src.Reread && !src.Held {
+		st.pinned[e.side] -= e.size
+	}
 }
 
 func contentSize(c *archive.Connector) int64 {
