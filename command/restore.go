@@ -103,7 +103,10 @@ func runRestore(c *cli.Context) error {
 		Target: t.Tenant, Planner: planner, Source: &src,
 		Plan:   f.plan,
 		DryRun: f.dryRun, YesProtected: c.String("yes-protected"),
-		BackupDir: f.backupDir, ReportText: s.stderr,
+		// A dry run printing a text or JSON plan needs nothing of the target
+		// but the plan: none of it is kept.
+		DiscardTarget: f.dryRun && (f.format == "text" || f.format == "json") && saved == nil && c.String("plan-out") == "",
+		BackupDir:     f.backupDir, ReportText: s.stderr,
 		Show: func(plan *importer.Plan, target *archive.Snapshot) error {
 			if saved != nil {
 				if err := checkSavedPlan(c, saved, t, plan, target); err != nil {

@@ -22,12 +22,14 @@ func ReadTenant(ctx context.Context, env *Env, t *Tenant, sel *archive.Selection
 // not nil) as soon as it is read, so that work on it need not wait for the
 // rest of the tenant.
 func ReadTenantEach(ctx context.Context, env *Env, t *Tenant, sel *archive.Selection, each func(*archive.Connector) error) (*archive.Snapshot, error) {
-	return readTenantEach(ctx, env, t, sel, each, nil)
+	return readTenantEach(ctx, env, t, sel, each, nil, true)
 }
 
 // readTenantEach is ReadTenantEach that also tells unselected the name of
 // each listed connector the selection's names leave out (nil: no one asks).
-func readTenantEach(ctx context.Context, env *Env, t *Tenant, sel *archive.Selection, each func(*archive.Connector) error, unselected func(name string)) (*archive.Snapshot, error) {
+// With keep false the snapshot holds the manifest but no connectors: what
+// was read is only handed to each, so memory does not grow with the tenant.
+func readTenantEach(ctx context.Context, env *Env, t *Tenant, sel *archive.Selection, each func(*archive.Connector) error, unselected func(name string), keep bool) (*archive.Snapshot, error) {
 	snap := &archive.Snapshot{}
 	snap.Manifest.Format = archive.FormatName
 	snap.Manifest.Source = archive.Source{BaseURL: t.Client.BaseURL(), APIVersion: t.Client.APIVersion()}
@@ -47,7 +49,9 @@ func readTenantEach(ctx context.Context, env *Env, t *Tenant, sel *archive.Selec
 		}
 	}
 	res, err := export.Run(ctx, t.Client, opts, func(conn *archive.Connector) error {
-		snap.Connectors = append(snap.Connectors, conn)
+		if keep {
+			snap.Connectors = append(snap.Connectors, conn)
+		}
 		if each != nil {
 			return each(conn)
 		}

@@ -37,6 +37,11 @@ type RestoreOptions struct {
 	BackupDir string
 	// Verb names the operation in messages: "restore" (default) or "promote".
 	Verb string
+	// DiscardTarget, with DryRun, keeps none of the target as read: Show
+	// then gets a target without connectors. A dry run that prints a text
+	// or JSON plan needs none, and memory then holds a window, not the
+	// tenant.
+	DiscardTarget bool
 	// Show prints the plan once it is made; target is the tenant as read.
 	Show func(plan *importer.Plan, target *archive.Snapshot) error
 	// ReportText, when set, receives the text report after applying.
@@ -236,7 +241,7 @@ func planRestore(ctx context.Context, env *Env, o RestoreOptions) (*archive.Snap
 		target, err = readTenantEach(ctx, env, o.Target, sel, func(c *archive.Connector) error {
 			read++
 			return emit(c)
-		}, func(name string) { leftInPlace = append(leftInPlace, name) })
+		}, func(name string) { leftInPlace = append(leftInPlace, name) }, !o.DiscardTarget)
 		return err
 	}})
 	if err != nil {
