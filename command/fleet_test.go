@@ -7,7 +7,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/connvault/connvault/retention"
 	"github.com/connvault/connvault/sandbox"
 )
 
@@ -86,5 +88,32 @@ func TestFleetExportInterruptedStopsEveryTenant(t *testing.T) {
 				t.Errorf("a half-written archive: %s\n%s", en.Name(), out)
 			}
 		}
+	}
+}
+
+// TestPruneAllTenants: prune --all-tenants prunes each tenant of the
+// tenants file and leaves the archives of others alone.
+func TestPruneAllTenants(t *testing.T) {
+	e := newNamedEnv(t)
+	for _, n := range []string{"alpha", "beta"} {
+		e.add(n, e.sandbox(n, sandbox.Options{}))
+	}
+	dir := t.TempDir()
+	real := archiveBytes(t)
+	for _, n := range []string{"alpha", "beta", "gamma"} {
+		for d := range 3 {
+			name := retention.FileName(n, time.Date(2026, 11, 20+d, 3, 0, 0, 0, time.UTC))
+			if err := os.WriteFile(filepath.Join(dir, name), real, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	code, _, stderr := e.run("prune", dir, "--all-tenants", "--keep-last", "1")
+	if code != 0 {
+		t.Fatalf("prune --all-tenants: exit %d\n%s", code, stderr)
+	}
+	left := countArchives(t, dir)
+	if left["alpha"] != 1 || left["beta"] != 1 || left["gamma"] != 3 {
+		t.Errorf("left %v, want alpha 1, beta 1, gamma (not in the tenants file) 3", left)
 	}
 }

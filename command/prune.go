@@ -46,6 +46,7 @@ func pruneCommand() *cli.Command {
 		&cli.BoolFlag{Name: "dry-run", Aliases: []string{"n"}, Usage: "show what would be removed, remove nothing"},
 		&cli.BoolFlag{Name: "json", Usage: "print the result as JSON"},
 		&cli.BoolFlag{Name: "wait", Usage: "if another connvault run holds DIR's lock, wait for it instead of failing"},
+		&cli.BoolFlag{Name: "all-tenants", Usage: "prune each tenant of the tenants file, one after another: in DIR, or in each tenant's bucket prefix when DIR holds {tenant} (as export --all-tenants writes)"},
 	)
 	return &cli.Command{
 		Name:      "prune",
@@ -120,10 +121,45 @@ func runPrune(c *cli.Context) error {
 	}
 	tenant := sess.settings.Tenant.Value
 
+	if c.Bool("all-tenants") {
+		return pruneAllTenants(c, sess, dir, p)
+	}
 	opts := []retention.Option{}
 	if tenant != "" {
 		opts = append(opts, retention.OnlyTenant(tenant))
 	}
+	return pruneOne(c, sess, dir, p, opts)
+}
+
+// pruneAllTenants prunes each tenant of the tenants file in its place, one
+// after another; a failure does not stop the others, and the exit code is
+// the worst.
+func pruneAllTenants(c *cli.Context, sess *session, dir string, p retention.Policy) error {
+	cfg, err := sess.settings.TenantsFile()
+	if err != nil {
+		return err
+	}
+	names := cfg.Names()
+	if len(names) == 0 {
+		return pruneUsage("--all-tenants: the tenants file %s names no tenant", sess.settings.Config.Value)
+	}
+	var failed []string
+	for _, name := range names {
+		where := strings.ReplaceAll(dir, "{tenant}", name)
+		if err := pruneOne(c, sess, where, p, []retention.Option{retention.OnlyTenant(name)}); err != nil {
+			sess.log.Error(fmt.Sprintf("tenant %s: %v", name, err))
+			failed = append(failed, name)
+		}
+	}
+	if len(failed) > 0 {
+		return &quietError{code: exitError, msg: "prune failed for " + strings.Join(failed, ", ")}
+	}
+	return nil
+}
+
+// pruneOne applies the policy to one directory or bucket prefix and prints
+// the result.
+func pruneOne(c *cli.Context, sess *session, dir string, p retention.Policy, opts []retention.Option) error {
 	dryRun := c.Bool("dry-run")
 	if err := archivestore.MustExist("prune DIR", dir); err != nil {
 		return pruneUsage("%v", err)
