@@ -773,6 +773,7 @@ func scanConnector(root *os.Root, dir, sn string, opts ReadOptions, problem func
 	}
 	var out []Entry
 	hasDetail := false
+	files := map[string][]byte{}
 	addFile := func(p string, d fs.DirEntry) error {
 		if d.Type()&fs.ModeSymlink != 0 || !d.Type().IsRegular() {
 			return problem(newErr(dir, p, ErrUnsafePath, "a link or special file; connvault reads only regular files", nil))
@@ -782,11 +783,17 @@ func scanConnector(root *os.Root, dir, sn string, opts ReadOptions, problem func
 		if fi, err := d.Info(); err == nil && hardLinks(fi) > 1 {
 			return problem(newErr(dir, p, ErrUnsafePath, fmt.Sprintf("a file with %d hard links (other names elsewhere); connvault reads only files of their own: copy it in place of the link", hardLinks(fi)), nil))
 		}
-		e, err := hashFile(root, dir, p, opts.MaxEntrySize)
+		data, err := readRootFile(root, dir, p, opts.MaxEntrySize)
 		if err != nil {
 			return problem(err)
 		}
-		out = append(out, e)
+		sum := sha256.Sum256(data)
+		out = append(out, Entry{Path: p, Size: int64(len(data)), SHA256: hex.EncodeToString(sum[:])})
+		// Kept while the folder is scanned: detail.json's archive form is
+		// rebuilt from them (its source template is never referred to).
+		if name := strings.TrimPrefix(p, base); name != sourceTemplName {
+			files[name] = data
+		}
 		return nil
 	}
 	for _, d := range list {
@@ -837,44 +844,22 @@ func scanConnector(root *os.Root, dir, sn string, opts ReadOptions, problem func
 	}
 	// The entry of detail.json is the archive's: rebuilt from the
 	// directory form, so the digest is the archive's.
-	for i, e := range out {
-		if e.Path != base+detailName {
-			continue
-		}
-		data, err := readConnectorDetail(root, dir, base, out, opts.MaxEntrySize)
-		if err != nil {
-			if err := problem(err); err != nil {
-				return nil, err
-			}
-			break
-		}
-		sum := sha256.Sum256(data)
-		out[i].Size, out[i].SHA256 = int64(len(data)), hex.EncodeToString(sum[:])
-	}
-	return out, nil
-}
-
-// readConnectorDetail reads a connector folder's detail.json and its
-// sibling files (the entries listed) and rebuilds the archive's detail.
-func readConnectorDetail(root *os.Root, dir, base string, entries []Entry, max int64) ([]byte, *Error) {
-	files := map[string][]byte{}
-	var detail []byte
-	for _, e := range entries {
-		name, ok := strings.CutPrefix(e.Path, base)
-		if !ok {
-			continue
-		}
-		data, err := readRootFile(root, dir, e.Path, max)
-		if err != nil {
+	detail := files[detailName]
+	delete(files, detailName)
+	data, rerr := rebuildDetail(dir, base, detail, files)
+	if rerr != nil {
+		if err := problem(rerr); err != nil {
 			return nil, err
 		}
-		if name == detailName {
-			detail = data
-		} else {
-			files[name] = data
+		return out, nil
+	}
+	for i := range out {
+		if out[i].Path == base+detailName {
+			sum := sha256.Sum256(data)
+			out[i].Size, out[i].SHA256 = int64(len(data)), hex.EncodeToString(sum[:])
 		}
 	}
-	return rebuildDetail(dir, base, detail, files)
+	return out, nil
 }
 
 // rebuildDetail is archiveDetail with its error as the reader reports it.
@@ -884,16 +869,6 @@ func rebuildDetail(dir, base string, detail []byte, files map[string][]byte) ([]
 		return nil, newErr(dir, base+detailName, ErrCorrupt, err.Error(), err)
 	}
 	return data, nil
-}
-
-// hashFile reads one file (at most max bytes) and returns its entry.
-func hashFile(root *os.Root, dir, p string, max int64) (Entry, *Error) {
-	data, err := readRootFile(root, dir, p, max)
-	if err != nil {
-		return Entry{}, err
-	}
-	sum := sha256.Sum256(data)
-	return Entry{Path: p, Size: int64(len(data)), SHA256: hex.EncodeToString(sum[:])}, nil
 }
 
 // readRootFile reads one regular file under root, refusing more than max

@@ -343,37 +343,40 @@ func commandFlag(commands []*cli.Command, name string) (string, []string) {
 	return s, cmds
 }
 
-// closestFlag is the long flag name nearest to name by edit distance, when
-// it is near enough to be a typo (at most a third of its letters off).
+// closestFlag is the long flag name nearest to name, when it is near
+// enough to be a typo.
 func closestFlag(flags []cli.Flag, name string) string {
-	best, bestDist := "", 0
+	var names []string
 	for _, f := range flags {
 		for _, n := range f.Names() {
-			if len(n) < 2 {
-				continue
-			}
-			d := editDistance(n, name)
-			if d <= max(1, len(n)/3) && (best == "" || d < bestDist) {
-				best, bestDist = n, d
+			if len(n) >= 2 {
+				names = append(names, n)
 			}
 		}
 	}
-	return best
+	return nearest(names, name)
 }
 
 // closestCommand is the command name nearest to name, when near enough to
 // be a typo.
 func closestCommand(cmds []*cli.Command, name string) string {
-	best, bestDist := "", 0
+	var names []string
 	for _, c := range cmds {
-		if c.Hidden {
-			continue
+		if !c.Hidden {
+			names = append(names, c.Names()...)
 		}
-		for _, n := range c.Names() {
-			d := editDistance(n, name)
-			if d <= max(1, len(n)/3) && (best == "" || d < bestDist) {
-				best, bestDist = n, d
-			}
+	}
+	return nearest(names, name)
+}
+
+// nearest is the candidate nearest to name by edit distance, when it is
+// near enough to be a typo (at most a third of its letters off), or "".
+func nearest(candidates []string, name string) string {
+	best, bestDist := "", 0
+	for _, n := range candidates {
+		d := editDistance(n, name)
+		if d <= max(1, len(n)/3) && (best == "" || d < bestDist) {
+			best, bestDist = n, d
 		}
 	}
 	return best

@@ -135,13 +135,15 @@ func checkOffered(t *testing.T, shell, line string, got, want, not []string) {
 	}
 }
 
-// TestCompletionInBash runs the bash script in bash without the
-// bash-completion package, as a Tab would call it.
-func TestCompletionInBash(t *testing.T) {
+// eachCompletion writes connvault's script for shell and, for every
+// completion case, has offered run the shell as a Tab would (given the
+// environment, the script's path, the command line and its words quoted for
+// a shell) and checks what it offers.
+func eachCompletion(t *testing.T, shell string, offered func(env []string, script, line string, words []string, quoted string) []string) {
 	env, dir := completionEnv(t)
-	script := filepath.Join(dir, "c.bash")
-	if code, out, _ := runCLI(t, t.Context(), "completion", "bash"); code != 0 || os.WriteFile(script, []byte(out), 0o600) != nil {
-		t.Fatal("completion bash")
+	script := filepath.Join(dir, "c."+shell)
+	if code, out, _ := runCLI(t, t.Context(), "completion", shell); code != 0 || os.WriteFile(script, []byte(out), 0o600) != nil {
+		t.Fatal("completion " + shell)
 	}
 	for _, tc := range completionCases {
 		line := strings.ReplaceAll(tc.line, "COMPDIR", dir)
@@ -150,51 +152,41 @@ func TestCompletionInBash(t *testing.T) {
 		for _, w := range words {
 			quoted = append(quoted, "'"+w+"'")
 		}
-		prog := fmt.Sprintf("source %s; COMP_WORDS=(%s); COMP_CWORD=%d; _connvault_complete; printf '%%s\\n' \"${COMPREPLY[@]}\"", script, strings.Join(quoted, " "), len(words)-1)
-		got := runShell(t, env, "bash", "--norc", "--noprofile", "-c", prog)
-		checkOffered(t, "bash", line, got, strings.Split(strings.ReplaceAll(strings.Join(tc.want, "\n"), "COMPDIR", dir), "\n"), tc.not)
+		got := offered(env, script, line, words, strings.Join(quoted, " "))
+		checkOffered(t, shell, line, got, strings.Split(strings.ReplaceAll(strings.Join(tc.want, "\n"), "COMPDIR", dir), "\n"), tc.not)
 	}
+}
+
+// TestCompletionInBash runs the bash script in bash without the
+// bash-completion package, as a Tab would call it.
+func TestCompletionInBash(t *testing.T) {
+	eachCompletion(t, "bash", func(env []string, script, _ string, words []string, quoted string) []string {
+		prog := fmt.Sprintf("source %s; COMP_WORDS=(%s); COMP_CWORD=%d; _connvault_complete; printf '%%s\\n' \"${COMPREPLY[@]}\"", script, quoted, len(words)-1)
+		return runShell(t, env, "bash", "--norc", "--noprofile", "-c", prog)
+	})
 }
 
 // TestCompletionInFish asks real fish what a Tab offers (complete -C).
 func TestCompletionInFish(t *testing.T) {
-	env, dir := completionEnv(t)
-	script := filepath.Join(dir, "c.fish")
-	if code, out, _ := runCLI(t, t.Context(), "completion", "fish"); code != 0 || os.WriteFile(script, []byte(out), 0o600) != nil {
-		t.Fatal("completion fish")
-	}
-	for _, tc := range completionCases {
-		line := strings.ReplaceAll(tc.line, "COMPDIR", dir)
+	eachCompletion(t, "fish", func(env []string, script, line string, _ []string, _ string) []string {
 		got := runShell(t, env, "fish", "--no-config", "-c", fmt.Sprintf("source %s; complete -C %q", script, line))
 		for i, g := range got {
 			got[i], _, _ = strings.Cut(g, "\t") // fish appends a description after a tab
 		}
-		checkOffered(t, "fish", line, got, strings.Split(strings.ReplaceAll(strings.Join(tc.want, "\n"), "COMPDIR", dir), "\n"), tc.not)
-	}
+		return got
+	})
 }
 
 // TestCompletionInZsh runs the zsh function in real zsh with the words and
 // CURRENT a Tab sets; compadd and _files, which only exist inside zsh's
 // completion system, are replaced by functions that print what they get.
 func TestCompletionInZsh(t *testing.T) {
-	env, dir := completionEnv(t)
-	script := filepath.Join(dir, "c.zsh")
-	if code, out, _ := runCLI(t, t.Context(), "completion", "zsh"); code != 0 || os.WriteFile(script, []byte(out), 0o600) != nil {
-		t.Fatal("completion zsh")
-	}
-	for _, tc := range completionCases {
-		line := strings.ReplaceAll(tc.line, "COMPDIR", dir)
-		words := strings.Split(line, " ")
-		var quoted []string
-		for _, w := range words {
-			quoted = append(quoted, "'"+w+"'")
-		}
+	eachCompletion(t, "zsh", func(env []string, script, _ string, words []string, quoted string) []string {
 		prog := fmt.Sprintf("compdef(){ :; }; compadd(){ [[ $1 == -- ]] && shift; print -l -- \"$@\"; }; "+
 			"_files(){ print -l -- %s*(N); }; source %s; words=(%s); CURRENT=%d; _connvault_complete",
-			"${words[CURRENT]}", script, strings.Join(quoted, " "), len(words))
-		got := runShell(t, env, "zsh", "-f", "-c", prog)
-		checkOffered(t, "zsh", line, got, strings.Split(strings.ReplaceAll(strings.Join(tc.want, "\n"), "COMPDIR", dir), "\n"), tc.not)
-	}
+			"${words[CURRENT]}", script, quoted, len(words))
+		return runShell(t, env, "zsh", "-f", "-c", prog)
+	})
 }
 
 // The man page is made from the command definitions and is a manual: its

@@ -6,7 +6,6 @@ import (
 	"path"
 	"runtime"
 	"strings"
-	"sync"
 
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sync/errgroup"
@@ -100,19 +99,17 @@ func runFleetExport(c *cli.Context, s *session, base workflow.ExportOptions) err
 		defer lock.Release()
 		ctx = archivestore.WithHeldLock(ctx)
 	}
+	// Each goroutine writes its own element; Wait orders them before the
+	// reads below.
 	results := make([]fleetTenant, len(names))
-	var mu sync.Mutex
 	g := new(errgroup.Group)
 	g.SetLimit(limit)
 	env := s.env()
 	env.Progress = nil // one display: the log lines below
 	for i, name := range names {
 		g.Go(func() error {
-			r := exportOne(ctx, c, s, env, base, name)
-			mu.Lock()
-			results[i] = r
-			mu.Unlock()
-			s.log.Info(fmt.Sprintf("tenant %s: %s", name, describeFleet(r)))
+			results[i] = exportOne(ctx, c, s, env, base, name)
+			s.log.Info(fmt.Sprintf("tenant %s: %s", name, describeFleet(results[i])))
 			return nil
 		})
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/connvault/connvault/retention"
 	"github.com/connvault/connvault/sandbox"
+	"github.com/connvault/connvault/tools/realistic"
 )
 
 // TestFleetExportGoesOnPastAFailingTenant: three tenants in one run, one of
@@ -99,7 +100,7 @@ func TestPruneAllTenants(t *testing.T) {
 		e.add(n, e.sandbox(n, sandbox.Options{}))
 	}
 	dir := t.TempDir()
-	real := archiveBytes(t)
+	real := realistic.ArchiveBytes(t)
 	for _, n := range []string{"alpha", "beta", "gamma"} {
 		for d := range 3 {
 			name := retention.FileName(n, time.Date(2026, 11, 20+d, 3, 0, 0, 0, time.UTC))

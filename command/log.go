@@ -86,19 +86,22 @@ func printHistory(c *cli.Context, w io.Writer, h *workflow.History, patch bool) 
 		}
 		for _, d := range th.Changes {
 			fmt.Fprintf(&b, "%s  %s\n", d.Time.UTC().Format("2006-01-02 15:04 UTC"), storage.BaseName(d.Archive))
+			var docs map[string][2]string
+			if patch {
+				var err error
+				if docs, err = workflow.DocumentPairs(c.Context, d); err != nil {
+					return err
+				}
+			}
 			for _, it := range d.Items {
 				what := it.Document
 				if what == "" {
 					what = "(the connector)"
 				}
 				fmt.Fprintf(&b, "  %-8s %s  %s\n", it.Change, termtext.Escape(it.Connector), what)
-				if patch && it.Document != "" {
-					a, bb, err := workflow.DocumentPair(c.Context, d.Previous, d.Archive, it.Connector, it.Document)
-					if err != nil {
-						return err
-					}
+				if pair, ok := docs[it.Connector+"/"+it.Document]; ok {
 					p := "connectors/" + it.Connector + "/" + it.Document
-					b.WriteString(termtext.EscapeLines(diff.Unified("a/"+p, "b/"+p, a, bb)))
+					b.WriteString(termtext.EscapeLines(diff.Unified("a/"+p, "b/"+p, pair[0], pair[1])))
 				}
 			}
 		}

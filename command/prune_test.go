@@ -51,7 +51,7 @@ func runPruneCLI(t *testing.T, args ...string) (stdout, stderr string, code int)
 func pruneTestDir(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
-	real := archiveBytes(t)
+	real := realistic.ArchiveBytes(t)
 	for day := 15; day <= 22; day++ {
 		for _, tenant := range []string{"acme", "globex"} {
 			name := retention.FileName(tenant, time.Date(2026, 11, day, 3, 15, 0, 0, time.UTC))
@@ -270,22 +270,12 @@ func TestPruneCommandWaitsForLock(t *testing.T) {
 	}
 }
 
-// archiveBytes is a real (empty) archive: only an archive takes a keep slot.
-func archiveBytes(t *testing.T) []byte {
-	t.Helper()
-	b, err := realistic.ArchiveBytes()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
 // TestPruneCLIWarnsAboutFutureAndFakeArchives: archives a wrong clock dated
 // 2099 and empty files named like tonight's archives are named on stderr and
 // left in place, and the real nightly archives keep their slots.
 func TestPruneCLIWarnsAboutFutureAndFakeArchives(t *testing.T) {
 	dir := t.TempDir()
-	real := archiveBytes(t)
+	real := realistic.ArchiveBytes(t)
 	now := time.Now().UTC()
 	var nights []string
 	for i := range 10 {

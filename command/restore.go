@@ -67,14 +67,11 @@ func runRestore(c *cli.Context) error {
 		return err
 	}
 	ctx := c.Context
-	digest := ""
-	if saved != nil || c.String("plan-out") != "" {
-		m, err := archivestore.ReadManifest(ctx, path)
-		if err != nil {
-			return err
-		}
-		digest = m.ContentDigest
+	manifest, err := archivestore.ReadManifest(ctx, path)
+	if err != nil {
+		return err
 	}
+	digest := manifest.ContentDigest
 	if saved != nil {
 		if digest != saved.Archive.ContentDigest {
 			return fmt.Errorf("--plan %s: the archive %s changed since the plan was made (content digest %s, the plan's %s): nothing was written; make a new plan", c.String("plan"), path, digest, saved.Archive.ContentDigest)
@@ -85,7 +82,7 @@ func runRestore(c *cli.Context) error {
 		}
 		f.plan.Mapping, f.plan.Only = saved.Mapping, saved.Names()
 	}
-	planner, src, err := openRestoreArchive(ctx, s, path, f.plan)
+	planner, src, err := openRestoreArchive(ctx, s, path, manifest, f.plan)
 	if err != nil {
 		return err
 	}
@@ -199,14 +196,7 @@ func restoreFlags(c *cli.Context) (restoreFlagValues, error) {
 // tenant is contacted: a damaged archive or a bad --only costs no request.
 // The archive is streamed (importer.NewPlannerFrom): memory holds a window
 // of connectors and what the restore writes, not the archive.
-func openRestoreArchive(ctx context.Context, s *session, path string, plan importer.Options) (*importer.Planner, diff.Source, error) {
-	if err := mustExist(ctx, path); err != nil {
-		return nil, diff.Source{}, err
-	}
-	manifest, err := archivestore.ReadManifest(ctx, path)
-	if err != nil {
-		return nil, diff.Source{}, err
-	}
+func openRestoreArchive(ctx context.Context, s *session, path string, manifest *archive.Manifest, plan importer.Options) (*importer.Planner, diff.Source, error) {
 	if manifest.Partial {
 		s.log.Warn("the archive is partial: connectors that failed at export are not in it and will not be restored", "skipped", len(manifest.Skipped))
 	}

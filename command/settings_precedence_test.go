@@ -15,6 +15,7 @@ import (
 	"github.com/connvault/connvault/retention"
 	"github.com/connvault/connvault/sandbox"
 	"github.com/connvault/connvault/tenants"
+	"github.com/connvault/connvault/tools/realistic"
 )
 
 // Settings and protection as they were found to fail, each reproduced and asserting the safe
@@ -133,7 +134,7 @@ func TestPruneTenantFromAnyPlace(t *testing.T) {
 		for _, tn := range []string{"prod", "dev"} {
 			for i := range 3 {
 				p := filepath.Join(dir, retention.FileName(tn, base.Add(time.Duration(i)*24*time.Hour)))
-				if err := os.WriteFile(p, archiveBytes(t), 0o600); err != nil {
+				if err := os.WriteFile(p, realistic.ArchiveBytes(t), 0o600); err != nil {
 					t.Fatal(err)
 				}
 			}

@@ -24,6 +24,7 @@ import (
 	"github.com/connvault/connvault/sandbox"
 	"github.com/connvault/connvault/sandbox/spectest"
 	"github.com/connvault/connvault/storage"
+	"github.com/connvault/connvault/tools/realistic"
 	"github.com/connvault/connvault/tools/s3test"
 )
 
@@ -286,7 +287,7 @@ func TestPruneBucketMatchesDirectory(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer loc.Close()
-	real := archiveBytes(t)
+	real := realistic.ArchiveBytes(t)
 	for _, n := range append(slices.Clone(names), strays...) {
 		data := []byte(n)
 		if slices.Contains(names, n) {

@@ -36,6 +36,11 @@ func isBinary(s string) bool {
 // bytes: the ---/+++ headers and one line with each side's size and SHA-256,
 // so that any change, even of equal size, is visible.
 func binaryDiff(la, lb, a, b string) string {
+	return fmt.Sprintf("--- %s\n+++ %s\nBinary documents differ (%s)\n", la, lb, bothSides(a, b))
+}
+
+// bothSides describes each side's bytes: kind, size and SHA-256.
+func bothSides(a, b string) string {
 	side := func(s string) string {
 		if s == "" {
 			return "empty"
@@ -47,7 +52,7 @@ func binaryDiff(la, lb, a, b string) string {
 		sum := sha256.Sum256([]byte(s))
 		return fmt.Sprintf("%s, %d bytes, sha256:%s", kind, len(s), hex.EncodeToString(sum[:]))
 	}
-	return fmt.Sprintf("--- %s\n+++ %s\nBinary documents differ (a: %s; b: %s)\n", la, lb, side(a), side(b))
+	return "a: " + side(a) + "; b: " + side(b)
 }
 
 // xmlEncoding reads the encoding an XML declaration names.

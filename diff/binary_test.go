@@ -55,3 +55,15 @@ func TestTextOutputIsTerminalSafe(t *testing.T) {
 		}
 	}
 }
+
+// TestSameTextOtherEncodingIsStillAChange: a document in UTF-8 and the same
+// text in ISO-8859-1 read the same once decoded, but a restore writes other
+// bytes: the diff says so, with both sides' digests.
+func TestSameTextOtherEncodingIsStillAChange(t *testing.T) {
+	a := "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>\n<x>caf\u00e9</x>\n"
+	b := "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>\n<x>caf\xe9</x>\n"
+	got := Unified("a/x", "b/x", a, b)
+	if !strings.Contains(got, "The texts read the same but the bytes differ (a: text,") || !strings.Contains(got, "decoded from ISO-8859-1") {
+		t.Errorf("diff:\n%s", got)
+	}
+}

@@ -535,8 +535,7 @@ func unified(la, lb, a, b string, ws bool) string {
 		// the same once decoded: show the headers, and what differs.
 		out = "--- " + la + "\n+++ " + lb + "\n"
 		if a == b && rawA != rawB {
-			notes = append(notes, strings.TrimSuffix(strings.TrimPrefix(binaryDiff("", "", rawA, rawB), "--- \n+++ \n"), "\n"))
-			notes[len(notes)-1] = strings.Replace(notes[len(notes)-1], "Binary documents differ", "The texts read the same but the bytes differ", 1)
+			notes = append(notes, "The texts read the same but the bytes differ ("+bothSides(rawA, rawB)+")")
 		}
 	}
 	return visible(withNotes(out, notes), showCR)

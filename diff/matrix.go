@@ -103,13 +103,7 @@ func NewMatrix(sides []*MatrixSide) *Matrix {
 			names[n] = true
 		}
 	}
-	for _, name := range slices.Sorted(func(yield func(string) bool) {
-		for n := range names {
-			if !yield(n) {
-				return
-			}
-		}
-	}) {
+	for _, name := range sortedKeys(names) {
 		docs := map[string]bool{}
 		for _, s := range sides {
 			for d := range s.Docs[name] {

@@ -23,7 +23,7 @@ import (
 func pruneDir(t *testing.T) (dir string, archives, bystanders []string) {
 	t.Helper()
 	dir = t.TempDir()
-	real := archiveBytes(t)
+	real := realistic.ArchiveBytes(t)
 	write := func(name string) {
 		data := []byte("x")
 		if _, _, ok := ParseName(name); ok {
@@ -373,23 +373,13 @@ func TestPruneRemovesStaleTemporaryFiles(t *testing.T) {
 	}
 }
 
-// archiveBytes is a real (empty) archive: only an archive takes a keep slot.
-func archiveBytes(t *testing.T) []byte {
-	t.Helper()
-	b, err := realistic.ArchiveBytes()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
 // TestPruneFutureArchivesTakeNoKeepSlot: seven archives a wrong clock dated
 // 2099 beside ten real nightly ones. They are kept (and listed as future)
 // but take no slot, so --keep-daily 7 --keep-weekly 4 keeps the seven newest
 // real nights as if they were not there.
 func TestPruneFutureArchivesTakeNoKeepSlot(t *testing.T) {
 	dir := t.TempDir()
-	real := archiveBytes(t)
+	real := realistic.ArchiveBytes(t)
 	var nights, future []string
 	for i := range 10 {
 		nights = append(nights, FileName("acme", time.Date(2026, 11, 13+i, 3, 15, 0, 0, time.UTC)))
@@ -435,7 +425,7 @@ func TestPruneFutureArchivesTakeNoKeepSlot(t *testing.T) {
 // keep their slots.
 func TestPruneGivesNoKeepSlotToFilesThatAreNotArchives(t *testing.T) {
 	dir := t.TempDir()
-	real := archiveBytes(t)
+	real := realistic.ArchiveBytes(t)
 	var nights, fakes []string
 	for i := range 10 {
 		nights = append(nights, FileName("acme", time.Date(2026, 11, 3+i, 3, 15, 0, 0, time.UTC)))

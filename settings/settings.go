@@ -441,11 +441,8 @@ func (s *Settings) TenantsFile() (*tenants.Config, error) {
 		s.tenantsErr = usageError{err}
 	default:
 		s.tenantsFile = cfg
-		if f, err := os.Open(s.Config.Value); err == nil {
-			if loose, mode := tenants.LooseMode(f); loose && s.r.in.Log != nil {
-				s.r.in.Log.Warn(fmt.Sprintf("tenants file is readable by others (mode %04o): chmod 600 it", mode), "file", s.Config.Value)
-			}
-			f.Close()
+		if cfg.LooseMode && s.r.in.Log != nil {
+			s.r.in.Log.Warn(fmt.Sprintf("tenants file is readable by others (mode %04o): chmod 600 it", cfg.Mode), "file", s.Config.Value)
 		}
 	}
 	return s.tenantsFile, s.tenantsErr

@@ -82,6 +82,10 @@ type Tenant struct {
 // Config is the whole file.
 type Config struct {
 	Tenants []Tenant
+	// LooseMode is set by Load when the file is readable by its group or
+	// others (Mode its permission bits): worth a warning, not a refusal.
+	LooseMode bool
+	Mode      fs.FileMode
 }
 
 type fileFormat struct {
@@ -127,6 +131,7 @@ func Load(path string) (*Config, error) {
 	for i := range cfg.Tenants {
 		cfg.Tenants[i].dir = dir
 	}
+	cfg.LooseMode, cfg.Mode = LooseMode(f)
 	return cfg, nil
 }
 

@@ -231,27 +231,39 @@ func compareEntries(before, after map[string]string, only string) []DeltaItem {
 	return items
 }
 
-// DocumentPair reads one document of a connector from two archives (or
-// directories), as the history's patch view shows it: "" where it is absent.
-func DocumentPair(ctx context.Context, before, after, scriptName, doc string) (string, string, error) {
-	var out [2]string
-	for i, path := range []string{before, after} {
+// DocumentPairs reads the documents d changed from its two archives (or
+// directories), each read once: by "<scriptName>/<document>", the text
+// before and after ("" where absent).
+func DocumentPairs(ctx context.Context, d ArchiveDelta) (map[string][2]string, error) {
+	want := map[string][]string{}
+	for _, it := range d.Items {
+		if it.Document != "" {
+			want[it.Connector] = append(want[it.Connector], it.Document)
+		}
+	}
+	out := map[string][2]string{}
+	if len(want) == 0 {
+		return out, nil
+	}
+	for i, path := range []string{d.Previous, d.Archive} {
 		r, _, done, err := archivestore.Open(ctx, path)
 		if err != nil {
-			return "", "", err
+			return nil, err
 		}
 		err = archive.Each(ctx, r, func(c *archive.Connector) error {
-			if c.ScriptName == scriptName {
-				out[i] = documentOf(c, doc)
+			for _, doc := range want[c.ScriptName] {
+				pair := out[c.ScriptName+"/"+doc]
+				pair[i] = documentOf(c, doc)
+				out[c.ScriptName+"/"+doc] = pair
 			}
 			return nil
 		})
 		done()
 		if err != nil {
-			return "", "", fmt.Errorf("%s: %w", path, err)
+			return nil, fmt.Errorf("%s: %w", path, err)
 		}
 	}
-	return out[0], out[1], nil
+	return out, nil
 }
 
 func documentOf(c *archive.Connector, doc string) string {

@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"testing"
 	"time"
 
 	"github.com/connvault/connvault/archive"
@@ -126,19 +127,19 @@ func Clone(c *archive.Connector) *archive.Connector {
 // ArchiveBytes is a real archive of no connectors, for tests that need files
 // that are archives (prune gives a keep slot only to those) without what is
 // in them mattering.
-func ArchiveBytes() ([]byte, error) {
-	dir, err := os.MkdirTemp("", "connvault-archive-")
-	if err != nil {
-		return nil, err
-	}
-	defer os.RemoveAll(dir)
-	path := filepath.Join(dir, "a.tar.zst")
+func ArchiveBytes(t testing.TB) []byte {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "a.tar.zst")
 	w, err := archive.Create(context.Background(), path, archive.Meta{ToolVersion: "test", CreatedAt: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)})
 	if err != nil {
-		return nil, err
+		t.Fatal(err)
 	}
 	if _, err := w.Close(context.Background()); err != nil {
-		return nil, err
+		t.Fatal(err)
 	}
-	return os.ReadFile(path)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
